@@ -1,0 +1,5 @@
+import sys
+
+from voxsmith.cli.main import main
+
+sys.exit(main())

@@ -1,0 +1,122 @@
+"""Checkpoint I/O: strict, loud loading and voxsmith's self-describing safetensors format.
+
+A voxsmith checkpoint is one ``.safetensors`` file whose metadata carries
+``{"format": "voxsmith", "version": ..., "kind": ..., "config": <json>}`` beside the
+weights, so a file alone says what to build. Official ``.pth`` files are read only with
+``torch.load(weights_only=True)``. Every key rename between the official layout and ours
+lives in this module, with its reason next to it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import safe_open
+from safetensors.torch import load_file, save_file
+
+from voxsmith.errors import CheckpointError
+
+log = logging.getLogger(__name__)
+
+FORMAT = "voxsmith"
+FORMAT_VERSION = "1"
+
+
+def strict_load(module: torch.nn.Module, state_dict: Mapping[str, torch.Tensor], what: str) -> None:
+    """``load_state_dict(strict=True)`` that reports every missing, unexpected and mis-shaped key.
+
+    Raises ``CheckpointError`` listing the problems (at most 20 of each kind shown).
+    """
+    own = module.state_dict()
+    missing = sorted(set(own) - set(state_dict))
+    unexpected = sorted(set(state_dict) - set(own))
+    mis_shaped = sorted(
+        f"{k}: checkpoint {tuple(state_dict[k].shape)} vs model {tuple(own[k].shape)}"
+        for k in set(own) & set(state_dict)
+        if tuple(own[k].shape) != tuple(state_dict[k].shape)
+    )
+    if missing or unexpected or mis_shaped:
+        parts = []
+        for label, items in (("missing", missing), ("unexpected", unexpected), ("wrong shape", mis_shaped)):
+            if items:
+                shown = ", ".join(items[:20]) + (f" ... (+{len(items) - 20})" if len(items) > 20 else "")
+                parts.append(f"{len(items)} {label}: {shown}")
+        raise CheckpointError(f"{what}: state dict does not match the model; " + "; ".join(parts))
+    module.load_state_dict(state_dict, strict=True)
+    log.info("%s: loaded %d tensors", what, len(state_dict))
+
+
+def read_torch_pth(path: str | os.PathLike) -> dict[str, Any]:
+    """Read an official ``.pth`` safely (``weights_only=True``); a clear error if absent."""
+    p = Path(path)
+    if not p.is_file():
+        raise CheckpointError(f"{p}: checkpoint file not found")
+    try:
+        return torch.load(p, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise CheckpointError(f"{p}: cannot read checkpoint ({exc.__class__.__name__}: {exc})") from exc
+
+
+def _atomic_target(path: Path) -> str:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    return tmp
+
+
+def save_safetensors(
+    tensors: Mapping[str, torch.Tensor],
+    path: str | os.PathLike,
+    *,
+    kind: str,
+    config: Mapping[str, Any] | None = None,
+    dtype: torch.dtype | None = None,
+    extra: Mapping[str, str] | None = None,
+) -> Path:
+    """Write weights + config atomically; float tensors cast to ``dtype`` when given."""
+    out = Path(path)
+    data = {}
+    for k, v in tensors.items():
+        v = v.detach().cpu()
+        if dtype is not None and v.is_floating_point():
+            v = v.to(dtype)
+        data[k] = v.contiguous()
+    meta = {"format": FORMAT, "version": FORMAT_VERSION, "kind": kind, "config": json.dumps(config or {})}
+    if extra:
+        meta.update({k: str(v) for k, v in extra.items()})
+    tmp = _atomic_target(out)
+    try:
+        save_file(data, tmp, metadata=meta)
+        os.replace(tmp, out)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return out
+
+
+def load_safetensors(
+    path: str | os.PathLike, *, kind: str | None = None
+) -> tuple[dict[str, torch.Tensor], dict[str, Any], dict[str, str]]:
+    """Read a voxsmith safetensors file: ``(tensors as fp32, config, metadata)``."""
+    p = Path(path)
+    if not p.is_file():
+        raise CheckpointError(f"{p}: checkpoint file not found")
+    try:
+        with safe_open(str(p), framework="pt") as f:
+            meta = dict(f.metadata() or {})
+        tensors = load_file(str(p))
+    except Exception as exc:
+        raise CheckpointError(f"{p}: not a readable safetensors file ({exc})") from exc
+    if meta.get("format") != FORMAT:
+        raise CheckpointError(f"{p}: not a voxsmith checkpoint (metadata format={meta.get('format')!r})")
+    if kind is not None and meta.get("kind") != kind:
+        raise CheckpointError(f"{p}: holds a {meta.get('kind')!r} checkpoint, expected {kind!r}")
+    tensors = {k: (v.float() if v.is_floating_point() else v) for k, v in tensors.items()}
+    return tensors, json.loads(meta.get("config", "{}")), meta
