@@ -8,10 +8,9 @@ import pytest
 import soundfile as sf
 import torch
 
+from tests.helpers import make_tone
 from voxsmith.audio import Audio, AudioProcessor, MelConfig
 from voxsmith.errors import AudioError
-
-from tests.helpers import make_tone
 
 
 def reference_mel(x: np.ndarray, cfg: MelConfig) -> np.ndarray:
@@ -20,10 +19,14 @@ def reference_mel(x: np.ndarray, cfg: MelConfig) -> np.ndarray:
     xp = np.pad(x.astype(np.float64), (pad, pad), mode="reflect")
     n_frames = (len(xp) - cfg.n_fft) // cfg.hop_length + 1
     win = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(cfg.win_length) / cfg.win_length)  # periodic Hann
-    frames = np.stack([xp[i * cfg.hop_length : i * cfg.hop_length + cfg.n_fft] * win for i in range(n_frames)])
+    frames = np.stack(
+        [xp[i * cfg.hop_length : i * cfg.hop_length + cfg.n_fft] * win for i in range(n_frames)]
+    )
     spec = np.fft.rfft(frames, axis=1)
     mag = np.sqrt(spec.real**2 + spec.imag**2 + 1e-9)
-    fb = librosa.filters.mel(sr=cfg.sample_rate, n_fft=cfg.n_fft, n_mels=cfg.n_mels, fmin=cfg.fmin, fmax=cfg.fmax)
+    fb = librosa.filters.mel(
+        sr=cfg.sample_rate, n_fft=cfg.n_fft, n_mels=cfg.n_mels, fmin=cfg.fmin, fmax=cfg.fmax
+    )
     return np.log(np.maximum(fb.astype(np.float64) @ mag.T, cfg.clamp))
 
 

@@ -16,9 +16,7 @@ from collections.abc import Sequence
 from voxsmith.errors import VoxsmithError
 
 # Subcommand modules, in the order they appear in --help.
-SUBCOMMANDS: tuple[str, ...] = (
-    "voxsmith.cli.frontend",
-)
+SUBCOMMANDS: tuple[str, ...] = ("voxsmith.cli.frontend",)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -50,4 +50,9 @@ class ParityResult:
         return max(self.errors.values(), default=float("nan"))
 
     def to_json(self) -> dict:
-        return {"max_abs_err": self.max_abs_err, "ok": self.ok, "checks": self.checks, "failures": self.failures}
+        return {
+            "max_abs_err": self.max_abs_err,
+            "ok": self.ok,
+            "checks": self.checks,
+            "failures": self.failures,
+        }

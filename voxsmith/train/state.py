@@ -1,0 +1,172 @@
+"""Training-run bookkeeping shared by every recipe: resumable state, loss log, loss plot.
+
+A run directory holds ``state.pt`` (model + optimizer + scheduler + RNG + step, written
+atomically so a kill never leaves a torn file), ``losses.jsonl`` (one JSON row per logged
+step, append-only), ``losses.png`` and the exported weights (``*.safetensors``).
+Resuming restores everything, so a killed run continues bit-for-bit where it stopped
+(given the same data order, which the recipes derive from ``seed`` and ``step``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from voxsmith.errors import CheckpointError
+
+log = logging.getLogger(__name__)
+
+STATE_FILE = "state.pt"
+LOSS_FILE = "losses.jsonl"
+
+
+def seed_all(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % (2**32))
+    torch.manual_seed(seed)
+
+
+def _rng_state() -> dict[str, Any]:
+    return {
+        "python": random.getstate(),
+        "numpy": np.random.get_state(),
+        "torch": torch.get_rng_state(),
+    }
+
+
+def _set_rng_state(state: dict[str, Any]) -> None:
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+    torch.set_rng_state(state["torch"])
+
+
+def atomic_torch_save(obj: Any, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        torch.save(obj, tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+class RunDir:
+    """One training run on disk: save/resume the full state and log losses."""
+
+    def __init__(self, path: str | os.PathLike, stage: str):
+        self.path = Path(path)
+        self.stage = stage
+        self.path.mkdir(parents=True, exist_ok=True)
+
+    @property
+    def state_path(self) -> Path:
+        return self.path / STATE_FILE
+
+    def has_state(self) -> bool:
+        return self.state_path.is_file()
+
+    def save(
+        self,
+        step: int,
+        modules: dict[str, torch.nn.Module],
+        optimizers: dict[str, torch.optim.Optimizer],
+        schedulers: dict[str, Any] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        state = {
+            "stage": self.stage,
+            "step": step,
+            "modules": {k: m.state_dict() for k, m in modules.items()},
+            "optimizers": {k: o.state_dict() for k, o in optimizers.items()},
+            "schedulers": {k: s.state_dict() for k, s in (schedulers or {}).items()},
+            "rng": _rng_state(),
+            "extra": extra or {},
+        }
+        atomic_torch_save(state, self.state_path)
+
+    def resume(
+        self,
+        modules: dict[str, torch.nn.Module],
+        optimizers: dict[str, torch.optim.Optimizer],
+        schedulers: dict[str, Any] | None = None,
+    ) -> tuple[int, dict[str, Any]]:
+        """Load the saved state into the given objects; returns ``(step, extra)``."""
+        try:
+            state = torch.load(self.state_path, map_location="cpu", weights_only=False)
+        except Exception as exc:
+            raise CheckpointError(f"{self.state_path}: cannot resume ({exc})") from exc
+        if state.get("stage") != self.stage:
+            raise CheckpointError(
+                f"{self.state_path}: run directory holds stage {state.get('stage')!r}, not {self.stage!r}"
+            )
+        for k, m in modules.items():
+            m.load_state_dict(state["modules"][k], strict=True)
+        for k, o in optimizers.items():
+            o.load_state_dict(state["optimizers"][k])
+        for k, s in (schedulers or {}).items():
+            s.load_state_dict(state["schedulers"][k])
+        _set_rng_state(state["rng"])
+        self.truncate_log(state["step"])
+        log.info("%s: resumed at step %d", self.path, state["step"])
+        return int(state["step"]), state.get("extra", {})
+
+    def log(self, step: int, **values: float) -> None:
+        row = {"step": step, **{k: round(float(v), 6) for k, v in values.items()}}
+        with open(self.path / LOSS_FILE, "a", encoding="utf-8") as f:
+            f.write(json.dumps(row) + "\n")
+
+    def read_log(self) -> list[dict[str, float]]:
+        p = self.path / LOSS_FILE
+        if not p.exists():
+            return []
+        rows = []
+        for line in p.read_text(encoding="utf-8").splitlines():
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue  # a torn last line after a kill
+        return rows
+
+    def truncate_log(self, step: int) -> None:
+        """Drop log rows past ``step`` (written after the last saved state, before a kill)."""
+        rows = [r for r in self.read_log() if r["step"] <= step]
+        p = self.path / LOSS_FILE
+        fd, tmp = tempfile.mkstemp(dir=self.path, suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.writelines(json.dumps(r) + "\n" for r in rows)
+        os.replace(tmp, p)
+
+    def plot(self) -> Path | None:
+        """Write ``losses.png`` (one curve per logged key); None if nothing is logged."""
+        rows = self.read_log()
+        if not rows:
+            return None
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        keys = sorted({k for r in rows for k in r if k != "step"})
+        fig, axes = plt.subplots(len(keys), 1, figsize=(7, 2.2 * len(keys)), squeeze=False)
+        for ax, key in zip(axes[:, 0], keys, strict=True):
+            pts = [(r["step"], r[key]) for r in rows if key in r]
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], lw=1)
+            ax.set_ylabel(key, fontsize=8)
+            ax.grid(alpha=0.3)
+        axes[-1, 0].set_xlabel("step")
+        fig.suptitle(f"{self.stage}: {self.path.name}")
+        fig.tight_layout()
+        out = self.path / "losses.png"
+        fig.savefig(out, dpi=90)
+        plt.close(fig)
+        return out

@@ -1,0 +1,140 @@
+"""Recipe: train the tiny Vocos-type vocoder on corpus audio.
+
+Loss: L1 between log-mels of generated and real audio (the quantity listeners and the
+S2M stage care about) plus multi-resolution STFT losses (spectral convergence + log
+magnitude) that pin down fine structure. An explicit loop: setup → steps → checkpoint.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from voxsmith.audio import AudioProcessor
+from voxsmith.checkpoints import save_safetensors
+from voxsmith.models.vocoder import VocosConfig, VocosVocoder
+from voxsmith.train.data import CorpusData
+from voxsmith.train.state import RunDir, seed_all
+
+log = logging.getLogger(__name__)
+
+STFT_RESOLUTIONS = ((512, 128, 512), (1024, 256, 1024), (2048, 512, 2048))
+
+
+@dataclass
+class VocoderTrainConfig:
+    steps: int = 20000  # optimiser steps
+    batch_size: int = 8  # crops per step
+    crop_frames: int = 32  # mel frames per crop (32 × 256 samples ≈ 0.37 s)
+    lr: float = 5e-4  # AdamW peak learning rate
+    warmup: int = 500  # linear warm-up steps
+    mel_weight: float = 15.0  # weight of the mel L1 term
+    log_every: int = 50  # steps between loss rows
+    val_every: int = 1000  # steps between validation + checkpoint
+    seed: int = 0
+    threads: int = 2  # torch intra-op threads
+
+
+def stft_loss(fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+    """Multi-resolution STFT loss: spectral convergence + log-magnitude L1, summed over resolutions."""
+    total = fake.new_zeros(())
+    for n_fft, hop, win in STFT_RESOLUTIONS:
+        window = torch.hann_window(win, device=fake.device)
+        sf = torch.stft(fake, n_fft, hop, win, window, return_complex=True).abs().clamp(min=1e-7)
+        sr = torch.stft(real, n_fft, hop, win, window, return_complex=True).abs().clamp(min=1e-7)
+        sc = torch.linalg.norm(sr - sf) / torch.linalg.norm(sr).clamp(min=1e-7)
+        total = total + sc + F.l1_loss(sf.log(), sr.log())
+    return total
+
+
+def vocoder_loss(model: VocosVocoder, mel: torch.Tensor, wav: torch.Tensor, mel_weight: float):
+    fake = model(mel)
+    mel_l1 = F.l1_loss(AudioProcessor.mel(fake), AudioProcessor.mel(wav))
+    stft = stft_loss(fake, wav)
+    return mel_weight * mel_l1 + stft, {"mel_l1": mel_l1.item(), "stft": stft.item()}
+
+
+def export(model: VocosVocoder, path: Path, dtype: torch.dtype = torch.float16) -> Path:
+    return save_safetensors(model.state_dict(), path, kind="vocos", config=model.cfg.to_dict(), dtype=dtype)
+
+
+def train(
+    corpus: str | Path,
+    out: str | Path,
+    cfg: VocoderTrainConfig | None = None,
+    model_cfg: VocosConfig | None = None,
+    resume: bool = True,
+) -> Path:
+    """Train (or resume) the vocoder; returns the exported ``vocoder.safetensors``."""
+    cfg = cfg or VocoderTrainConfig()
+    model_cfg = model_cfg or VocosConfig.tiny()
+    torch.set_num_threads(cfg.threads)
+    seed_all(cfg.seed)
+    run = RunDir(out, "vocoder")
+    train_data = CorpusData(corpus, "train")
+    valid_data = CorpusData(corpus, "valid") if _has_split(corpus, "valid") else train_data
+    model = VocosVocoder(model_cfg)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=(0.8, 0.99), weight_decay=0.01)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min(1.0, (s + 1) / cfg.warmup) * max(0.05, 1 - s / cfg.steps)
+    )
+    step = 0
+    if resume and run.has_state():
+        step, _ = run.resume({"model": model}, {"opt": opt}, {"sched": sched})
+    log.info(
+        "vocoder: %.1f min train audio, %d params, step %d/%d",
+        train_data.minutes,
+        sum(p.numel() for p in model.parameters()),
+        step,
+        cfg.steps,
+    )
+    bar = tqdm(total=cfg.steps, initial=step, desc="vocoder", unit="step")
+    t0 = time.time()
+    while step < cfg.steps:
+        rng = np.random.default_rng([cfg.seed, step])  # data order is a function of (seed, step)
+        mel, wav = train_data.random_crops(cfg.batch_size, cfg.crop_frames, rng)
+        model.train()
+        loss, parts = vocoder_loss(model, mel, wav, cfg.mel_weight)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+        opt.step()
+        sched.step()
+        step += 1
+        bar.update(1)
+        if step % cfg.log_every == 0:
+            run.log(step, loss=float(loss), **parts, lr=sched.get_last_lr()[0])
+            bar.set_postfix(mel=f"{parts['mel_l1']:.3f}")
+        if step % cfg.val_every == 0 or step == cfg.steps:
+            val = validate(model, valid_data, cfg)
+            run.log(step, val_mel_l1=val)
+            run.save(step, {"model": model}, {"opt": opt}, {"sched": sched}, {"elapsed_s": time.time() - t0})
+            export(model, run.path / "vocoder.safetensors")
+            run.plot()
+    bar.close()
+    return run.path / "vocoder.safetensors"
+
+
+@torch.no_grad()
+def validate(model: VocosVocoder, data: CorpusData, cfg: VocoderTrainConfig, n: int = 16) -> float:
+    model.eval()
+    rng = np.random.default_rng([cfg.seed, 999])
+    mel, wav = data.random_crops(n, cfg.crop_frames * 4, rng)
+    return float(F.l1_loss(AudioProcessor.mel(model(mel)), AudioProcessor.mel(wav)))
+
+
+def _has_split(corpus: str | Path, split: str) -> bool:
+    from voxsmith.train.data import read_manifest
+
+    return any(r.get("split") == split for r in read_manifest(corpus))
+
+
+def config_dict(cfg: VocoderTrainConfig) -> dict:
+    return asdict(cfg)
