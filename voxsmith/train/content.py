@@ -1,0 +1,236 @@
+"""Recipe: the tiny size's content encoder (CTC over pronunciation units) and k-means codec.
+
+Stage ``content`` trains ``ContentEncoder`` with CTC on whole corpus clips; stage
+``codec`` runs it over the training split, fits ``KMeansCodec`` on the hidden features and
+writes ``codes/<split>.npz`` (codes per clip) for the GPT and S2M stages.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from voxsmith.checkpoints import load_safetensors, save_safetensors
+from voxsmith.errors import DataError
+from voxsmith.models.content import ContentEncoder, ContentEncoderConfig
+from voxsmith.models.kmeans_codec import KMeansCodec, KMeansCodecConfig
+from voxsmith.models.units import UNITS, row_units, units_to_ids
+from voxsmith.train.data import CorpusData
+from voxsmith.train.state import RunDir, seed_all
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ContentTrainConfig:
+    steps: int = 6000  # optimiser steps
+    max_batch_frames: int = 6000  # mel frames per batch (~70 s of audio)
+    lr: float = 1e-3  # AdamW peak learning rate
+    warmup: int = 500  # linear warm-up steps
+    spec_augment: bool = True  # time/frequency masking
+    log_every: int = 50
+    val_every: int = 500
+    seed: int = 0
+    threads: int = 2
+
+
+def clip_targets(data: CorpusData) -> list[list[int]]:
+    targets = [units_to_ids(row_units(c.row)) for c in data.clips]
+    if not any(targets):
+        raise DataError("no pronunciation units in the manifest (fields syllables/phones are empty)")
+    return targets
+
+
+def make_batch(
+    data: CorpusData, targets: list[list[int]], order: list[int], max_frames: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Pad the given clips to (B, 80, T); concatenated CTC targets and lengths."""
+    mels = [data.clip_mel(i) for i in order]
+    t = max(m.shape[-1] for m in mels)
+    batch = torch.full((len(mels), 80, t), float(np.log(1e-5)))
+    for b, m in enumerate(mels):
+        batch[b, :, : m.shape[-1]] = m
+    lens = torch.tensor([m.shape[-1] for m in mels])
+    tg = [torch.tensor(targets[i] or [1]) for i in order]
+    return batch, lens, torch.cat(tg), torch.tensor([len(x) for x in tg])
+
+
+def sample_order(data: CorpusData, rng: np.random.Generator, max_frames: int) -> list[int]:
+    order, total = [], 0
+    while True:
+        i = int(rng.integers(len(data)))
+        n = data.clips[i].n_frames
+        if order and (len(order) + 1) * max(n, total // max(1, len(order))) > max_frames:
+            return order
+        order.append(i)
+        total += n
+
+
+def spec_augment(mel: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
+    mel = mel.clone()
+    floor = mel.min()
+    for b in range(mel.shape[0]):
+        f0 = int(rng.integers(0, 70))
+        mel[b, f0 : f0 + int(rng.integers(0, 10))] = floor
+        t = mel.shape[-1]
+        for _ in range(2):
+            t0 = int(rng.integers(0, max(1, t - 20)))
+            mel[b, :, t0 : t0 + int(rng.integers(0, 12))] = floor
+    return mel
+
+
+def train_content(
+    corpus: str | Path,
+    out: str | Path,
+    cfg: ContentTrainConfig | None = None,
+    model_cfg: ContentEncoderConfig | None = None,
+    resume: bool = True,
+) -> Path:
+    """Train (or resume) the CTC content encoder; returns ``content.safetensors``."""
+    cfg = cfg or ContentTrainConfig()
+    model_cfg = model_cfg or ContentEncoderConfig.tiny(len(UNITS))
+    torch.set_num_threads(cfg.threads)
+    seed_all(cfg.seed)
+    run = RunDir(out, "content")
+    data = CorpusData(corpus, "train")
+    targets = clip_targets(data)
+    model = ContentEncoder(model_cfg)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=0.01)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min(1.0, (s + 1) / cfg.warmup) * max(0.05, 1 - s / cfg.steps)
+    )
+    step = 0
+    if resume and run.has_state():
+        step, _ = run.resume({"model": model}, {"opt": opt}, {"sched": sched})
+    bar = tqdm(total=cfg.steps, initial=step, desc="content", unit="step")
+    t0 = time.time()
+    while step < cfg.steps:
+        rng = np.random.default_rng([cfg.seed, step])
+        mel, lens, tg, tg_lens = make_batch(data, targets, sample_order(data, rng, cfg.max_batch_frames), 0)
+        if cfg.spec_augment:
+            mel = spec_augment(mel, rng)
+        model.train()
+        loss = model.ctc_loss(mel, lens, tg, tg_lens)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+        opt.step()
+        sched.step()
+        step += 1
+        bar.update(1)
+        if step % cfg.log_every == 0:
+            run.log(step, ctc=loss.item(), lr=sched.get_last_lr()[0])
+            bar.set_postfix(ctc=f"{loss.item():.3f}")
+        if step % cfg.val_every == 0 or step == cfg.steps:
+            run.log(step, val_unit_error=unit_error_rate(model, CorpusData(corpus, "valid")))
+            run.save(step, {"model": model}, {"opt": opt}, {"sched": sched}, {"elapsed_s": time.time() - t0})
+            save_safetensors(
+                model.state_dict(),
+                run.path / "content.safetensors",
+                kind="content",
+                config=model_cfg.to_dict(),
+                dtype=torch.float16,
+            )
+            run.plot()
+    bar.close()
+    return run.path / "content.safetensors"
+
+
+def _edit_distance(a: list[int], b: list[int]) -> int:
+    prev = list(range(len(b) + 1))
+    for i, x in enumerate(a, 1):
+        cur = [i] + [0] * len(b)
+        for j, y in enumerate(b, 1):
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (x != y))
+        prev = cur
+    return prev[-1]
+
+
+@torch.no_grad()
+def greedy_units(model: ContentEncoder, mel: torch.Tensor) -> list[int]:
+    """Greedy CTC decoding of one clip (80, T) → unit ids."""
+    model.eval()
+    _, logits, _ = model(mel.unsqueeze(0))
+    ids = logits[0].argmax(-1).tolist()
+    out, last = [], -1
+    for i in ids:
+        if i != last and i != 0:
+            out.append(i)
+        last = i
+    return [i for i in out if i != 1]  # drop <sil>
+
+
+@torch.no_grad()
+def unit_error_rate(model: ContentEncoder, data: CorpusData, n: int = 40) -> float:
+    targets = clip_targets(data)
+    errs, total = 0, 0
+    for i in range(min(n, len(data))):
+        ref = [u for u in targets[i] if u != 1]
+        errs += _edit_distance(greedy_units(model, data.clip_mel(i)), ref)
+        total += max(1, len(ref))
+    return errs / total
+
+
+def load_content(path: str | Path) -> ContentEncoder:
+    tensors, config, _ = load_safetensors(path, kind="content")
+    model = ContentEncoder(ContentEncoderConfig(**config))
+    from voxsmith.checkpoints import strict_load
+
+    strict_load(model, tensors, str(path))
+    return model.eval()
+
+
+@torch.no_grad()
+def content_features(model: ContentEncoder, data: CorpusData) -> list[torch.Tensor]:
+    """Hidden features (T', dim) of every clip, in clip order."""
+    model.eval()
+    feats = []
+    for i in tqdm(range(len(data)), desc=f"features {data.split}", unit="clip", leave=False):
+        h, _, _ = model(data.clip_mel(i).unsqueeze(0))
+        feats.append(h[0])
+    return feats
+
+
+def train_codec(
+    corpus: str | Path, content_ckpt: str | Path, out: str | Path, codebook_size: int = 512, seed: int = 0
+) -> Path:
+    """Fit the k-means codec on train features; write codes for every split."""
+    out = Path(out)
+    encoder = load_content(content_ckpt)
+    train = CorpusData(corpus, "train")
+    feats = content_features(encoder, train)
+    codec = KMeansCodec(KMeansCodecConfig(dim=encoder.cfg.dim, codebook_size=codebook_size))
+    mse = codec.fit(torch.cat(feats), seed=seed)
+    log.info("codec: %d codes, k-means mse %.4f", codebook_size, mse)
+    path = save_safetensors(
+        codec.state_dict(),
+        out / "codec.safetensors",
+        kind="kmeans_codec",
+        config=codec.cfg.to_dict(),
+        extra={"mse": f"{mse:.5f}"},
+    )
+    write_codes(codec, feats, train, Path(corpus))
+    for split in ("valid", "test"):
+        try:
+            data = CorpusData(corpus, split)
+        except DataError:
+            continue
+        write_codes(codec, content_features(encoder, data), data, Path(corpus))
+    return path
+
+
+def write_codes(codec: KMeansCodec, feats: list[torch.Tensor], data: CorpusData, corpus: Path) -> Path:
+    codes = [codec.quantize(f).numpy().astype(np.int16) for f in feats]
+    lens = np.array([len(c) for c in codes], dtype=np.int64)
+    ids = np.array([c.row["id"] for c in data.clips])
+    path = corpus / "cache" / f"codes_{data.split}.npz"
+    tmp = path.with_suffix(".tmp.npz")
+    np.savez(tmp, ids=ids, lens=lens, codes=np.concatenate(codes))
+    tmp.replace(path)
+    return path
