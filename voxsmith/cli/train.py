@@ -1,0 +1,76 @@
+"""``voxsmith train STAGE --config tiny --data CORPUS --out DIR``: the training recipes.
+
+Stages of the tiny size, in dependency order: ``vocoder`` (audio only), ``content``
+(CTC content encoder), ``codec`` (k-means codes, needs content), ``style`` (style
+encoder), ``gpt`` and ``s2m`` (need codes). Every stage resumes from ``DIR/state.pt``
+unless ``--fresh`` is given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+STAGES = ("vocoder", "content", "codec")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "train",
+        help="train a model stage on a corpus (resumable)",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("stage", choices=STAGES, help="which stage to train")
+    p.add_argument("--config", default="tiny", choices=["tiny", "debug"], help="model size (default: tiny)")
+    p.add_argument("--data", required=True, type=Path, help="corpus directory (with manifest.jsonl)")
+    p.add_argument("--out", required=True, type=Path, help="run directory (state, logs, exported weights)")
+    p.add_argument("--steps", type=int, help="total optimiser steps (default: the recipe's)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    p.add_argument("--threads", type=int, default=2, help="torch threads (default: 2)")
+    p.add_argument("--fresh", action="store_true", help="ignore an existing state in --out and start over")
+    p.add_argument("--content", type=Path, help="codec stage: content.safetensors to use")
+    p.add_argument(
+        "--codebook-size", type=int, default=512, help="codec stage: number of codes (default: 512)"
+    )
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from voxsmith.errors import ConfigError
+
+    resume = not args.fresh
+    if args.stage == "vocoder":
+        from voxsmith.models.vocoder import VocosConfig
+        from voxsmith.train.vocoder import VocoderTrainConfig, train
+
+        cfg = VocoderTrainConfig(seed=args.seed, threads=args.threads)
+        if args.steps:
+            cfg.steps = args.steps
+        size = VocosConfig.tiny() if args.config == "tiny" else VocosConfig.debug()
+        path = train(args.data, args.out, cfg, size, resume=resume)
+    elif args.stage == "content":
+        from voxsmith.models.content import ContentEncoderConfig
+        from voxsmith.models.units import UNITS
+        from voxsmith.train.content import ContentTrainConfig, train_content
+
+        cfg = ContentTrainConfig(seed=args.seed, threads=args.threads)
+        if args.steps:
+            cfg.steps = args.steps
+        size = (
+            ContentEncoderConfig.tiny(len(UNITS))
+            if args.config == "tiny"
+            else ContentEncoderConfig.debug(len(UNITS))
+        )
+        path = train_content(args.data, args.out, cfg, size, resume=resume)
+    elif args.stage == "codec":
+        from voxsmith.train.content import train_codec
+
+        if args.content is None:
+            raise ConfigError("the codec stage needs --content PATH/content.safetensors")
+        path = train_codec(args.data, args.content, args.out, args.codebook_size, seed=args.seed)
+    else:  # pragma: no cover - argparse restricts choices
+        raise ConfigError(f"unknown stage {args.stage}")
+    print(json.dumps({"stage": args.stage, "weights": str(path)}))
+    return 0
