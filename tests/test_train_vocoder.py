@@ -32,7 +32,7 @@ def test_vocoder_training_reduces_loss_and_resumes(tmp_path):
     corpus, out = tmp_path / "corpus", tmp_path / "run"
     make_fake_corpus(corpus)
     cfg = VocoderTrainConfig(
-        steps=30, batch_size=2, crop_frames=16, lr=2e-3, warmup=1, log_every=5, val_every=15
+        steps=30, batch_size=2, crop_frames=16, lr=2e-3, warmup=1, log_every=5, val_every=15, gan_start=20
     )
     train(corpus, out, cfg, VocosConfig.debug())
     rows = [json.loads(x) for x in (out / "losses.jsonl").read_text().splitlines()]
@@ -45,3 +45,5 @@ def test_vocoder_training_reduces_loss_and_resumes(tmp_path):
     train(corpus, out, cfg, VocosConfig.debug())
     steps = [json.loads(x)["step"] for x in (out / "losses.jsonl").read_text().splitlines()]
     assert steps == sorted(steps) and max(steps) == 45 and steps.count(5) == 1
+    rows = [json.loads(x) for x in (out / "losses.jsonl").read_text().splitlines()]
+    assert any("adv" in r for r in rows) and not any("adv" in r for r in rows if r["step"] < 20)

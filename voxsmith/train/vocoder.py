@@ -19,6 +19,7 @@ from tqdm import tqdm
 
 from voxsmith.audio import AudioProcessor
 from voxsmith.checkpoints import save_safetensors
+from voxsmith.models.discriminator import VocoderDiscriminator, discriminator_loss, generator_losses
 from voxsmith.models.vocoder import VocosConfig, VocosVocoder
 from voxsmith.train.data import CorpusData
 from voxsmith.train.state import RunDir, seed_all
@@ -36,6 +37,8 @@ class VocoderTrainConfig:
     lr: float = 5e-4  # AdamW peak learning rate
     warmup: int = 500  # linear warm-up steps
     mel_weight: float = 15.0  # weight of the mel L1 term
+    gan_start: int = 2000  # step at which the discriminators join (< 0: never)
+    fm_weight: float = 2.0  # feature-matching weight once the GAN is on
     log_every: int = 50  # steps between loss rows
     val_every: int = 1000  # steps between validation + checkpoint
     seed: int = 0
@@ -54,8 +57,7 @@ def stft_loss(fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
     return total
 
 
-def vocoder_loss(model: VocosVocoder, mel: torch.Tensor, wav: torch.Tensor, mel_weight: float):
-    fake = model(mel)
+def reconstruction_loss(fake: torch.Tensor, wav: torch.Tensor, mel_weight: float):
     mel_l1 = F.l1_loss(AudioProcessor.mel(fake), AudioProcessor.mel(wav))
     stft = stft_loss(fake, wav)
     return mel_weight * mel_l1 + stft, {"mel_l1": mel_l1.item(), "stft": stft.item()}
@@ -81,13 +83,20 @@ def train(
     train_data = CorpusData(corpus, "train")
     valid_data = CorpusData(corpus, "valid") if _has_split(corpus, "valid") else train_data
     model = VocosVocoder(model_cfg)
+    disc = VocoderDiscriminator()
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=(0.8, 0.99), weight_decay=0.01)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min(1.0, (s + 1) / cfg.warmup) * max(0.05, 1 - s / cfg.steps)
+    opt_d = torch.optim.AdamW(disc.parameters(), lr=cfg.lr, betas=(0.8, 0.99), weight_decay=0.01)
+    lr_lambda = lambda s: min(1.0, (s + 1) / cfg.warmup) * max(0.05, 1 - s / cfg.steps)  # noqa: E731
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda)
+    sched_d = torch.optim.lr_scheduler.LambdaLR(opt_d, lr_lambda)
+    modules, opts, scheds = (
+        {"model": model, "disc": disc},
+        {"opt": opt, "opt_d": opt_d},
+        {"sched": sched, "sched_d": sched_d},
     )
     step = 0
     if resume and run.has_state():
-        step, _ = run.resume({"model": model}, {"opt": opt}, {"sched": sched})
+        step, _ = run.resume(modules, opts, scheds)
     log.info(
         "vocoder: %.1f min train audio, %d params, step %d/%d",
         train_data.minutes,
@@ -101,7 +110,20 @@ def train(
         rng = np.random.default_rng([cfg.seed, step])  # data order is a function of (seed, step)
         mel, wav = train_data.random_crops(cfg.batch_size, cfg.crop_frames, rng)
         model.train()
-        loss, parts = vocoder_loss(model, mel, wav, cfg.mel_weight)
+        fake = model(mel)
+        gan = 0 <= cfg.gan_start <= step
+        if gan:  # discriminator step on detached output
+            d_loss = discriminator_loss(disc(wav), disc(fake.detach()))
+            opt_d.zero_grad(set_to_none=True)
+            d_loss.backward()
+            torch.nn.utils.clip_grad_norm_(disc.parameters(), 5.0)
+            opt_d.step()
+        sched_d.step()
+        loss, parts = reconstruction_loss(fake, wav, cfg.mel_weight)
+        if gan:
+            adv, fm = generator_losses(disc(wav), disc(fake))
+            loss = loss + adv + cfg.fm_weight * fm
+            parts.update(adv=adv.item(), fm=fm.item(), disc=d_loss.item())
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
@@ -110,12 +132,12 @@ def train(
         step += 1
         bar.update(1)
         if step % cfg.log_every == 0:
-            run.log(step, loss=float(loss), **parts, lr=sched.get_last_lr()[0])
+            run.log(step, loss=loss.item(), **parts, lr=sched.get_last_lr()[0])
             bar.set_postfix(mel=f"{parts['mel_l1']:.3f}")
         if step % cfg.val_every == 0 or step == cfg.steps:
             val = validate(model, valid_data, cfg)
             run.log(step, val_mel_l1=val)
-            run.save(step, {"model": model}, {"opt": opt}, {"sched": sched}, {"elapsed_s": time.time() - t0})
+            run.save(step, modules, opts, scheds, {"elapsed_s": time.time() - t0})
             export(model, run.path / "vocoder.safetensors")
             run.plot()
     bar.close()
