@@ -31,13 +31,13 @@ STFT_RESOLUTIONS = ((512, 128, 512), (1024, 256, 1024), (2048, 512, 2048))
 
 @dataclass
 class VocoderTrainConfig:
-    steps: int = 20000  # optimiser steps
+    steps: int = 12000  # optimiser steps
     batch_size: int = 8  # crops per step
     crop_frames: int = 32  # mel frames per crop (32 × 256 samples ≈ 0.37 s)
     lr: float = 5e-4  # AdamW peak learning rate
     warmup: int = 500  # linear warm-up steps
     mel_weight: float = 15.0  # weight of the mel L1 term
-    gan_start: int = 2000  # step at which the discriminators join (< 0: never)
+    gan_start: int = 6000  # step at which the discriminators join (< 0: never); they triple the step cost
     fm_weight: float = 2.0  # feature-matching weight once the GAN is on
     log_every: int = 50  # steps between loss rows
     val_every: int = 1000  # steps between validation + checkpoint
@@ -83,7 +83,7 @@ def train(
     train_data = CorpusData(corpus, "train")
     valid_data = CorpusData(corpus, "valid") if _has_split(corpus, "valid") else train_data
     model = VocosVocoder(model_cfg)
-    disc = VocoderDiscriminator()
+    disc = VocoderDiscriminator(channels=16, periods=(2, 3, 5))
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=(0.8, 0.99), weight_decay=0.01)
     opt_d = torch.optim.AdamW(disc.parameters(), lr=cfg.lr, betas=(0.8, 0.99), weight_decay=0.01)
     lr_lambda = lambda s: min(1.0, (s + 1) / cfg.warmup) * max(0.05, 1 - s / cfg.steps)  # noqa: E731
