@@ -36,6 +36,8 @@ def make_fake_corpus(root, n_speakers: int = 3, clips_per_speaker: int = 4, seco
                     "text": "你好",
                     "normalized": "你好",
                     "syllables": ["ni3", "hao3"],
+                    "phones": ["<zh>", "n", "i3", "h", "ao3"],
+                    "units": ["ni3", "hao3"],
                     "lang": "zh",
                     "speaker": f"spk{s}",
                     "engine": "tone",

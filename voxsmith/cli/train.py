@@ -12,7 +12,7 @@ import argparse
 import json
 from pathlib import Path
 
-STAGES = ("vocoder", "content", "codec")
+STAGES = ("vocoder", "content", "codec", "gpt")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -70,6 +70,17 @@ def run(args: argparse.Namespace) -> int:
         if args.content is None:
             raise ConfigError("the codec stage needs --content PATH/content.safetensors")
         path = train_codec(args.data, args.content, args.out, args.codebook_size, seed=args.seed)
+    elif args.stage == "gpt":
+        from voxsmith.checkpoints import load_safetensors
+        from voxsmith.train.gpt import GPTTrainConfig, train_gpt
+
+        if args.codec is None:
+            raise ConfigError("the gpt stage needs --codec PATH/codec.safetensors")
+        _, codec_cfg, _ = load_safetensors(args.codec, kind="kmeans_codec")
+        cfg = GPTTrainConfig(seed=args.seed, threads=args.threads)
+        if args.steps:
+            cfg.steps = args.steps
+        path = train_gpt(args.data, args.out, int(codec_cfg["codebook_size"]), cfg, resume=resume)
     else:  # pragma: no cover - argparse restricts choices
         raise ConfigError(f"unknown stage {args.stage}")
     print(json.dumps({"stage": args.stage, "weights": str(path)}))

@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import torch
+
+from tests.helpers import make_fake_corpus
+from voxsmith.checkpoints import load_safetensors
+from voxsmith.models.content import ContentEncoderConfig
+from voxsmith.models.gpt import GPTConfig
+from voxsmith.models.units import UNITS
+from voxsmith.text.tokenizer import PhoneTokenizer
+from voxsmith.train.content import ContentTrainConfig, train_codec, train_content
+from voxsmith.train.gpt import GPTData, GPTTrainConfig, train_gpt
+
+
+def _debug_gpt(codebook: int) -> GPTConfig:
+    cfg = GPTConfig.tiny(number_text_tokens=PhoneTokenizer().vocab_size, codebook_size=codebook)
+    cfg.model_dim, cfg.layers, cfg.heads = 32, 1, 2
+    return cfg
+
+
+def test_gpt_recipe_trains_and_resumes(tmp_path):
+    corpus = tmp_path / "corpus"
+    make_fake_corpus(corpus)
+    content = train_content(
+        corpus,
+        tmp_path / "content",
+        ContentTrainConfig(steps=2, max_batch_frames=800, warmup=1, val_every=2),
+        ContentEncoderConfig.debug(len(UNITS)),
+    )
+    train_codec(corpus, content, tmp_path / "codec", codebook_size=16)
+    data = GPTData(corpus, "train", PhoneTokenizer())
+    batch, speakers, langs = data.batch(np.random.default_rng(0), 200, 100)
+    assert batch.spk_feats.shape[-1] == 80 and batch.spk_feats.shape[1] <= 100
+    assert batch.codes.max() < 16 and speakers.max() < 3 and (langs == 0).all()
+    cfg = GPTTrainConfig(steps=12, max_batch_codes=200, max_ref_frames=60, warmup=1, log_every=2, val_every=6)
+    out = tmp_path / "gpt"
+    path = train_gpt(corpus, out, 16, cfg, _debug_gpt(16))
+    rows = [json.loads(x) for x in (out / "losses.jsonl").read_text().splitlines()]
+    ce = [r["mel_ce"] for r in rows if "mel_ce" in r]
+    assert ce[-1] < ce[0]
+    tensors, config, _ = load_safetensors(path, kind="gpt")
+    assert config["model_dim"] == 32 and tensors["mel_head.weight"].shape[0] == 18
+    cfg.steps = 14
+    train_gpt(corpus, out, 16, cfg, _debug_gpt(16))
+    steps = [json.loads(x)["step"] for x in (out / "losses.jsonl").read_text().splitlines()]
+    assert max(steps) == 14 and steps.count(2) == 1
+    assert torch.isfinite(tensors["mel_head.weight"]).all()

@@ -1,0 +1,238 @@
+"""Recipe: the semantic GPT of the tiny size (text phones + conditioning → codes).
+
+One loop covers the paper's three stages at this size (a flag each): speaker conditioning
+from *another* clip of the same speaker (so the latents carry timbre, not content), the
+emotion conditioner fed a clip of the same speaker *and style*, a speaker adversary behind
+a gradient reversal layer on the emotion vector (emotion must not carry identity), a
+language adversary on the pooled speaker latents (timbre must not carry the language, so
+cross-lingual cloning works), and the duration slot dropped on 30% of rows.
+
+Inputs per clip come from the corpus (``CorpusData``), the codes written by the codec
+stage (``cache/codes_<split>.npz``) and the frontend's phones (``row["phones"]``).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from voxsmith.checkpoints import save_safetensors
+from voxsmith.errors import DataError
+from voxsmith.models.emotion import SpeakerAdversary
+from voxsmith.models.gpt import GPTBatch, GPTConfig, UnifiedVoice
+from voxsmith.text.tokenizer import PhoneTokenizer, Segment
+from voxsmith.train.data import CorpusData
+from voxsmith.train.state import RunDir, seed_all
+
+log = logging.getLogger(__name__)
+
+LANGS = ("zh", "en")
+
+
+@dataclass
+class GPTTrainConfig:
+    steps: int = 30000  # optimiser steps
+    max_batch_codes: int = 2400  # codes per batch (~110 s of speech at 21.5 codes/s)
+    max_ref_frames: int = 500  # speaker/emotion reference crop (mel frames, ~5.8 s)
+    lr: float = 5e-4  # AdamW peak learning rate
+    warmup: int = 1000  # linear warm-up steps
+    text_loss_weight: float = 0.01  # official weighting of the text prediction loss
+    speaker_adv_weight: float = 0.1  # GRL speaker classifier on the emotion vector
+    lang_adv_weight: float = 0.1  # GRL language classifier on the pooled speaker latents
+    log_every: int = 50
+    val_every: int = 1000
+    seed: int = 0
+    threads: int = 2
+
+
+class GPTData:
+    """Clips of one split with text ids, codes, and same-speaker / same-style partners."""
+
+    def __init__(self, corpus: str | Path, split: str, tokenizer: PhoneTokenizer):
+        self.data = CorpusData(corpus, split)
+        codes_path = Path(corpus) / "cache" / f"codes_{split}.npz"
+        if not codes_path.is_file():
+            raise DataError(f"{codes_path}: no codes; run `voxsmith train codec` first")
+        with np.load(codes_path) as z:
+            offsets = np.concatenate([[0], np.cumsum(z["lens"])])
+            by_id = {i: z["codes"][offsets[k] : offsets[k + 1]] for k, i in enumerate(z["ids"].tolist())}
+        self.codes, self.text, self.keep = [], [], []
+        for k, clip in enumerate(self.data.clips):
+            codes = by_id.get(clip.row["id"])
+            ids = tokenizer.encode(Segment(clip.row["normalized"], list(clip.row.get("phones") or [])))
+            self.codes.append(codes)
+            self.text.append(ids)
+            if codes is not None and len(codes) > 0 and ids:
+                self.keep.append(k)
+        if not self.keep:
+            raise DataError(f"{corpus}: no {split} clips with both codes and phones")
+        self.by_speaker: dict[str, list[int]] = defaultdict(list)
+        self.by_style: dict[tuple[str, str], list[int]] = defaultdict(list)
+        for k in self.keep:
+            row = self.data.clips[k].row
+            self.by_speaker[row["speaker"]].append(k)
+            self.by_style[(row["speaker"], row.get("style", "neutral"))].append(k)
+
+    def _ref(self, k: int, pool: list[int], rng: np.random.Generator, max_frames: int) -> torch.Tensor:
+        others = [j for j in pool if j != k] or [k]
+        mel = self.data.clip_mel(others[int(rng.integers(len(others)))])
+        if mel.shape[1] > max_frames:
+            s = int(rng.integers(0, mel.shape[1] - max_frames + 1))
+            mel = mel[:, s : s + max_frames]
+        return mel.T  # (T, 80)
+
+    def batch(
+        self, rng: np.random.Generator, max_codes: int, max_ref: int
+    ) -> tuple[GPTBatch, torch.Tensor, torch.Tensor]:
+        """A random batch; also speaker ids (for the adversary) and language ids."""
+        picks: list[int] = []
+        longest = 0
+        while True:
+            k = self.keep[int(rng.integers(len(self.keep)))]
+            n = len(self.codes[k])
+            if picks and (len(picks) + 1) * max(longest, n) > max_codes:
+                break
+            picks.append(k)
+            longest = max(longest, n)
+        rows = [self.data.clips[k].row for k in picks]
+        spk = [
+            self._ref(k, self.by_speaker[r["speaker"]], rng, max_ref)
+            for k, r in zip(picks, rows, strict=True)
+        ]
+        emo = [
+            self._ref(k, self.by_style[(r["speaker"], r.get("style", "neutral"))], rng, max_ref)
+            for k, r in zip(picks, rows, strict=True)
+        ]
+        batch = GPTBatch(
+            text_ids=_pad([torch.tensor(self.text[k]) for k in picks]),
+            text_lengths=torch.tensor([len(self.text[k]) for k in picks]),
+            codes=_pad([torch.from_numpy(self.codes[k].astype(np.int64)) for k in picks]),
+            code_lengths=torch.tensor([len(self.codes[k]) for k in picks]),
+            spk_feats=_pad(spk, value=float(np.log(1e-5))),
+            spk_lengths=torch.tensor([len(x) for x in spk]),
+            emo_feats=_pad(emo, value=float(np.log(1e-5))),
+            emo_lengths=torch.tensor([len(x) for x in emo]),
+        )
+        speakers = torch.tensor([self.data.speaker_index[r["speaker"]] for r in rows])
+        langs = torch.tensor([LANGS.index(r["lang"]) if r["lang"] in LANGS else 0 for r in rows])
+        return batch, speakers, langs
+
+
+def _pad(items: list[torch.Tensor], value: float = 0) -> torch.Tensor:
+    """Right-pad 1-D (ids) or 2-D (T, F) tensors to a batch."""
+    n = max(x.shape[0] for x in items)
+    out = torch.full((len(items), n, *items[0].shape[1:]), value, dtype=items[0].dtype)
+    for i, x in enumerate(items):
+        out[i, : x.shape[0]] = x
+    return out
+
+
+def tiny_config(codebook_size: int) -> GPTConfig:
+    return GPTConfig.tiny(number_text_tokens=PhoneTokenizer().vocab_size, codebook_size=codebook_size)
+
+
+def train_gpt(
+    corpus: str | Path,
+    out: str | Path,
+    codebook_size: int,
+    cfg: GPTTrainConfig | None = None,
+    model_cfg: GPTConfig | None = None,
+    resume: bool = True,
+) -> Path:
+    """Train (or resume) the GPT; returns the exported ``gpt.safetensors``."""
+    cfg = cfg or GPTTrainConfig()
+    model_cfg = model_cfg or tiny_config(codebook_size)
+    torch.set_num_threads(cfg.threads)
+    seed_all(cfg.seed)
+    tok = PhoneTokenizer()
+    run = RunDir(out, "gpt")
+    train = GPTData(corpus, "train", tok)
+    model = UnifiedVoice(model_cfg)
+    spk_adv = SpeakerAdversary(model_cfg.model_dim, max(2, len(train.data.speakers)))
+    lang_adv = SpeakerAdversary(model_cfg.model_dim, len(LANGS))
+    params = [*model.parameters(), *spk_adv.parameters(), *lang_adv.parameters()]
+    opt = torch.optim.AdamW(params, lr=cfg.lr, betas=(0.9, 0.96), weight_decay=0.01)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt,
+        lambda s: (
+            min(1.0, (s + 1) / cfg.warmup) * max(0.05, 0.5 * (1 + np.cos(np.pi * min(1.0, s / cfg.steps))))
+        ),
+    )
+    modules = {"model": model, "spk_adv": spk_adv, "lang_adv": lang_adv}
+    step = 0
+    if resume and run.has_state():
+        step, _ = run.resume(modules, {"opt": opt}, {"sched": sched})
+    log.info(
+        "gpt: %d params, %d train clips, step %d",
+        sum(p.numel() for p in model.parameters()),
+        len(train.keep),
+        step,
+    )
+    valid = None
+    bar = tqdm(total=cfg.steps, initial=step, desc="gpt", unit="step")
+    t0 = time.time()
+    while step < cfg.steps:
+        rng = np.random.default_rng([cfg.seed, step])
+        batch, speakers, langs = train.batch(rng, cfg.max_batch_codes, cfg.max_ref_frames)
+        model.train()
+        out_ = model(batch, text_loss_weight=cfg.text_loss_weight)
+        adv_s = spk_adv.loss(out_.emo_vec, speakers)
+        adv_l = lang_adv.loss(out_.spk_latents.mean(1), langs)
+        loss = out_.loss + cfg.speaker_adv_weight * adv_s + cfg.lang_adv_weight * adv_l
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        sched.step()
+        step += 1
+        bar.update(1)
+        if step % cfg.log_every == 0:
+            run.log(
+                step,
+                mel_ce=out_.mel_loss.item(),
+                text_ce=out_.text_loss.item(),
+                spk_adv=adv_s.item(),
+                lang_adv=adv_l.item(),
+                lr=sched.get_last_lr()[0],
+            )
+            bar.set_postfix(mel_ce=f"{out_.mel_loss.item():.3f}")
+        if step % cfg.val_every == 0 or step == cfg.steps:
+            if valid is None:
+                valid = GPTData(corpus, "valid", tok)
+            run.log(step, val_mel_ce=validate(model, valid, cfg))
+            run.save(step, modules, {"opt": opt}, {"sched": sched}, {"elapsed_s": time.time() - t0})
+            save_safetensors(
+                model.state_dict(),
+                run.path / "gpt.safetensors",
+                kind="gpt",
+                config=_config_dict(model_cfg),
+                dtype=torch.float16,
+            )
+            run.plot()
+    bar.close()
+    return run.path / "gpt.safetensors"
+
+
+@torch.no_grad()
+def validate(model: UnifiedVoice, data: GPTData, cfg: GPTTrainConfig, batches: int = 4) -> float:
+    model.eval()
+    losses = []
+    for b in range(batches):
+        batch, _, _ = data.batch(
+            np.random.default_rng([cfg.seed, 10_000 + b]), cfg.max_batch_codes, cfg.max_ref_frames
+        )
+        losses.append(model(batch, duration_drop=0.0).mel_loss.item())
+    return float(np.mean(losses))
+
+
+def _config_dict(cfg: GPTConfig) -> dict:
+    from dataclasses import asdict
+
+    return asdict(cfg)
