@@ -16,7 +16,12 @@ from collections.abc import Sequence
 from voxsmith.errors import VoxsmithError
 
 # Subcommand modules, in the order they appear in --help.
-SUBCOMMANDS: tuple[str, ...] = ("voxsmith.cli.frontend",)
+SUBCOMMANDS: tuple[str, ...] = (
+    "voxsmith.cli.frontend",
+    "voxsmith.cli.train",
+    "voxsmith.cli.eval",
+    "voxsmith.cli.corpus",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
