@@ -23,7 +23,18 @@ _EXPORTS = {
     "VoxsmithError": "voxsmith.errors",
 }
 
-__all__ = [*sorted(_EXPORTS), "__version__"]
+__all__ = [
+    "Audio",
+    "AudioError",
+    "AudioProcessor",
+    "CheckpointError",
+    "ConfigError",
+    "DataError",
+    "EngineError",
+    "TextError",
+    "VoxsmithError",
+    "__version__",
+]
 
 if TYPE_CHECKING:
     from voxsmith.audio import Audio, AudioProcessor

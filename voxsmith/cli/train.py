@@ -12,7 +12,7 @@ import argparse
 import json
 from pathlib import Path
 
-STAGES = ("vocoder", "content", "codec", "gpt")
+STAGES = ("vocoder", "content", "codec", "gpt", "s2m")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -81,6 +81,15 @@ def run(args: argparse.Namespace) -> int:
         if args.steps:
             cfg.steps = args.steps
         path = train_gpt(args.data, args.out, int(codec_cfg["codebook_size"]), cfg, resume=resume)
+    elif args.stage == "s2m":
+        from voxsmith.train.s2m import S2MTrainConfig, train_s2m
+
+        if args.codec is None:
+            raise ConfigError("the s2m stage needs --codec PATH/codec.safetensors")
+        cfg = S2MTrainConfig(seed=args.seed, threads=args.threads)
+        if args.steps:
+            cfg.steps = args.steps
+        path = train_s2m(args.data, args.codec, args.out, cfg, resume=resume)
     else:  # pragma: no cover - argparse restricts choices
         raise ConfigError(f"unknown stage {args.stage}")
     print(json.dumps({"stage": args.stage, "weights": str(path)}))
