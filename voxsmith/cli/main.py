@@ -21,6 +21,7 @@ SUBCOMMANDS: tuple[str, ...] = (
     "voxsmith.cli.train",
     "voxsmith.cli.eval",
     "voxsmith.cli.corpus",
+    "voxsmith.cli.dev",
 )
 
 

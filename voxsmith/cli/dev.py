@@ -1,0 +1,44 @@
+"""``voxsmith dev ...``: developer tools (official parity checks)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("dev", help="developer tools: parity with the official implementation")
+    dev = p.add_subparsers(dest="dev_command", metavar="TOOL")
+    dev.required = True
+    par = dev.add_parser(
+        "parity",
+        help="replay official fixtures (spec.json + weights + io per module) and compare outputs",
+        description="Runs every module fixture found under DIR (gpt/, s2mel/, bigvgan/, campplus/, "
+        "semantic_codec/) and reports the worst error per module. Exit status 1 if any module fails.",
+    )
+    par.add_argument("dir", type=Path, help="fixture root, e.g. ../shared/fixtures/official")
+    par.add_argument("--module", action="append", help="only this module (repeatable)")
+    par.add_argument("--json", action="store_true", help="print one JSON object")
+    par.set_defaults(func=run_parity_cmd)
+
+
+def run_parity_cmd(args: argparse.Namespace) -> int:
+    from voxsmith.errors import DataError
+    from voxsmith.parity import run_parity
+
+    if not args.dir.is_dir():
+        raise DataError(f"{args.dir}: fixture directory not found")
+    results = run_parity(args.dir, args.module)
+    if not results:
+        raise DataError(f"{args.dir}: no module fixtures (expected sub-directories with spec.json)")
+    report = {name: r.to_json() for name, r in results.items()}
+    if args.json:
+        print(json.dumps(report, indent=1))
+    else:
+        for name, r in report.items():
+            status = "ok" if r["ok"] else "FAIL"
+            print(f"{name:16s} {status:4s} checks={r['checks']:3d} max_abs_err={r['max_abs_err']:.3g}")
+            for f in r["failures"]:
+                print(f"    {f}")
+    return 0 if all(r["ok"] for r in report.values()) else 1

@@ -1,0 +1,237 @@
+"""The speaker roster: engine voice + WORLD timbre transform = one speaker id.
+
+Three kinds of speaker:
+
+- ``engine``: an engine voice as it is (still resynthesised by WORLD, like every clip);
+- ``warped``: an engine voice with a timbre transform (formant warp, f0 scale, liveliness,
+  tilt, breathiness, tempo) that makes a new voice;
+- ``bilingual``: one speaker id with a Mandarin part and an English part. No engine here
+  reads both languages intelligibly (espeak-ng's Mandarin is not understood by Whisper, and
+  ttskit spells English words), so a bilingual speaker is *constructed*: Mandarin from a
+  ttskit voice, English from an English engine voice whose WORLD transform is fitted to the
+  Mandarin voice's f0 median and long-term spectral envelope (``timbre.match_timbre``).
+  The two halves share pitch and average colour, not every trait of a real person; the
+  screening records the speaker judge's similarity between them. Code-switched sentences
+  are read by joining the two halves stretch by stretch.
+
+Voices of the same recorded person in two engines (flite ``slt`` and festival's slt HTS;
+flite ``kal16`` and festival's kal diphone) form one *group*; held-out (test) speakers are
+chosen by group, so no voice of a test speaker is heard in training, warped or not.
+
+The roster used by the builder comes from ``voxsmith corpus screen`` (``roster.json`` next
+to this module): which voices were dropped (ASR threshold) and which speakers were kept
+(speaker-similarity threshold), with the measurements.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from voxsmith.data.timbre import Timbre
+from voxsmith.errors import DataError
+
+ROSTER_FILE = "roster.json"
+# Engine voices that are recordings of the same person.
+SAME_PERSON = {
+    "festival:cmu_us_slt_arctic_hts": "flite:slt",
+    "festival:kal_diphone": "flite:kal16",
+}
+
+
+@dataclass(frozen=True)
+class SpeakerPart:
+    """What one speaker sounds like in one language."""
+
+    voice: str  # engine voice key, "engine:name"
+    timbre: Timbre = field(default_factory=Timbre)
+
+    @property
+    def engine(self) -> str:
+        return self.voice.split(":", 1)[0]
+
+
+@dataclass(frozen=True)
+class Speaker:
+    """A corpus speaker: an id and one part per language it speaks."""
+
+    id: str
+    kind: str  # "engine", "warped" or "bilingual"
+    parts: tuple[tuple[str, SpeakerPart], ...]  # ((lang, part), ...)
+
+    @property
+    def langs(self) -> tuple[str, ...]:
+        return tuple(lang for lang, _ in self.parts)
+
+    def part(self, lang: str) -> SpeakerPart:
+        for lg, p in self.parts:
+            if lg == lang:
+                return p
+        raise DataError(f"speaker {self.id} does not speak {lang!r} (speaks {', '.join(self.langs)})")
+
+    @property
+    def groups(self) -> set[str]:
+        """Recorded persons behind this speaker (see ``voice_group``)."""
+        return {voice_group(p.voice) for _, p in self.parts}
+
+    def to_dict(self) -> dict:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "parts": {lg: {"voice": p.voice, "timbre": p.timbre.to_dict()} for lg, p in self.parts},
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Speaker:
+        try:
+            parts = tuple(
+                (lg, SpeakerPart(p["voice"], Timbre.from_dict(p.get("timbre", {}))))
+                for lg, p in d["parts"].items()
+            )
+            return cls(d["id"], d.get("kind", "engine"), parts)
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise DataError(f"malformed speaker entry {d!r}: {exc}") from exc
+
+
+def voice_group(voice: str) -> str:
+    """The recorded person behind an engine voice (same-person voices share a group)."""
+    return SAME_PERSON.get(voice, voice)
+
+
+def slug(voice: str) -> str:
+    """Short id part of a voice key: ``ttskit:Aiyue`` -> ``aiyue``, ``espeak:en-us+f3`` -> ``enusf3``."""
+    name = voice.split(":", 1)[1]
+    return "".join(ch for ch in name.lower() if ch.isalnum())[:14]
+
+
+def variants(voice: str, median_f0: float) -> list[tuple[str, Timbre]]:
+    """Warped speakers made from one engine voice: (suffix, timbre).
+
+    ``x``: the other register: a high voice is taken down to about 120 Hz with formants
+    lowered (a larger vocal tract), a low voice up to about 230 Hz with formants raised;
+    ``y``: a livelier, slightly smaller and faster voice; ``z``: a darker, calmer, slightly
+    larger and slower voice. ``median_f0`` (Hz, measured) decides the register.
+    """
+    if median_f0 >= 165.0:
+        scale = float(np.clip(120.0 / median_f0, 0.35, 0.75))
+        cross = Timbre(warp=0.1, f0_scale=round(scale, 3), tilt_db=-1.0, tempo=0.97)
+    else:
+        scale = float(np.clip(230.0 / max(median_f0, 60.0), 1.3, 2.3))
+        cross = Timbre(warp=-0.09, f0_scale=round(scale, 3), f0_range=1.1, tilt_db=0.5, tempo=1.03)
+    return [
+        ("x", cross),
+        ("y", Timbre(warp=-0.05, f0_scale=1.12, f0_range=1.25, tilt_db=0.5, tempo=1.06)),
+        ("z", Timbre(warp=0.06, f0_scale=0.88, f0_range=0.8, tilt_db=-1.5, breath=0.1, tempo=0.94)),
+    ]
+
+
+@dataclass
+class Roster:
+    """The speakers of a corpus and how they were chosen."""
+
+    speakers: list[Speaker]
+    info: dict = field(default_factory=dict)  # screening measurements and decisions
+
+    def by_id(self) -> dict[str, Speaker]:
+        return {s.id: s for s in self.speakers}
+
+    def for_lang(self, lang: str) -> list[Speaker]:
+        return [s for s in self.speakers if lang in s.langs]
+
+    def to_dict(self) -> dict:
+        return {**self.info, "speakers": [s.to_dict() for s in self.speakers]}
+
+    def save(self, path: str | Path) -> Path:
+        out = Path(path)
+        tmp = out.with_suffix(out.suffix + ".tmp")
+        tmp.write_text(json.dumps(self.to_dict(), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        tmp.replace(out)
+        return out
+
+    @classmethod
+    def load(cls, path: str | Path | None = None) -> Roster:
+        """The roster at ``path``, or the packaged screening result."""
+        if path is None:
+            ref = resources.files("voxsmith.data").joinpath(ROSTER_FILE)
+            if not ref.is_file():
+                raise DataError(
+                    f"no packaged {ROSTER_FILE}: run `voxsmith corpus screen` first, or pass --roster"
+                )
+            text, where = ref.read_text(encoding="utf-8"), f"voxsmith/data/{ROSTER_FILE}"
+        else:
+            p = Path(path)
+            if not p.is_file():
+                raise DataError(f"{p}: roster file not found")
+            text, where = p.read_text(encoding="utf-8"), str(p)
+        try:
+            d = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise DataError(f"{where}: not valid JSON ({exc})") from exc
+        speakers = [Speaker.from_dict(s) for s in d.get("speakers", [])]
+        if not speakers:
+            raise DataError(f"{where}: roster has no speakers")
+        ids = [s.id for s in speakers]
+        if len(set(ids)) != len(ids):
+            raise DataError(f"{where}: duplicate speaker ids")
+        info = {k: v for k, v in d.items() if k != "speakers"}
+        return cls(speakers, info)
+
+
+def choose_test_groups(roster: Roster, seed: int, held_out: dict[str, int] | None = None) -> set[str]:
+    """Voice groups held out for the test split: ``held_out[lang]`` persons per language
+    (default 3 Mandarin, 2 English; a language the roster lacks is skipped).
+
+    One bilingual speaker (when there is one) is held out with both of its voices, so that
+    cross-lingual cloning can be tested; the other groups are drawn with a seeded generator
+    among those that split no other speaker between train and test.
+    Piper's voice, the only neural English one, stays in training.
+    """
+    rng = np.random.default_rng([seed, 7])
+    held: set[str] = set()
+    bilingual = [s for s in roster.speakers if s.kind == "bilingual"]
+    if bilingual:
+        pick = bilingual[int(rng.integers(len(bilingual)))]
+        if "piper:joe" not in pick.groups:
+            held |= pick.groups
+    for lang, n in (held_out or {"zh": 3, "en": 2}).items():
+        if not roster.for_lang(lang):
+            continue
+        groups = sorted({voice_group(s.part(lang).voice) for s in roster.for_lang(lang)} - {"piper:joe"})
+        free = [g for g in groups if g not in held]
+        need = n - (len(groups) - len(free))
+        if need > 0 and len(free) <= need:
+            raise DataError(
+                f"roster has {len(groups)} {lang} voices; cannot hold {n} out and train on the rest"
+            )
+        for _ in range(max(0, need)):
+            # Prefer voices whose holding-out leaves no speaker half in train, half in test.
+            cost = [_excluded(roster, held | {g}) for g in free]
+            best = [g for g, c in zip(free, cost, strict=True) if c == min(cost)]
+            pick = best[int(rng.integers(len(best)))]
+            held.add(pick)
+            free.remove(pick)
+    return held
+
+
+def _excluded(roster: Roster, held: set[str]) -> int:
+    """Speakers that would mix held-out and training voices."""
+    return sum(1 for s in roster.speakers if s.groups & held and not s.groups <= held)
+
+
+def split_speakers(roster: Roster, seed: int, held_out: dict[str, int] | None = None) -> dict[str, str]:
+    """speaker id -> "train", "test", or "excluded".
+
+    A speaker all of whose voices are held out is a test speaker; one with none is a
+    training speaker; a speaker mixing both (a bilingual pair across the line) is left out,
+    so that no voice heard in training is in the test set.
+    """
+    held = choose_test_groups(roster, seed, held_out)
+    out = {}
+    for s in roster.speakers:
+        inside = s.groups & held
+        out[s.id] = "test" if inside == s.groups else "train" if not inside else "excluded"
+    return out
