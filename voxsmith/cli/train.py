@@ -31,6 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--threads", type=int, default=2, help="torch threads (default: 2)")
     p.add_argument("--fresh", action="store_true", help="ignore an existing state in --out and start over")
     p.add_argument("--content", type=Path, help="codec stage: content.safetensors to use")
+    p.add_argument("--codec", type=Path, help="gpt and s2m stages: codec.safetensors to use")
     p.add_argument(
         "--codebook-size", type=int, default=512, help="codec stage: number of codes (default: 512)"
     )
