@@ -12,7 +12,7 @@ import argparse
 import json
 from pathlib import Path
 
-STAGES = ("vocoder", "content", "codec", "gpt", "s2m")
+STAGES = ("vocoder", "content", "codec", "style", "gpt", "s2m")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -29,6 +29,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--steps", type=int, help="total optimiser steps (default: the recipe's)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     p.add_argument("--threads", type=int, default=2, help="torch threads (default: 2)")
+    p.add_argument(
+        "--init",
+        type=Path,
+        help="start a new run from these exported weights (e.g. the built-in model's part)",
+    )
+    p.add_argument(
+        "--val-every", type=int, help="steps between validation + checkpoint (default: the recipe's)"
+    )
     p.add_argument("--fresh", action="store_true", help="ignore an existing state in --out and start over")
     p.add_argument("--content", type=Path, help="codec stage: content.safetensors to use")
     p.add_argument("--codec", type=Path, help="gpt and s2m stages: codec.safetensors to use")
@@ -36,6 +44,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--codebook-size", type=int, default=512, help="codec stage: number of codes (default: 512)"
     )
     p.set_defaults(func=run)
+
+
+def _every(cfg, args: argparse.Namespace):
+    if args.val_every:
+        cfg.val_every = args.val_every
+    return cfg
 
 
 def run(args: argparse.Namespace) -> int:
@@ -50,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
         if args.steps:
             cfg.steps = args.steps
         size = VocosConfig.tiny() if args.config == "tiny" else VocosConfig.debug()
-        path = train(args.data, args.out, cfg, size, resume=resume)
+        path = train(args.data, args.out, _every(cfg, args), size, resume=resume, init=args.init)
     elif args.stage == "content":
         from voxsmith.models.content import ContentEncoderConfig
         from voxsmith.models.units import UNITS
@@ -64,13 +78,22 @@ def run(args: argparse.Namespace) -> int:
             if args.config == "tiny"
             else ContentEncoderConfig.debug(len(UNITS))
         )
-        path = train_content(args.data, args.out, cfg, size, resume=resume)
+        path = train_content(args.data, args.out, _every(cfg, args), size, resume=resume, init=args.init)
     elif args.stage == "codec":
         from voxsmith.train.content import train_codec
 
         if args.content is None:
             raise ConfigError("the codec stage needs --content PATH/content.safetensors")
         path = train_codec(args.data, args.content, args.out, args.codebook_size, seed=args.seed)
+    elif args.stage == "style":
+        from voxsmith.models.style import StyleEncoderConfig
+        from voxsmith.train.style import StyleTrainConfig, train_style
+
+        cfg = StyleTrainConfig(seed=args.seed, threads=args.threads)
+        if args.steps:
+            cfg.steps = args.steps
+        size = StyleEncoderConfig.tiny() if args.config == "tiny" else StyleEncoderConfig.debug()
+        path = train_style(args.data, args.out, _every(cfg, args), size, resume=resume, init=args.init)
     elif args.stage == "gpt":
         from voxsmith.checkpoints import load_safetensors
         from voxsmith.train.gpt import GPTTrainConfig, train_gpt
@@ -81,7 +104,14 @@ def run(args: argparse.Namespace) -> int:
         cfg = GPTTrainConfig(seed=args.seed, threads=args.threads)
         if args.steps:
             cfg.steps = args.steps
-        path = train_gpt(args.data, args.out, int(codec_cfg["codebook_size"]), cfg, resume=resume)
+        path = train_gpt(
+            args.data,
+            args.out,
+            int(codec_cfg["codebook_size"]),
+            _every(cfg, args),
+            resume=resume,
+            init=args.init,
+        )
     elif args.stage == "s2m":
         from voxsmith.train.s2m import S2MTrainConfig, train_s2m
 
@@ -90,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
         cfg = S2MTrainConfig(seed=args.seed, threads=args.threads)
         if args.steps:
             cfg.steps = args.steps
-        path = train_s2m(args.data, args.codec, args.out, cfg, resume=resume)
+        path = train_s2m(args.data, args.codec, args.out, _every(cfg, args), resume=resume, init=args.init)
     else:  # pragma: no cover - argparse restricts choices
         raise ConfigError(f"unknown stage {args.stage}")
     print(json.dumps({"stage": args.stage, "weights": str(path)}))

@@ -22,7 +22,7 @@ from voxsmith.models.content import ContentEncoder, ContentEncoderConfig
 from voxsmith.models.kmeans_codec import KMeansCodec, KMeansCodecConfig
 from voxsmith.models.units import UNITS, row_units, units_to_ids
 from voxsmith.train.data import CorpusData
-from voxsmith.train.state import RunDir, seed_all
+from voxsmith.train.state import RunDir, StopRequest, init_weights, seed_all
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +91,7 @@ def train_content(
     cfg: ContentTrainConfig | None = None,
     model_cfg: ContentEncoderConfig | None = None,
     resume: bool = True,
+    init: str | Path | None = None,
 ) -> Path:
     """Train (or resume) the CTC content encoder; returns ``content.safetensors``."""
     cfg = cfg or ContentTrainConfig()
@@ -108,36 +109,45 @@ def train_content(
     step = 0
     if resume and run.has_state():
         step, _ = run.resume({"model": model}, {"opt": opt}, {"sched": sched})
+    elif init is not None:
+        init_weights(model, init, "content")
     bar = tqdm(total=cfg.steps, initial=step, desc="content", unit="step")
     t0 = time.time()
-    while step < cfg.steps:
-        rng = np.random.default_rng([cfg.seed, step])
-        mel, lens, tg, tg_lens = make_batch(data, targets, sample_order(data, rng, cfg.max_batch_frames), 0)
-        if cfg.spec_augment:
-            mel = spec_augment(mel, rng)
-        model.train()
-        loss = model.ctc_loss(mel, lens, tg, tg_lens)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
-        opt.step()
-        sched.step()
-        step += 1
-        bar.update(1)
-        if step % cfg.log_every == 0:
-            run.log(step, ctc=loss.item(), lr=sched.get_last_lr()[0])
-            bar.set_postfix(ctc=f"{loss.item():.3f}")
-        if step % cfg.val_every == 0 or step == cfg.steps:
-            run.log(step, val_unit_error=unit_error_rate(model, CorpusData(corpus, "valid")))
-            run.save(step, {"model": model}, {"opt": opt}, {"sched": sched}, {"elapsed_s": time.time() - t0})
-            save_safetensors(
-                model.state_dict(),
-                run.path / "content.safetensors",
-                kind="content",
-                config=model_cfg.to_dict(),
-                dtype=torch.float16,
+    with StopRequest() as stop:
+        while step < cfg.steps:
+            rng = np.random.default_rng([cfg.seed, step])
+            mel, lens, tg, tg_lens = make_batch(
+                data, targets, sample_order(data, rng, cfg.max_batch_frames), 0
             )
-            run.plot()
+            if cfg.spec_augment:
+                mel = spec_augment(mel, rng)
+            model.train()
+            loss = model.ctc_loss(mel, lens, tg, tg_lens)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+            opt.step()
+            sched.step()
+            step += 1
+            bar.update(1)
+            if step % cfg.log_every == 0:
+                run.log(step, ctc=loss.item(), lr=sched.get_last_lr()[0])
+                bar.set_postfix(ctc=f"{loss.item():.3f}")
+            if step % cfg.val_every == 0 or step == cfg.steps or stop.requested:
+                run.log(step, val_unit_error=unit_error_rate(model, CorpusData(corpus, "valid")))
+                run.save(
+                    step, {"model": model}, {"opt": opt}, {"sched": sched}, {"elapsed_s": time.time() - t0}
+                )
+                save_safetensors(
+                    model.state_dict(),
+                    run.path / "content.safetensors",
+                    kind="content",
+                    config=model_cfg.to_dict(),
+                    dtype=torch.float16,
+                )
+                run.plot()
+            if stop.requested:
+                break
     bar.close()
     return run.path / "content.safetensors"
 

@@ -29,7 +29,7 @@ from voxsmith.models.emotion import SpeakerAdversary
 from voxsmith.models.gpt import GPTBatch, GPTConfig, UnifiedVoice
 from voxsmith.text.tokenizer import PhoneTokenizer, Segment
 from voxsmith.train.data import CorpusData
-from voxsmith.train.state import RunDir, seed_all
+from voxsmith.train.state import RunDir, StopRequest, init_weights, seed_all
 
 log = logging.getLogger(__name__)
 
@@ -145,6 +145,7 @@ def train_gpt(
     cfg: GPTTrainConfig | None = None,
     model_cfg: GPTConfig | None = None,
     resume: bool = True,
+    init: str | Path | None = None,
 ) -> Path:
     """Train (or resume) the GPT; returns the exported ``gpt.safetensors``."""
     cfg = cfg or GPTTrainConfig()
@@ -169,6 +170,8 @@ def train_gpt(
     step = 0
     if resume and run.has_state():
         step, _ = run.resume(modules, {"opt": opt}, {"sched": sched})
+    elif init is not None:
+        init_weights(model, init, "gpt")
     log.info(
         "gpt: %d params, %d train clips, step %d",
         sum(p.numel() for p in model.parameters()),
@@ -178,44 +181,47 @@ def train_gpt(
     valid = None
     bar = tqdm(total=cfg.steps, initial=step, desc="gpt", unit="step")
     t0 = time.time()
-    while step < cfg.steps:
-        rng = np.random.default_rng([cfg.seed, step])
-        batch, speakers, langs = train.batch(rng, cfg.max_batch_codes, cfg.max_ref_frames)
-        model.train()
-        out_ = model(batch, text_loss_weight=cfg.text_loss_weight)
-        adv_s = spk_adv.loss(out_.emo_vec, speakers)
-        adv_l = lang_adv.loss(out_.spk_latents.mean(1), langs)
-        loss = out_.loss + cfg.speaker_adv_weight * adv_s + cfg.lang_adv_weight * adv_l
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
-        opt.step()
-        sched.step()
-        step += 1
-        bar.update(1)
-        if step % cfg.log_every == 0:
-            run.log(
-                step,
-                mel_ce=out_.mel_loss.item(),
-                text_ce=out_.text_loss.item(),
-                spk_adv=adv_s.item(),
-                lang_adv=adv_l.item(),
-                lr=sched.get_last_lr()[0],
-            )
-            bar.set_postfix(mel_ce=f"{out_.mel_loss.item():.3f}")
-        if step % cfg.val_every == 0 or step == cfg.steps:
-            if valid is None:
-                valid = GPTData(corpus, "valid", tok)
-            run.log(step, val_mel_ce=validate(model, valid, cfg))
-            run.save(step, modules, {"opt": opt}, {"sched": sched}, {"elapsed_s": time.time() - t0})
-            save_safetensors(
-                model.state_dict(),
-                run.path / "gpt.safetensors",
-                kind="gpt",
-                config=_config_dict(model_cfg),
-                dtype=torch.float16,
-            )
-            run.plot()
+    with StopRequest() as stop:
+        while step < cfg.steps:
+            rng = np.random.default_rng([cfg.seed, step])
+            batch, speakers, langs = train.batch(rng, cfg.max_batch_codes, cfg.max_ref_frames)
+            model.train()
+            out_ = model(batch, text_loss_weight=cfg.text_loss_weight)
+            adv_s = spk_adv.loss(out_.emo_vec, speakers)
+            adv_l = lang_adv.loss(out_.spk_latents.mean(1), langs)
+            loss = out_.loss + cfg.speaker_adv_weight * adv_s + cfg.lang_adv_weight * adv_l
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            opt.step()
+            sched.step()
+            step += 1
+            bar.update(1)
+            if step % cfg.log_every == 0:
+                run.log(
+                    step,
+                    mel_ce=out_.mel_loss.item(),
+                    text_ce=out_.text_loss.item(),
+                    spk_adv=adv_s.item(),
+                    lang_adv=adv_l.item(),
+                    lr=sched.get_last_lr()[0],
+                )
+                bar.set_postfix(mel_ce=f"{out_.mel_loss.item():.3f}")
+            if step % cfg.val_every == 0 or step == cfg.steps or stop.requested:
+                if valid is None:
+                    valid = GPTData(corpus, "valid", tok)
+                run.log(step, val_mel_ce=validate(model, valid, cfg))
+                run.save(step, modules, {"opt": opt}, {"sched": sched}, {"elapsed_s": time.time() - t0})
+                save_safetensors(
+                    model.state_dict(),
+                    run.path / "gpt.safetensors",
+                    kind="gpt",
+                    config=_config_dict(model_cfg),
+                    dtype=torch.float16,
+                )
+                run.plot()
+            if stop.requested:
+                break
     bar.close()
     return run.path / "gpt.safetensors"
 

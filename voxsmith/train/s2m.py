@@ -24,7 +24,7 @@ from voxsmith.errors import DataError
 from voxsmith.models.kmeans_codec import KMeansCodec, KMeansCodecConfig
 from voxsmith.models.s2m import S2M, S2MConfig
 from voxsmith.train.data import CorpusData
-from voxsmith.train.state import RunDir, seed_all
+from voxsmith.train.state import RunDir, StopRequest, init_weights, seed_all
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +117,7 @@ def train_s2m(
     cfg: S2MTrainConfig | None = None,
     model_cfg: S2MConfig | None = None,
     resume: bool = True,
+    init: str | Path | None = None,
 ) -> Path:
     """Train (or resume) S2M; returns the exported ``s2m.safetensors``."""
     cfg = cfg or S2MTrainConfig()
@@ -135,40 +136,47 @@ def train_s2m(
     step = 0
     if resume and run.has_state():
         step, _ = run.resume({"model": model}, {"opt": opt}, {"sched": sched})
+    elif init is not None:
+        init_weights(model, init, "s2m")
     if not train.style:
         log.warning("s2m: no style vectors (run `voxsmith train style` first); training with zero style")
     valid = None
     bar = tqdm(total=cfg.steps, initial=step, desc="s2m", unit="step")
     t0 = time.time()
-    while step < cfg.steps:
-        rng = np.random.default_rng([cfg.seed, step])
-        codes, mel, lens, prompts, style = train.batch(rng, cfg, style_dim)
-        gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + step)
-        model.train()
-        loss = model.loss(codec.vq2emb(codes), mel, lens, style, prompt_lens=prompts, generator=gen)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        sched.step()
-        step += 1
-        bar.update(1)
-        if step % cfg.log_every == 0:
-            run.log(step, fm_loss=loss.item(), lr=sched.get_last_lr()[0])
-            bar.set_postfix(fm=f"{loss.item():.3f}")
-        if step % cfg.val_every == 0 or step == cfg.steps:
-            if valid is None:
-                valid = S2MData(corpus, "valid")
-            run.log(step, val_fm_loss=validate(model, codec, valid, cfg, style_dim))
-            run.save(step, {"model": model}, {"opt": opt}, {"sched": sched}, {"elapsed_s": time.time() - t0})
-            save_safetensors(
-                model.state_dict(),
-                run.path / "s2m.safetensors",
-                kind="s2m",
-                config=model_cfg.to_dict(),
-                dtype=torch.float16,
-            )
-            run.plot()
+    with StopRequest() as stop:
+        while step < cfg.steps:
+            rng = np.random.default_rng([cfg.seed, step])
+            codes, mel, lens, prompts, style = train.batch(rng, cfg, style_dim)
+            gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + step)
+            model.train()
+            loss = model.loss(codec.vq2emb(codes), mel, lens, style, prompt_lens=prompts, generator=gen)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            sched.step()
+            step += 1
+            bar.update(1)
+            if step % cfg.log_every == 0:
+                run.log(step, fm_loss=loss.item(), lr=sched.get_last_lr()[0])
+                bar.set_postfix(fm=f"{loss.item():.3f}")
+            if step % cfg.val_every == 0 or step == cfg.steps or stop.requested:
+                if valid is None:
+                    valid = S2MData(corpus, "valid")
+                run.log(step, val_fm_loss=validate(model, codec, valid, cfg, style_dim))
+                run.save(
+                    step, {"model": model}, {"opt": opt}, {"sched": sched}, {"elapsed_s": time.time() - t0}
+                )
+                save_safetensors(
+                    model.state_dict(),
+                    run.path / "s2m.safetensors",
+                    kind="s2m",
+                    config=model_cfg.to_dict(),
+                    dtype=torch.float16,
+                )
+                run.plot()
+            if stop.requested:
+                break
     bar.close()
     return run.path / "s2m.safetensors"
 

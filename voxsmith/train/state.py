@@ -13,7 +13,9 @@ import json
 import logging
 import os
 import random
+import signal
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -170,3 +172,43 @@ class RunDir:
         fig.savefig(out, dpi=90)
         plt.close(fig)
         return out
+
+
+class StopRequest:
+    """SIGINT/SIGTERM during training: finish the step, checkpoint, then leave the loop.
+
+    A run killed this way resumes exactly where it stopped instead of losing the steps
+    since the last periodic checkpoint. A second signal falls through to the default action.
+    """
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._old: dict[int, Any] = {}
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.requested:
+            signal.signal(signum, self._old.get(signum, signal.SIG_DFL))
+            signal.raise_signal(signum)
+            return
+        self.requested = True
+        log.warning("signal %d: checkpointing after this step, then stopping", signum)
+
+    def __enter__(self) -> StopRequest:
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._old[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+        self._old.clear()
+
+
+def init_weights(module: torch.nn.Module, path: str | os.PathLike, kind: str) -> None:
+    """Start a fresh run from exported weights (e.g. the shipped built-in model's part)."""
+    from voxsmith.checkpoints import load_safetensors, strict_load
+
+    tensors, _, _ = load_safetensors(path, kind=kind)
+    strict_load(module, tensors, f"{kind} init {path}")
+    log.info("%s: initialised from %s", kind, path)

@@ -22,7 +22,7 @@ from voxsmith.checkpoints import save_safetensors
 from voxsmith.models.discriminator import VocoderDiscriminator, discriminator_loss, generator_losses
 from voxsmith.models.vocoder import VocosConfig, VocosVocoder
 from voxsmith.train.data import CorpusData
-from voxsmith.train.state import RunDir, seed_all
+from voxsmith.train.state import RunDir, StopRequest, init_weights, seed_all
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +73,7 @@ def train(
     cfg: VocoderTrainConfig | None = None,
     model_cfg: VocosConfig | None = None,
     resume: bool = True,
+    init: str | Path | None = None,
 ) -> Path:
     """Train (or resume) the vocoder; returns the exported ``vocoder.safetensors``."""
     cfg = cfg or VocoderTrainConfig()
@@ -97,6 +98,8 @@ def train(
     step = 0
     if resume and run.has_state():
         step, _ = run.resume(modules, opts, scheds)
+    elif init is not None:
+        init_weights(model, init, "vocos")
     log.info(
         "vocoder: %.1f min train audio, %d params, step %d/%d",
         train_data.minutes,
@@ -106,40 +109,43 @@ def train(
     )
     bar = tqdm(total=cfg.steps, initial=step, desc="vocoder", unit="step")
     t0 = time.time()
-    while step < cfg.steps:
-        rng = np.random.default_rng([cfg.seed, step])  # data order is a function of (seed, step)
-        mel, wav = train_data.random_crops(cfg.batch_size, cfg.crop_frames, rng)
-        model.train()
-        fake = model(mel)
-        gan = 0 <= cfg.gan_start <= step
-        if gan:  # discriminator step on detached output
-            d_loss = discriminator_loss(disc(wav), disc(fake.detach()))
-            opt_d.zero_grad(set_to_none=True)
-            d_loss.backward()
-            torch.nn.utils.clip_grad_norm_(disc.parameters(), 5.0)
-            opt_d.step()
-        sched_d.step()
-        loss, parts = reconstruction_loss(fake, wav, cfg.mel_weight)
-        if gan:
-            adv, fm = generator_losses(disc(wav), disc(fake))
-            loss = loss + adv + cfg.fm_weight * fm
-            parts.update(adv=adv.item(), fm=fm.item(), disc=d_loss.item())
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
-        opt.step()
-        sched.step()
-        step += 1
-        bar.update(1)
-        if step % cfg.log_every == 0:
-            run.log(step, loss=loss.item(), **parts, lr=sched.get_last_lr()[0])
-            bar.set_postfix(mel=f"{parts['mel_l1']:.3f}")
-        if step % cfg.val_every == 0 or step == cfg.steps:
-            val = validate(model, valid_data, cfg)
-            run.log(step, val_mel_l1=val)
-            run.save(step, modules, opts, scheds, {"elapsed_s": time.time() - t0})
-            export(model, run.path / "vocoder.safetensors")
-            run.plot()
+    with StopRequest() as stop:
+        while step < cfg.steps:
+            rng = np.random.default_rng([cfg.seed, step])  # data order is a function of (seed, step)
+            mel, wav = train_data.random_crops(cfg.batch_size, cfg.crop_frames, rng)
+            model.train()
+            fake = model(mel)
+            gan = 0 <= cfg.gan_start <= step
+            if gan:  # discriminator step on detached output
+                d_loss = discriminator_loss(disc(wav), disc(fake.detach()))
+                opt_d.zero_grad(set_to_none=True)
+                d_loss.backward()
+                torch.nn.utils.clip_grad_norm_(disc.parameters(), 5.0)
+                opt_d.step()
+            sched_d.step()
+            loss, parts = reconstruction_loss(fake, wav, cfg.mel_weight)
+            if gan:
+                adv, fm = generator_losses(disc(wav), disc(fake))
+                loss = loss + adv + cfg.fm_weight * fm
+                parts.update(adv=adv.item(), fm=fm.item(), disc=d_loss.item())
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+            opt.step()
+            sched.step()
+            step += 1
+            bar.update(1)
+            if step % cfg.log_every == 0:
+                run.log(step, loss=loss.item(), **parts, lr=sched.get_last_lr()[0])
+                bar.set_postfix(mel=f"{parts['mel_l1']:.3f}")
+            if step % cfg.val_every == 0 or step == cfg.steps or stop.requested:
+                val = validate(model, valid_data, cfg)
+                run.log(step, val_mel_l1=val)
+                run.save(step, modules, opts, scheds, {"elapsed_s": time.time() - t0})
+                export(model, run.path / "vocoder.safetensors")
+                run.plot()
+            if stop.requested:
+                break
     bar.close()
     return run.path / "vocoder.safetensors"
 

@@ -1,0 +1,60 @@
+"""A kill signal during training checkpoints the current step; the run resumes from it."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import torch
+
+from tests.helpers import make_fake_corpus
+from voxsmith.models.content import ContentEncoderConfig
+from voxsmith.models.units import UNITS
+from voxsmith.train.content import ContentTrainConfig, train_content
+from voxsmith.train.state import RunDir, StopRequest
+
+
+def test_stop_request_catches_sigterm_and_restores_handler():
+    before = signal.getsignal(signal.SIGTERM)
+    with StopRequest() as stop:
+        assert not stop.requested
+        os.kill(os.getpid(), signal.SIGTERM)
+        assert stop.requested
+    assert signal.getsignal(signal.SIGTERM) == before
+
+
+def test_sigterm_mid_run_checkpoints_that_step_and_resume_finishes(tmp_path, monkeypatch):
+    corpus = tmp_path / "corpus"
+    make_fake_corpus(corpus)
+    cfg = ContentTrainConfig(steps=12, max_batch_frames=800, warmup=1, log_every=1, val_every=100)
+    size = ContentEncoderConfig.debug(len(UNITS))
+    real_log = RunDir.log
+
+    def log_and_kill(self, step, **values):
+        real_log(self, step, **values)
+        if step == 5 and "ctc" in values:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    monkeypatch.setattr(RunDir, "log", log_and_kill)
+    train_content(corpus, tmp_path / "run", cfg, size)
+    state = torch.load(tmp_path / "run" / "state.pt", weights_only=False)
+    assert state["step"] == 5  # stopped early, not at val_every or the end
+    assert (tmp_path / "run" / "content.safetensors").is_file()
+    monkeypatch.setattr(RunDir, "log", real_log)
+    train_content(corpus, tmp_path / "run", cfg, size)
+    assert torch.load(tmp_path / "run" / "state.pt", weights_only=False)["step"] == 12
+
+
+def test_init_starts_a_fresh_run_from_exported_weights(tmp_path):
+    from voxsmith.checkpoints import load_safetensors
+
+    corpus = tmp_path / "corpus"
+    make_fake_corpus(corpus)
+    cfg = ContentTrainConfig(steps=3, max_batch_frames=800, warmup=1, log_every=1, val_every=3)
+    size = ContentEncoderConfig.debug(len(UNITS))
+    first = train_content(corpus, tmp_path / "a", cfg, size)
+    cfg1 = ContentTrainConfig(steps=1, max_batch_frames=800, warmup=1, log_every=1, val_every=1, lr=0.0)
+    out = train_content(corpus, tmp_path / "c", cfg1, size, init=first)
+    a, _, _ = load_safetensors(first)
+    c, _, _ = load_safetensors(out)
+    assert all(torch.equal(a[k], c[k]) for k in a)  # lr 0: one step keeps the init weights exactly
