@@ -48,3 +48,41 @@ def make_fake_corpus(root, n_speakers: int = 3, clips_per_speaker: int = 4, seco
                 }
             )
     (root / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+
+
+def make_random_model(root, seed: int = 0, codebook_size: int = 64, max_tokens: int = 48):
+    """A complete model directory with small random weights (for facade and CLI tests).
+
+    The GPT never learned to stop, so generation runs to ``max_tokens``; everything else
+    (shapes, files, controls, errors) behaves as with the trained built-in model.
+    """
+    import dataclasses
+
+    import torch
+
+    from voxsmith.models.content import ContentEncoder, ContentEncoderConfig
+    from voxsmith.models.emotion import EmotionMatrix
+    from voxsmith.models.gpt import GPTConfig, UnifiedVoice
+    from voxsmith.models.kmeans_codec import KMeansCodec, KMeansCodecConfig
+    from voxsmith.models.parts import ModelParts, save_parts
+    from voxsmith.models.s2m import S2M, S2MConfig
+    from voxsmith.models.style import StyleEncoder, StyleEncoderConfig
+    from voxsmith.models.units import UNITS
+    from voxsmith.models.vocoder import VocosConfig, VocosVocoder
+    from voxsmith.text.tokenizer import PhoneTokenizer
+
+    torch.manual_seed(seed)
+    content = ContentEncoder(ContentEncoderConfig.debug(len(UNITS)))
+    codec = KMeansCodec(KMeansCodecConfig(dim=content.cfg.dim, codebook_size=codebook_size))
+    codec.centroids.normal_()
+    gpt_cfg = GPTConfig.tiny(number_text_tokens=PhoneTokenizer().vocab_size, codebook_size=codebook_size)
+    gpt = UnifiedVoice(dataclasses.replace(gpt_cfg, model_dim=64, layers=2, heads=2, max_mel_tokens=max_tokens))
+    style = StyleEncoder(StyleEncoderConfig.debug())
+    s2m = S2M(S2MConfig.tiny(content_dim=content.cfg.dim, gpt_dim=None, style_dim=style.style_dim))
+    vocoder = VocosVocoder(VocosConfig.debug())
+    counts = [2, 1, 1, 1, 1, 1, 1, 2]
+    emotion = EmotionMatrix(
+        torch.randn(sum(counts), style.style_dim), torch.randn(sum(counts), gpt.config.model_dim), counts
+    )
+    parts = ModelParts("random", content, codec, gpt, s2m, style, vocoder, emotion, s2m_steps=2)
+    return save_parts(parts, root, dtype=torch.float32)

@@ -232,7 +232,16 @@ class AudioProcessor:
         name: str = "reference",
     ) -> Audio:
         """Resample, trim silence, normalise loudness and cap a reference clip at ``max_seconds``."""
-        samples = resample(audio.samples, audio.sample_rate, sr)
+        raw = np.asarray(audio.samples)
+        if raw.size == 0:
+            raise AudioError(f"{name}: contains no samples")
+        if raw.ndim != 1:
+            raise AudioError(f"{name}: expected mono samples (T,), got shape {raw.shape}")
+        if not np.all(np.isfinite(raw)):
+            raise AudioError(f"{name}: contains NaN or infinite samples")
+        if float(np.max(np.abs(raw))) < SILENCE_PEAK:
+            raise AudioError(f"{name}: audio is silent (peak below {SILENCE_PEAK:g})")
+        samples = resample(raw, audio.sample_rate, sr)
         samples = AudioProcessor.trim_silence(samples, sr)
         if len(samples) / sr < min_seconds:
             raise AudioError(

@@ -393,8 +393,10 @@ class UnifiedVoice(nn.Module):
         h = run_stack(
             self.gpt, x, cache=cache, key_valid=None if key_valid is None else key_valid[:, : s + 1]
         )
-        logits = self.mel_head(self.final_norm(h[:, -1]))
-        stepper = _CodeStepper(self, cache, key_valid, first_pos)
+        # voxsmith's own models never emit the start code (the official decoder allows it)
+        ban = None if cfg.official_decode_quirks else cfg.start_mel_token
+        logits = _banned(self.mel_head(self.final_norm(h[:, -1])), ban)
+        stepper = _CodeStepper(self, cache, key_valid, first_pos, ban)
         # the official prompt ids are placeholders (1) plus the start code; the penalty sees them all
         seen = prompt.input_ids if cfg.official_decode_quirks else prompt.input_ids[:, -1:]
         return decode(
@@ -410,11 +412,25 @@ class UnifiedVoice(nn.Module):
         )
 
 
+def _banned(logits: torch.Tensor, code: int | None) -> torch.Tensor:
+    if code is not None:
+        logits[:, code] = float("-inf")
+    return logits
+
+
 class _CodeStepper:
     """Feeds one code per row through the cached stack (implements ``sampling.Stepper``)."""
 
-    def __init__(self, model: UnifiedVoice, cache: KVCache, key_valid: torch.Tensor | None, position: int):
+    def __init__(
+        self,
+        model: UnifiedVoice,
+        cache: KVCache,
+        key_valid: torch.Tensor | None,
+        position: int,
+        ban: int | None = None,
+    ):
         self.model = model
+        self.ban = ban  # a code that is never generated (None: any)
         self.cache = cache
         self.key_valid = key_valid  # (rows, capacity) or None when nothing is padded
         self.position = position  # code position of the next fed code
@@ -425,7 +441,7 @@ class _CodeStepper:
         valid = None if self.key_valid is None else self.key_valid[:, : self.cache.length + 1]
         h = m.final_norm(run_stack(m.gpt, x, cache=self.cache, key_valid=valid)[:, -1])
         self.position += 1
-        return linear(m.mel_head, h, small_matmuls(h))
+        return _banned(linear(m.mel_head, h, small_matmuls(h)), self.ban)
 
     def expand(self, repeats: int) -> None:
         self.cache.expand(repeats)

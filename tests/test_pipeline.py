@@ -1,0 +1,133 @@
+"""The IndexTTSModel facade on a small random model: controls, caching, errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from tests.helpers import make_random_model, make_tone
+from voxsmith.audio import Audio, AudioProcessor
+from voxsmith.embeddings import EmotionEmbedding, SpeakerEmbedding
+from voxsmith.errors import AudioError, CheckpointError, ConfigError, TextError
+from voxsmith.pipeline import IndexTTSModel
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory) -> IndexTTSModel:
+    root = make_random_model(tmp_path_factory.mktemp("model"))
+    return IndexTTSModel.from_pretrained(root)
+
+
+def _voice(seconds: float = 4.0, freq: float = 180.0, seed: int = 0) -> Audio:
+    x = make_tone(seconds, freq=freq) + 0.02 * np.random.default_rng(seed).standard_normal(int(seconds * 22050))
+    return Audio(x.astype(np.float32), 22050)
+
+
+@pytest.fixture(scope="module")
+def spk(model) -> SpeakerEmbedding:
+    return model.speaker_encoder(_voice())
+
+
+def test_missing_model_dir_is_a_clear_error(tmp_path):
+    with pytest.raises(CheckpointError, match="model.json"):
+        IndexTTSModel.from_pretrained(tmp_path)
+
+
+def test_missing_part_is_named(tmp_path):
+    root = make_random_model(tmp_path / "m")
+    (root / "s2m.safetensors").unlink()
+    with pytest.raises(CheckpointError, match="s2m.safetensors"):
+        IndexTTSModel.from_pretrained(root)
+
+
+def test_info_reports_rates_and_parameters(model):
+    info = model.info()
+    assert info["sample_rate"] == 22050 and info["samples_per_token"] == 1024
+    assert abs(info["token_rate_hz"] - 22050 / 1024) < 1e-9
+    assert info["parameters"]["total"] == sum(v for k, v in info["parameters"].items() if k != "total")
+
+
+def test_target_tokens_is_exact(model, spk):
+    for n in (7, 19, 33):
+        res = model.synthesize("今天天气不错。", speaker_embedding=spk, target_tokens=n, seed=n)
+        assert res.tokens == n
+        assert len(res.audio.samples) == n * model.samples_per_token
+
+
+def test_duration_ratio_scales_the_natural_length(model, spk):
+    natural = model.synthesize("Hello there.", speaker_embedding=spk, seed=3).tokens
+    short = model.synthesize("Hello there.", speaker_embedding=spk, seed=3, duration_ratio=0.75).tokens
+    assert short == round(0.75 * natural)
+
+
+@pytest.mark.parametrize("ratio", [0.5, 1.3, 0.74])
+def test_duration_ratio_out_of_range(model, spk, ratio):
+    with pytest.raises(ConfigError, match="duration_ratio"):
+        model.synthesize("你好", speaker_embedding=spk, duration_ratio=ratio)
+
+
+def test_bad_inputs_are_clear_errors(model, spk, tmp_path):
+    with pytest.raises(TextError):
+        model.synthesize("   ", speaker_embedding=spk)
+    with pytest.raises(ConfigError, match="not both"):
+        model.synthesize("你好", speaker_embedding=spk, duration_ratio=1.0, target_tokens=10)
+    with pytest.raises(ConfigError):
+        model.synthesize("你好", speaker_embedding=spk, emotion="furious")
+    with pytest.raises(ConfigError):
+        model.synthesize("你好", speaker_embedding=spk, emotion_vector=[0.1, 0.2])
+    with pytest.raises(ConfigError, match="intensity"):
+        model.emotion_encoder.preset("happy", intensity=2.5)
+    with pytest.raises(AudioError):
+        model.speaker_encoder(tmp_path / "missing.wav")
+    with pytest.raises(AudioError):
+        model.speaker_encoder(Audio(np.zeros(22050 * 3, np.float32), 22050))  # silence
+    with pytest.raises(ConfigError):
+        model.synthesize("你好")  # no reference at all
+
+
+def test_cached_speaker_embedding_gives_bit_identical_audio(model, tmp_path):
+    ref = _voice(seed=5)
+    AudioProcessor.save(ref, tmp_path / "ref.wav")
+    direct = model.synthesize("我们明天见。", tmp_path / "ref.wav", target_tokens=12, seed=11)
+    emb = model.speaker_encoder(tmp_path / "ref.wav")
+    emb.save(tmp_path / "voice.safetensors")
+    cached = SpeakerEmbedding.load(tmp_path / "voice.safetensors")
+    again = model.synthesize("我们明天见。", speaker_embedding=cached, target_tokens=12, seed=11)
+    assert np.array_equal(direct.audio.samples, again.audio.samples)
+
+
+def test_embedding_from_another_model_is_refused(model, spk):
+    other = SpeakerEmbedding(**{**spk.__dict__, "model_id": "someone-else"})
+    with pytest.raises(ConfigError, match="model"):
+        model.synthesize("你好", speaker_embedding=other)
+
+
+def test_seed_repeats_and_changes(model, spk):
+    a = model.synthesize("Good morning.", speaker_embedding=spk, seed=1).audio.samples
+    b = model.synthesize("Good morning.", speaker_embedding=spk, seed=1).audio.samples
+    c = model.synthesize("Good morning.", speaker_embedding=spk, seed=2).audio.samples
+    assert np.array_equal(a, b) and not (len(a) == len(c) and np.array_equal(a, c))
+
+
+def test_emotion_sources_change_the_emotion_vector(model, spk):
+    base = model._emotion_vector(spk, None)
+    happy = model._emotion_vector(spk, model.emotion_encoder.preset("happy"))
+    strong = model._emotion_vector(spk, model.emotion_encoder.preset("happy", intensity=1.8))
+    zero = model._emotion_vector(spk, model.emotion_encoder.from_vector([0] * 8))
+    assert torch.allclose(zero, base.reshape(zero.shape), atol=1e-6)  # no weight: the speaker's own emotion
+    assert not torch.allclose(happy, base.reshape(happy.shape))
+    # intensity scales the step away from the speaker's own emotion vector
+    assert torch.allclose(strong - base.reshape(-1), 1.8 * (happy - base.reshape(-1)), atol=1e-4)
+    clip = model.emotion_encoder(_voice(freq=300.0, seed=9), alpha=0.5)
+    assert isinstance(clip, EmotionEmbedding)
+    mixed = model._emotion_vector(spk, clip)
+    assert torch.allclose(mixed, spk.emo_vec + 0.5 * (clip.emo_vec - spk.emo_vec), atol=1e-6)
+
+
+def test_long_text_is_segmented_with_pauses(model, spk):
+    text = "第一句话在这里。第二句话也在这里。" * 4
+    res = model.synthesize(text, speaker_embedding=spk, seed=0, pause_ms=300)
+    assert len(res.segments) >= 2 and len(res.codes) == len(res.segments)
+    pause = int(0.3 * 22050 / 256) * 256
+    assert len(res.audio.samples) == sum(len(c) for c in res.codes) * 1024 + (len(res.codes) - 1) * pause

@@ -1,0 +1,212 @@
+"""The trained parts of a model and the glue between them (what the facade calls).
+
+A voxsmith model directory holds ``model.json`` (name, size, which file is which part)
+and one self-describing safetensors file per part::
+
+    content.safetensors   CTC content encoder (prompt codes)      kind "content"
+    codec.safetensors     k-means semantic codec                  kind "kmeans_codec"
+    gpt.safetensors       semantic GPT (UnifiedVoice)             kind "gpt"
+    s2m.safetensors       flow-matching S2M                       kind "s2m"
+    style.safetensors     style encoder                           kind "style"
+    vocoder.safetensors   Vocos-type vocoder                      kind "vocos"
+    emotion.safetensors   emotion matrix (feat1 / feat2 / counts) kind "emotion_matrix"
+
+Shapes: codes (N,) at 21.5 Hz; mel (80, 4N); conditioning features (T, 80) log-mel.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from voxsmith.audio import Audio, AudioProcessor
+from voxsmith.checkpoints import load_safetensors, save_safetensors, strict_load
+from voxsmith.errors import CheckpointError
+from voxsmith.models.content import ContentEncoder, ContentEncoderConfig
+from voxsmith.models.emotion import EmotionMatrix
+from voxsmith.models.gpt import GPTConfig, UnifiedVoice
+from voxsmith.models.kmeans_codec import KMeansCodec, KMeansCodecConfig
+from voxsmith.models.s2m import S2M, S2MConfig
+from voxsmith.models.sampling import SamplingConfig
+from voxsmith.models.vocoder import VocosConfig, VocosVocoder
+
+PART_FILES = {
+    "content": "content.safetensors",
+    "codec": "codec.safetensors",
+    "gpt": "gpt.safetensors",
+    "s2m": "s2m.safetensors",
+    "style": "style.safetensors",
+    "vocoder": "vocoder.safetensors",
+    "emotion": "emotion.safetensors",
+}
+FRAMES_PER_CODE = 4
+HOP = 256
+
+
+@dataclass
+class ModelParts:
+    """Every trained module of one model, in eval mode."""
+
+    name: str
+    content: ContentEncoder
+    codec: KMeansCodec
+    gpt: UnifiedVoice
+    s2m: S2M
+    style: torch.nn.Module
+    vocoder: VocosVocoder
+    emotion: EmotionMatrix | None
+    s2m_steps: int = 10  # Euler steps at inference
+    cfg_rate: float = 0.7  # classifier-free guidance strength
+    card: dict = field(default_factory=dict)
+
+    @property
+    def samples_per_token(self) -> int:
+        return FRAMES_PER_CODE * HOP
+
+    def modules(self) -> dict[str, torch.nn.Module]:
+        return {"content": self.content, "codec": self.codec, "gpt": self.gpt, "s2m": self.s2m,
+                "style": self.style, "vocoder": self.vocoder}  # fmt: skip
+
+    def parameter_counts(self) -> dict[str, int]:
+        counts = {k: sum(p.numel() for p in m.parameters()) for k, m in self.modules().items()}
+        counts["total"] = sum(counts.values())
+        return counts
+
+    def fingerprint(self) -> dict[str, float]:
+        """A cheap identity of the weights (sum of absolute values per part)."""
+        return {k: round(float(sum(p.detach().abs().sum() for p in m.state_dict().values() if p.is_floating_point())), 3)
+                for k, m in self.modules().items()}  # fmt: skip
+
+    def default_sampling(self) -> SamplingConfig:
+        return SamplingConfig(do_sample=True, temperature=0.8, top_k=30, top_p=0.8, repetition_penalty=1.0,
+                              num_beams=1, max_new_tokens=self.gpt.config.max_mel_tokens)  # fmt: skip
+
+    # ----- reference analysis ----------------------------------------------------------
+    def conditioning_features(self, ref: Audio) -> torch.Tensor:
+        """(T, 80) log-mel frames: the GPT conditioners' input at the tiny size."""
+        return AudioProcessor.mel(ref.samples)[0].T.contiguous()
+
+    @torch.inference_mode()
+    def prompt_codes(self, mel: torch.Tensor) -> torch.Tensor:
+        """(80, T) log-mel → (ceil(T/4),) codes."""
+        feats, _, _ = self.content(mel.unsqueeze(0))
+        return self.codec.quantize(feats)[0]
+
+    @torch.inference_mode()
+    def style_vector(self, ref: Audio) -> torch.Tensor:
+        return self.style.embed(ref)
+
+    def mix_emotion(self, weights: torch.Tensor, style: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
+        if self.emotion is None:
+            raise CheckpointError(f"model {self.name} has no emotion matrix; use an emotion reference clip")
+        return self.emotion.mix(weights, base, style=style).reshape(-1)
+
+    # ----- generation ------------------------------------------------------------------
+    @torch.inference_mode()
+    def generate_codes(self, ids, spk, emo_vec, sampling, target, generator) -> torch.Tensor:
+        text = torch.tensor([ids], dtype=torch.long)
+        res = self.gpt.generate(
+            spk.spk_latents.unsqueeze(0), emo_vec.unsqueeze(0), text,
+            sampling=sampling, target_tokens=target, generator=generator,
+        )  # fmt: skip
+        return res.codes(0)
+
+    @torch.inference_mode()
+    def codes_to_mel(self, codes: torch.Tensor, spk, *, n_steps: int | None = None, seed: int | None = None) -> torch.Tensor:
+        """(N,) codes → (80, 4N) mel, the speaker's reference as in-context prompt."""
+        gen = torch.Generator().manual_seed(seed) if seed is not None else None
+        mel = self.s2m.infer(
+            self.codec.vq2emb(codes.long()).unsqueeze(0),
+            spk.prompt_mel.unsqueeze(0),
+            spk.style.unsqueeze(0),
+            ref_emb=self.codec.vq2emb(spk.prompt_codes.long()).unsqueeze(0),
+            n_steps=n_steps or self.s2m_steps,
+            cfg_rate=self.cfg_rate,
+            generator=gen,
+        )
+        return mel[0]
+
+
+def save_parts(parts: ModelParts, root: str | Path, dtype: torch.dtype = torch.float16, **card: object) -> Path:
+    """Write a model directory (``model.json`` + one safetensors per part) that ``load_parts`` reads.
+
+    Each file is written atomically; ``model.json`` goes last, so a directory interrupted
+    halfway never looks complete.
+    """
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    save_safetensors(parts.content.state_dict(), root / PART_FILES["content"], kind="content",
+                     config=parts.content.cfg.to_dict(), dtype=dtype)  # fmt: skip
+    # the codebook stays fp32: nearest-centre search is sensitive to rounding
+    save_safetensors(parts.codec.state_dict(), root / PART_FILES["codec"], kind="kmeans_codec",
+                     config=parts.codec.cfg.to_dict())  # fmt: skip
+    save_safetensors(parts.gpt.state_dict(), root / PART_FILES["gpt"], kind="gpt",
+                     config=parts.gpt.config.to_dict(), dtype=dtype)  # fmt: skip
+    save_safetensors(parts.s2m.state_dict(), root / PART_FILES["s2m"], kind="s2m",
+                     config=parts.s2m.cfg.to_dict(), dtype=dtype)  # fmt: skip
+    parts.style.save(root / PART_FILES["style"], dtype=dtype)
+    save_safetensors(parts.vocoder.state_dict(), root / PART_FILES["vocoder"], kind="vocos",
+                     config=parts.vocoder.cfg.to_dict(), dtype=dtype)  # fmt: skip
+    if parts.emotion is not None:
+        save_safetensors(
+            {"feat1": parts.emotion.style_rows, "feat2": parts.emotion.emotion_rows},
+            root / PART_FILES["emotion"], kind="emotion_matrix", config={"counts": parts.emotion.counts},
+        )  # fmt: skip
+    info = {**parts.card, **card, "name": parts.name, "s2m_steps": parts.s2m_steps, "cfg_rate": parts.cfg_rate,
+            "parameters": parts.parameter_counts(), "parts": PART_FILES}  # fmt: skip
+    tmp = root / ".model.json.tmp"
+    tmp.write_text(json.dumps(info, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    os.replace(tmp, root / "model.json")
+    return root
+
+
+def _load(path: Path, kind: str) -> tuple[dict, dict]:
+    tensors, config, _ = load_safetensors(path, kind=kind)
+    return tensors, config
+
+
+def load_parts(root: str | Path) -> ModelParts:
+    """Load a voxsmith model directory; a missing part is a clear error naming it."""
+    root = Path(root)
+    card_path = root / "model.json"
+    if not card_path.is_file():
+        raise CheckpointError(
+            f"{root}: not a voxsmith model directory (no model.json); the built-in model ships in "
+            "voxsmith/assets/tiny, official checkpoints are converted with `voxsmith convert`"
+        )
+    card = json.loads(card_path.read_text(encoding="utf-8"))
+    missing = [f for k, f in PART_FILES.items() if k != "emotion" and not (root / f).is_file()]
+    if missing:
+        raise CheckpointError(f"{root}: model directory is missing {', '.join(missing)}")
+    t, c = _load(root / PART_FILES["content"], "content")
+    content = ContentEncoder(ContentEncoderConfig(**c))
+    strict_load(content, t, "content")
+    t, c = _load(root / PART_FILES["codec"], "kmeans_codec")
+    codec = KMeansCodec(KMeansCodecConfig(**c))
+    strict_load(codec, t, "codec")
+    t, c = _load(root / PART_FILES["gpt"], "gpt")
+    gpt = UnifiedVoice(GPTConfig.from_dict(c))
+    strict_load(gpt, t, "gpt")
+    t, c = _load(root / PART_FILES["s2m"], "s2m")
+    s2m = S2M(S2MConfig.from_dict(c))
+    strict_load(s2m, t, "s2m")
+    from voxsmith.models.style import load_style_encoder
+
+    style = load_style_encoder(root / PART_FILES["style"])
+    t, c = _load(root / PART_FILES["vocoder"], "vocos")
+    vocoder = VocosVocoder(VocosConfig(**c))
+    strict_load(vocoder, t, "vocoder")
+    emotion = None
+    if (root / PART_FILES["emotion"]).is_file():
+        t, c = _load(root / PART_FILES["emotion"], "emotion_matrix")
+        emotion = EmotionMatrix(t["feat1"], t["feat2"], c["counts"])
+    parts = ModelParts(card.get("name", root.name), content, codec, gpt, s2m, style, vocoder, emotion, card=card)
+    parts.s2m_steps = int(card.get("s2m_steps", parts.s2m_steps))
+    parts.cfg_rate = float(card.get("cfg_rate", parts.cfg_rate))
+    for m in parts.modules().values():
+        m.eval()
+    return parts

@@ -1,0 +1,274 @@
+"""``IndexTTSModel``: the inference facade that the CLI, the server and users call.
+
+Data flow (DESIGN.md §1): text → frontend segments → phone ids; reference clip →
+conditioning features → speaker latents + its own emotion vector, style vector, prompt
+mel and prompt codes (a ``SpeakerEmbedding``, computed once); emotion from a clip, text,
+preset or 8 weights (an ``EmotionEmbedding``); the GPT generates codes per segment
+(free length, ``duration_ratio`` × natural length, or exactly ``target_tokens``); S2M
+turns codes into mel with the reference as in-context prompt; the vocoder makes audio.
+
+The facade holds a ``ModelParts`` (the tiny built-in bundle, or the official size once
+converted); it owns no training code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from voxsmith.audio import SAMPLE_RATE, Audio, AudioProcessor
+from voxsmith.embeddings import EmotionEmbedding, SpeakerEmbedding, parse_emotion_vector, preset_weights
+from voxsmith.errors import ConfigError, TextError
+from voxsmith.models.parts import ModelParts, load_parts
+from voxsmith.models.sampling import SamplingConfig
+
+log = logging.getLogger(__name__)
+
+BUILTIN_DIR = Path(__file__).parent / "assets" / "tiny"
+DURATION_RATIO_RANGE = (0.75, 1.25)
+SILENCE_LOG_MEL = float(np.log(1e-5))
+
+
+@dataclass
+class SynthesisResult:
+    """Audio plus what was generated, for reports and the CLI's ``--json``."""
+
+    audio: Audio
+    tokens: int  # semantic codes generated over all segments
+    segments: list[str]
+    codes: list[torch.Tensor] = field(default_factory=list)  # (N_i,) per segment
+    seconds_compute: float = 0.0
+
+    @property
+    def seconds(self) -> float:
+        return self.audio.seconds
+
+    @property
+    def rtf(self) -> float:
+        return self.seconds_compute / max(self.seconds, 1e-9)
+
+
+class EmotionEncoder:
+    """``model.emotion_encoder``: emotion from a clip, text, preset or vector."""
+
+    def __init__(self, model: IndexTTSModel):
+        self._model = model
+
+    def __call__(self, audio: Audio | str | os.PathLike, alpha: float = 1.0) -> EmotionEmbedding:
+        """Emotion of a reference clip (its emotion vector; timbre is not taken from it)."""
+        m = self._model
+        feats = m.parts.conditioning_features(m._reference(audio, "emotion reference"))
+        with torch.inference_mode():
+            vec = m.parts.gpt.emotion_vector(feats.unsqueeze(0))[0]
+        return EmotionEmbedding(emo_vec=vec, alpha=alpha, source="audio", model_id=m.model_id)
+
+    def from_vector(self, weights, intensity: float = 1.0) -> EmotionEmbedding:
+        """Eight weights (happy, angry, sad, afraid, disgusted, melancholic, surprised, calm) × intensity."""
+        if not 0.0 <= intensity <= 2.0:
+            raise ConfigError(f"intensity must be in [0, 2], got {intensity}")
+        w = parse_emotion_vector(weights) * intensity
+        return EmotionEmbedding(weights=w, source="vector", model_id=self._model.model_id)
+
+    def preset(self, name: str, intensity: float = 1.0) -> EmotionEmbedding:
+        return self.from_vector(preset_weights(name), intensity)
+
+    def from_text(self, text: str, intensity: float = 1.0) -> EmotionEmbedding:
+        """Emotion from a description or emotional content ("愤怒地质问", "say it gently")."""
+        from voxsmith.emotion_text import default_backend
+
+        weights = default_backend()(text)
+        w = torch.as_tensor(getattr(weights, "weights", weights), dtype=torch.float32).flatten()
+        emb = self.from_vector(w, intensity)
+        emb.source = f"text:{text}"
+        return emb
+
+
+class IndexTTSModel:
+    """Zero-shot, emotion- and duration-controllable TTS (the IndexTTS 2.0 design)."""
+
+    def __init__(self, parts: ModelParts, model_id: str):
+        self.parts = parts
+        self.model_id = model_id
+        self.emotion_encoder = EmotionEncoder(self)
+        from voxsmith.text.frontend import TextFrontend
+
+        # segments no longer than the utterances the model was trained on
+        self.frontend = TextFrontend(max_tokens=int(parts.card.get("max_segment_tokens", 60)))
+
+    # ----- loading -----------------------------------------------------------------------
+    @classmethod
+    def from_pretrained(cls, path: str | os.PathLike | None = None, *, threads: int | None = None) -> IndexTTSModel:
+        """The built-in model (``path=None``) or a voxsmith model directory (local paths only)."""
+        if threads:
+            torch.set_num_threads(threads)
+        root = Path(path) if path is not None else BUILTIN_DIR
+        parts = load_parts(root)
+        digest = hashlib.sha1(str(sorted(parts.fingerprint().items())).encode()).hexdigest()[:12]
+        return cls(parts, f"{parts.name}-{digest}")
+
+    @property
+    def sample_rate(self) -> int:
+        return SAMPLE_RATE
+
+    @property
+    def samples_per_token(self) -> int:
+        return self.parts.samples_per_token
+
+    def info(self) -> dict:
+        return {
+            "model_id": self.model_id,
+            "sample_rate": self.sample_rate,
+            "samples_per_token": self.samples_per_token,
+            "token_rate_hz": self.sample_rate / self.samples_per_token,
+            "parameters": self.parts.parameter_counts(),
+        }
+
+    # ----- references --------------------------------------------------------------------
+    def _reference(self, audio: Audio | str | os.PathLike, what: str) -> Audio:
+        name = str(audio) if not isinstance(audio, Audio) else what
+        if not isinstance(audio, Audio):
+            audio = AudioProcessor.load(audio)
+        return AudioProcessor.prepare_reference(audio, SAMPLE_RATE, name=name)
+
+    def speaker_encoder(self, audio: Audio | str | os.PathLike) -> SpeakerEmbedding:
+        """Extract a reusable ``SpeakerEmbedding`` from ~5 s of reference audio."""
+        ref = self._reference(audio, "speaker reference")
+        p = self.parts
+        with torch.inference_mode():
+            feats = p.conditioning_features(ref)
+            spk = p.gpt.speaker_latents(feats.unsqueeze(0))[0]
+            emo = p.gpt.emotion_vector(feats.unsqueeze(0))[0]
+            mel = AudioProcessor.mel(ref.samples)[0]
+            codes = p.prompt_codes(mel)
+            style = p.style_vector(ref)
+        meta = {"seconds": round(ref.seconds, 3)}
+        if not isinstance(audio, Audio):
+            meta["source"] = str(audio)
+        return SpeakerEmbedding(feats, spk, emo, style, mel, codes, self.model_id, meta)
+
+    # ----- synthesis ---------------------------------------------------------------------
+    def _emotion_vector(self, spk: SpeakerEmbedding, emotion: EmotionEmbedding | None) -> torch.Tensor:
+        if emotion is None:
+            return spk.emo_vec
+        if emotion.emo_vec is not None:
+            return spk.emo_vec + emotion.alpha * (emotion.emo_vec - spk.emo_vec)
+        return self.parts.mix_emotion(emotion.weights, spk.style, spk.emo_vec)
+
+    def tts(
+        self,
+        text: str,
+        speaker_embedding: SpeakerEmbedding,
+        emotion_embedding: EmotionEmbedding | None = None,
+        *,
+        duration_ratio: float | None = None,
+        target_tokens: int | None = None,
+        sampling: SamplingConfig | None = None,
+        seed: int | None = 0,
+        pause_ms: float = 200.0,
+        n_steps: int | None = None,
+    ) -> torch.Tensor:
+        """Mel ``(1, 80, frames)`` of ``text`` in the speaker's voice (see ``synthesize``)."""
+        return self._generate(
+            text, speaker_embedding, emotion_embedding, duration_ratio, target_tokens, sampling, seed, pause_ms, n_steps
+        )[0]
+
+    def _generate(self, text, spk, emotion, duration_ratio, target_tokens, sampling, seed, pause_ms, n_steps):
+        if duration_ratio is not None and target_tokens is not None:
+            raise ConfigError("give duration_ratio or target_tokens, not both")
+        if duration_ratio is not None and not DURATION_RATIO_RANGE[0] <= duration_ratio <= DURATION_RATIO_RANGE[1]:
+            raise ConfigError(f"duration_ratio must be in [{DURATION_RATIO_RANGE[0]}, {DURATION_RATIO_RANGE[1]}], got {duration_ratio}")
+        if target_tokens is not None and target_tokens < 1:
+            raise ConfigError(f"target_tokens must be >= 1, got {target_tokens}")
+        if not isinstance(text, str) or not text.strip():
+            raise TextError("text is empty")
+        spk.check_model(self.model_id)
+        p = self.parts
+        result = self.frontend.process(text)
+        segments = [list(map(int, ids)) for ids in result.segment_tokens if ids]
+        if not segments:
+            raise TextError(f"nothing to say in {text!r}")
+        if target_tokens is not None and len(segments) > 1:
+            raise ConfigError("target_tokens applies to one segment; shorten the text or use duration_ratio")
+        emo_vec = self._emotion_vector(spk, emotion)
+        sampling = sampling or p.default_sampling()
+        pause = torch.full((80, int(pause_ms / 1000 * SAMPLE_RATE / 256)), SILENCE_LOG_MEL)
+        mels, codes_all = [], []
+        for i, ids in enumerate(segments):
+            gen = torch.Generator().manual_seed(seed + i) if seed is not None else None
+            target = target_tokens
+            if duration_ratio is not None:
+                natural = p.generate_codes(ids, spk, emo_vec, sampling, None, gen)
+                target = max(1, round(duration_ratio * len(natural)))
+                gen = torch.Generator().manual_seed(seed + i) if seed is not None else None
+            codes = p.generate_codes(ids, spk, emo_vec, sampling, target, gen)
+            codes_all.append(codes)
+            mels.append(p.codes_to_mel(codes, spk, n_steps=n_steps, seed=None if seed is None else seed + i))
+            if i < len(segments) - 1 and pause.shape[1]:
+                mels.append(pause)
+        mel = torch.cat(mels, dim=1).unsqueeze(0)
+        return mel, codes_all, result.segments
+
+    def vocoder(self, mel: torch.Tensor) -> Audio:
+        """Mel ``(1, 80, frames)`` or ``(80, frames)`` → ``Audio`` at 22050 Hz."""
+        if mel.dim() == 2:
+            mel = mel.unsqueeze(0)
+        with torch.inference_mode():
+            wav = self.parts.vocoder(mel)[0]
+        return Audio(wav.clamp(-1, 1).numpy().astype(np.float32), SAMPLE_RATE)
+
+    def synthesize(
+        self,
+        text: str,
+        reference: Audio | str | os.PathLike | None = None,
+        *,
+        speaker_embedding: SpeakerEmbedding | None = None,
+        emotion: EmotionEmbedding | str | None = None,
+        emotion_reference: Audio | str | os.PathLike | None = None,
+        emotion_vector=None,
+        intensity: float = 1.0,
+        emo_alpha: float = 1.0,
+        duration_ratio: float | None = None,
+        target_tokens: int | None = None,
+        sampling: SamplingConfig | None = None,
+        seed: int | None = 0,
+        pause_ms: float = 200.0,
+    ) -> SynthesisResult:
+        """One call from text to audio. ``emotion`` may be a preset name or a description."""
+        t0 = time.perf_counter()
+        if speaker_embedding is None:
+            if reference is None:
+                raise ConfigError("give a reference clip or a speaker_embedding")
+            speaker_embedding = self.speaker_encoder(reference)
+        emo = self._resolve_emotion(emotion, emotion_reference, emotion_vector, intensity, emo_alpha)
+        mel, codes, segments = self._generate(
+            text, speaker_embedding, emo, duration_ratio, target_tokens, sampling, seed, pause_ms, None
+        )
+        audio = self.vocoder(mel)
+        return SynthesisResult(audio, sum(len(c) for c in codes), segments, codes, time.perf_counter() - t0)
+
+    def _resolve_emotion(self, emotion, emotion_reference, emotion_vector, intensity, emo_alpha):
+        given = [x is not None for x in (emotion, emotion_reference, emotion_vector)]
+        if sum(given) > 1:
+            raise ConfigError("give one of emotion, emotion_reference or emotion_vector")
+        if emotion_reference is not None:
+            return self.emotion_encoder(emotion_reference, alpha=emo_alpha)
+        if emotion_vector is not None:
+            return self.emotion_encoder.from_vector(emotion_vector, intensity)
+        if isinstance(emotion, EmotionEmbedding):
+            return emotion
+        if isinstance(emotion, str):
+            try:
+                return self.emotion_encoder.preset(emotion, intensity)
+            except ConfigError:
+                # one plain Latin word is meant as a preset name: a typo must not pass as "text"
+                if emotion.strip().isascii() and emotion.strip().isalpha():
+                    raise
+                return self.emotion_encoder.from_text(emotion, intensity)
+        return None
