@@ -4,12 +4,14 @@ import json
 import shutil
 
 from voxsmith.cli.main import main
+from voxsmith.parity import CHECKERS
 
 
-def test_dev_parity_reports_the_chosen_modules(official_fixtures, capsys):
-    rc = main(["dev", "parity", str(official_fixtures), "--module", "gpt", "--module", "s2mel", "--json"])
+def test_dev_parity_reports_every_fixture_module(official_fixtures, capsys):
+    rc = main(["dev", "parity", str(official_fixtures), "--json"])
     report = json.loads(capsys.readouterr().out)
-    expected = {"gpt", "s2mel"}
+    expected = {name for name in CHECKERS if (official_fixtures / name / "spec.json").exists()}
+    assert expected == {"gpt", "s2mel", "bigvgan", "campplus", "semantic_codec"}
     assert set(report) == expected
     for name, r in report.items():
         assert r["ok"], (name, r["failures"])

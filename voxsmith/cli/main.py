@@ -17,6 +17,9 @@ from voxsmith.errors import VoxsmithError
 
 # Subcommand modules, in the order they appear in --help.
 SUBCOMMANDS: tuple[str, ...] = (
+    "voxsmith.cli.speak",
+    "voxsmith.cli.speaker",
+    "voxsmith.cli.batch",
     "voxsmith.cli.frontend",
     "voxsmith.cli.train",
     "voxsmith.cli.eval",

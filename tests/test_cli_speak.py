@@ -1,0 +1,135 @@
+"""speak / info / speaker / batch on a small random model."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from tests.helpers import make_random_model, make_tone
+from voxsmith.audio import Audio, AudioProcessor
+from voxsmith.cli.main import main
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cli")
+    model = make_random_model(root / "model")
+    ref = root / "ref.wav"
+    x = make_tone(4.0, freq=200.0) + 0.02 * np.random.default_rng(1).standard_normal(4 * 22050)
+    AudioProcessor.save(Audio(x.astype(np.float32), 22050), ref)
+    return {"model": model, "ref": ref, "root": root}
+
+
+def _run(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_speak_json_with_target_tokens(env, capsys, tmp_path):
+    out = tmp_path / "a.wav"
+    code, stdout, _ = _run(capsys, "speak", "你好世界", "--ref", env["ref"], "--model", env["model"],
+                           "--target-tokens", 15, "-o", out, "--json")  # fmt: skip
+    assert code == 0
+    rep = json.loads(stdout)
+    assert set(rep) >= {"path", "seconds", "tokens", "sample_rate", "rtf"}
+    assert rep["tokens"] == 15 and rep["sample_rate"] == 22050
+    data, sr = sf.read(out)
+    assert sr == 22050 and len(data) == 15 * 1024 and abs(rep["seconds"] - len(data) / sr) < 1e-3
+
+
+@pytest.mark.parametrize(
+    "extra,needle",
+    [
+        (["--duration-ratio", "1.4"], "duration_ratio"),
+        (["--emotion", "furious"], "unknown emotion"),
+        (["--emotion-vector", "1,2,3"], "8 values"),
+        (["--intensity", "3", "--emotion", "happy"], "intensity"),
+    ],
+)
+def test_speak_bad_input_leaves_no_file(env, capsys, tmp_path, extra, needle):
+    out = tmp_path / "bad.wav"
+    code, _, err = _run(capsys, "speak", "你好", "--ref", env["ref"], "--model", env["model"], "-o", out, *extra)
+    assert code == 2 and needle in err and not out.exists()
+    assert "Traceback" not in err
+
+
+def test_speak_unreadable_reference(env, capsys, tmp_path):
+    bad = tmp_path / "bad.wav"
+    bad.write_bytes(b"not audio at all")
+    code, _, err = _run(capsys, "speak", "你好", "--ref", bad, "--model", env["model"], "-o", tmp_path / "o.wav")
+    assert code == 2 and "bad.wav" in err and not (tmp_path / "o.wav").exists()
+
+
+def test_info_json(env, capsys):
+    code, stdout, _ = _run(capsys, "info", "--model", env["model"], "--json")
+    info = json.loads(stdout)
+    assert code == 0 and info["samples_per_token"] == 1024 and info["parameters"]["total"] > 0
+    assert {"sample_rate", "token_rate_hz"} <= set(info)
+
+
+def test_voice_library_add_list_speak_remove(env, capsys, tmp_path):
+    voices = tmp_path / "voices"
+    code, _, _ = _run(capsys, "speaker", "--voices", voices, "add", "alice", env["ref"], "--model", env["model"])
+    assert code == 0 and (voices / "alice" / "reference.wav").is_file()
+    assert len(list((voices / "alice").glob("*.safetensors"))) == 1  # embedding cached for the model
+    code, _, err = _run(capsys, "speaker", "--voices", voices, "add", "alice", env["ref"], "--no-embed")
+    assert code == 2 and "already exists" in err
+    code, stdout, _ = _run(capsys, "speaker", "--voices", voices, "list", "--json")
+    assert [v["name"] for v in json.loads(stdout)] == ["alice"]
+    out = tmp_path / "lib.wav"
+    code, stdout, _ = _run(capsys, "speak", "早上好", "--speaker", "alice", "--voices", voices,
+                           "--model", env["model"], "--target-tokens", 9, "-o", out, "--json")  # fmt: skip
+    assert code == 0 and json.loads(stdout)["tokens"] == 9
+    # the cached embedding file used directly gives the same audio as the library name
+    cached = next((voices / "alice").glob("*.safetensors"))
+    emb_out = tmp_path / "emb.wav"
+    _run(capsys, "speak", "早上好", "--speaker", cached, "--model", env["model"], "--target-tokens", 9, "-o", emb_out)
+    assert np.array_equal(sf.read(out)[0], sf.read(emb_out)[0])
+    code, _, err = _run(capsys, "speak", "早上好", "--speaker", "bob", "--voices", voices,
+                        "--model", env["model"], "-o", tmp_path / "x.wav")  # fmt: skip
+    assert code == 2 and "bob" in err and "alice" in err
+    assert _run(capsys, "speaker", "--voices", voices, "remove", "alice")[0] == 0
+    assert not (voices / "alice").exists()
+
+
+def test_batch_roles_resume_and_bad_line(env, capsys, tmp_path):
+    script = tmp_path / "script.jsonl"
+    lines = [
+        {"roles": {"narrator": {"ref": str(env["ref"]), "target_tokens": 6}}},
+        {"text": "第一行。", "role": "narrator"},
+        {"text": "", "role": "narrator"},
+        {"text": "Second line.", "role": "narrator", "emotion": "happy", "target_tokens": 8, "pause_ms": 100},
+        {"text": "第三行。", "role": "narrator", "bogus": 1},
+    ]
+    script.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in lines) + "\n{broken\n")
+    out = tmp_path / "out"
+    code, stdout, _ = _run(capsys, "batch", script, "--out", out, "--model", env["model"], "--json",
+                           "--no-progress")  # fmt: skip
+    rep = json.loads(stdout)
+    assert code == 1 and rep["done"] == 2 and rep["failed"] == 3 and rep["skipped"] == 0
+    rows = [json.loads(x) for x in (out / "manifest.jsonl").read_text().splitlines()]
+    assert [r["status"] for r in rows] == ["ok", "failed", "ok", "failed", "failed"]
+    assert sf.info(out / rows[0]["path"]).frames == 6 * 1024
+    assert sf.info(out / rows[2]["path"]).frames == 8 * 1024
+    joined = sf.info(out / "joined.wav").frames
+    assert joined == 6 * 1024 + int(0.3 * 22050) + 8 * 1024
+    code, stdout, _ = _run(capsys, "batch", script, "--out", out, "--model", env["model"], "--json",
+                           "--no-progress")  # fmt: skip
+    rep = json.loads(stdout)
+    assert rep["skipped"] == 2 and rep["done"] == 0
+
+
+def test_batch_yaml_script_and_missing_script(env, capsys, tmp_path):
+    script = tmp_path / "s.yaml"
+    script.write_text(
+        f"roles:\n  a: {{ref: {env['ref']}}}\nlines:\n  - {{text: 你好, role: a, target_tokens: 5}}\n", encoding="utf-8"
+    )
+    code, stdout, _ = _run(capsys, "batch", script, "--out", tmp_path / "o", "--model", env["model"], "--json",
+                           "--no-progress")  # fmt: skip
+    assert code == 0 and json.loads(stdout)["done"] == 1
+    code, _, err = _run(capsys, "batch", tmp_path / "nope.yaml", "--out", tmp_path / "o2")
+    assert code == 2 and "not found" in err
