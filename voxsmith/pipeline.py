@@ -45,6 +45,7 @@ class SynthesisResult:
     segments: list[str]
     codes: list[torch.Tensor] = field(default_factory=list)  # (N_i,) per segment
     seconds_compute: float = 0.0
+    verify: dict | None = None  # the pronunciation check report when verify=True
 
     @property
     def seconds(self) -> float:
@@ -239,8 +240,20 @@ class IndexTTSModel:
         sampling: SamplingConfig | None = None,
         seed: int | None = 0,
         pause_ms: float = 200.0,
+        verify: bool = False,
+        max_retries: int = 3,
     ) -> SynthesisResult:
-        """One call from text to audio. ``emotion`` may be a preset name or a description."""
+        """One call from text to audio. ``emotion`` may be a preset name or a description.
+
+        ``verify=True`` checks the pronunciation of the result and regenerates misread
+        polyphones (with the intended pinyin) or skipped words (with another seed), up to
+        ``max_retries`` times; the report is in ``result.verify``.
+        """
+        if verify:
+            return self._verified(
+                text, reference, speaker_embedding, emotion, emotion_reference, emotion_vector, intensity,
+                emo_alpha, duration_ratio, target_tokens, sampling, seed, pause_ms, max_retries,
+            )  # fmt: skip
         t0 = time.perf_counter()
         if speaker_embedding is None:
             if reference is None:
@@ -252,6 +265,33 @@ class IndexTTSModel:
         )
         audio = self.vocoder(mel)
         return SynthesisResult(audio, sum(len(c) for c in codes), segments, codes, time.perf_counter() - t0)
+
+    def _verified(self, text, reference, spk, emotion, emotion_reference, emotion_vector, intensity, emo_alpha,
+                  duration_ratio, target_tokens, sampling, seed, pause_ms, max_retries) -> SynthesisResult:  # fmt: skip
+        from voxsmith.check.loop import verify_and_fix
+
+        t0 = time.perf_counter()
+        if spk is None:
+            if reference is None:
+                raise ConfigError("give a reference clip or a speaker_embedding")
+            spk = self.speaker_encoder(reference)
+        tokens = [0]
+
+        def attempt(fixed_text: str, attempt_seed: int) -> Audio:
+            res = self.synthesize(
+                fixed_text, speaker_embedding=spk, emotion=emotion, emotion_reference=emotion_reference,
+                emotion_vector=emotion_vector, intensity=intensity, emo_alpha=emo_alpha,
+                duration_ratio=duration_ratio, target_tokens=target_tokens, sampling=sampling,
+                seed=attempt_seed, pause_ms=pause_ms,
+            )  # fmt: skip
+            tokens[0] = res.tokens
+            return res.audio
+
+        audio, report = verify_and_fix(attempt, text, seed=0 if seed is None else seed, max_retries=max_retries)
+        segments = self.frontend.process(text).segments
+        result = SynthesisResult(audio, tokens[0], segments, [], time.perf_counter() - t0)
+        result.verify = report if isinstance(report, dict) else report.to_json()
+        return result
 
     def _resolve_emotion(self, emotion, emotion_reference, emotion_vector, intensity, emo_alpha):
         given = [x is not None for x in (emotion, emotion_reference, emotion_vector)]
