@@ -22,6 +22,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     par.add_argument("--json", action="store_true", help="print one JSON object")
     par.set_defaults(func=run_parity_cmd)
 
+    b = dev.add_parser(
+        "bundle",
+        help="assemble a model directory from trained stages (how the built-in model is made)",
+        description="Reads RUNS/{content,codec,gpt,s2m,style,vocoder}/<stage>.safetensors, fits the emotion "
+        "matrix on the corpus, and writes model.json + fp16 parts to --out (e.g. voxsmith/assets/tiny).",
+    )
+    b.add_argument("--runs", type=Path, required=True, help="directory holding one run directory per stage")
+    b.add_argument("--data", type=Path, required=True, help="the corpus the stages were trained on")
+    b.add_argument("--out", type=Path, required=True, help="model directory to write")
+    b.add_argument("--name", default="voxsmith-tiny", help="model name (default: voxsmith-tiny)")
+    b.set_defaults(func=run_bundle)
+
 
 def run_parity_cmd(args: argparse.Namespace) -> int:
     from voxsmith.errors import DataError
@@ -42,3 +54,13 @@ def run_parity_cmd(args: argparse.Namespace) -> int:
             for f in r["failures"]:
                 print(f"    {f}")
     return 0 if all(r["ok"] for r in report.values()) else 1
+
+
+def run_bundle(args: argparse.Namespace) -> int:
+    from voxsmith.train.bundle import assemble
+
+    root = assemble(args.runs, args.data, args.out, name=args.name)
+    card = json.loads((root / "model.json").read_text(encoding="utf-8"))
+    size = sum(p.stat().st_size for p in root.glob("*.safetensors")) / 2**20
+    print(f"{root}: {card['parameters']['total'] / 1e6:.1f} M parameters, {size:.1f} MiB")
+    return 0

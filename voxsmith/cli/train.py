@@ -2,8 +2,8 @@
 
 Stages of the tiny size, in dependency order: ``vocoder`` (audio only), ``content``
 (CTC content encoder), ``codec`` (k-means codes, needs content), ``style`` (style
-encoder), ``gpt`` and ``s2m`` (need codes). Every stage resumes from ``DIR/state.pt``
-unless ``--fresh`` is given.
+encoder), ``gpt`` and ``s2m`` (need codes); ``checker`` (pronunciation checker, corpus
+only). Every stage resumes from ``DIR/state.pt`` unless ``--fresh`` is given.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import argparse
 import json
 from pathlib import Path
 
-STAGES = ("vocoder", "content", "codec", "style", "gpt", "s2m")
+STAGES = ("vocoder", "content", "codec", "style", "gpt", "s2m", "checker")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -121,6 +121,15 @@ def run(args: argparse.Namespace) -> int:
         if args.steps:
             cfg.steps = args.steps
         path = train_s2m(args.data, args.codec, args.out, _every(cfg, args), resume=resume, init=args.init)
+    elif args.stage == "checker":
+        from voxsmith.check.config import CheckerConfig
+        from voxsmith.train.checker import CheckerTrainConfig, train_checker
+
+        cfg = CheckerTrainConfig(seed=args.seed, threads=args.threads)
+        if args.steps:
+            cfg.steps = args.steps
+        size = CheckerConfig.tiny() if args.config == "tiny" else CheckerConfig.debug()
+        path = train_checker(args.data, args.out, cfg, size, resume=resume)
     else:  # pragma: no cover - argparse restricts choices
         raise ConfigError(f"unknown stage {args.stage}")
     print(json.dumps({"stage": args.stage, "weights": str(path)}))

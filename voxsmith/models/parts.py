@@ -122,7 +122,8 @@ class ModelParts:
         mel = self.s2m.infer(
             self.codec.vq2emb(codes.long()).unsqueeze(0),
             spk.prompt_mel.unsqueeze(0),
-            spk.style.unsqueeze(0),
+            # a S2M trained before the style stage existed saw zero style vectors only
+            (spk.style if self.card.get("s2m_style", True) else torch.zeros_like(spk.style)).unsqueeze(0),
             ref_emb=self.codec.vq2emb(spk.prompt_codes.long()).unsqueeze(0),
             n_steps=n_steps or self.s2m_steps,
             cfg_rate=self.cfg_rate,

@@ -29,10 +29,10 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class ContentTrainConfig:
-    steps: int = 6000  # optimiser steps
-    max_batch_frames: int = 6000  # mel frames per batch (~70 s of audio)
+    steps: int = 2000  # optimiser steps (~10 epochs of a 90-minute corpus; ~1 h on 2 cores)
+    max_batch_frames: int = 3000  # mel frames per batch (~35 s of audio)
     lr: float = 1e-3  # AdamW peak learning rate
-    warmup: int = 500  # linear warm-up steps
+    warmup: int = 200  # linear warm-up steps
     spec_augment: bool = True  # time/frequency masking
     log_every: int = 50
     val_every: int = 500

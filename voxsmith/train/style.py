@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from voxsmith.audio import SAMPLE_RATE, Audio, AudioProcessor
-from voxsmith.errors import DataError
+from voxsmith.errors import ConfigError, DataError
 from voxsmith.models.style import StyleEncoder, StyleEncoderConfig
 from voxsmith.train.data import CorpusData, read_manifest
 from voxsmith.train.state import RunDir, StopRequest, init_weights, seed_all
@@ -237,8 +237,12 @@ def train_style(
     """Train (or resume) the style encoder; returns the exported ``style.safetensors``."""
     cfg = cfg or StyleTrainConfig()
     model_cfg = model_cfg or StyleEncoderConfig.tiny()
-    if not 0 < cfg.crop_min_s <= cfg.crop_max_s:
-        raise DataError(f"style: bad crop range [{cfg.crop_min_s}, {cfg.crop_max_s}] s")
+    if not 0.1 <= cfg.crop_min_s <= cfg.crop_max_s:
+        raise ConfigError(
+            f"style: crop range [{cfg.crop_min_s}, {cfg.crop_max_s}] s must be ordered, >= 0.1 s"
+        )
+    if cfg.batch_size < 2:
+        raise ConfigError(f"style: batch_size {cfg.batch_size} < 2 (BatchNorm needs two items per step)")
     torch.set_num_threads(cfg.threads)
     seed_all(cfg.seed)
     run = RunDir(out, "style")
