@@ -25,6 +25,7 @@ SUBCOMMANDS: tuple[str, ...] = (
     "voxsmith.cli.eval",
     "voxsmith.cli.corpus",
     "voxsmith.cli.dev",
+    "voxsmith.cli.emotion",
 )
 
 
