@@ -131,3 +131,11 @@ def test_long_text_is_segmented_with_pauses(model, spk):
     assert len(res.segments) >= 2 and len(res.codes) == len(res.segments)
     pause = int(0.3 * 22050 / 256) * 256
     assert len(res.audio.samples) == sum(len(c) for c in res.codes) * 1024 + (len(res.codes) - 1) * pause
+
+
+def test_emotion_from_text_feeds_the_mix(model, spk):
+    emo = model.emotion_encoder.from_text("愤怒地质问", intensity=1.5)
+    assert emo.weights is not None and int(emo.weights.argmax()) == 1  # angry
+    assert abs(float(emo.weights.sum()) - 1.5) < 1e-5  # normalised weights × intensity
+    res = model.synthesize("你竟然敢骗我！", speaker_embedding=spk, emotion="愤怒地质问", target_tokens=8)
+    assert res.tokens == 8
