@@ -24,6 +24,7 @@ SUBCOMMANDS: tuple[str, ...] = (
     "voxsmith.cli.train",
     "voxsmith.cli.eval",
     "voxsmith.cli.corpus",
+    "voxsmith.cli.prepare",
     "voxsmith.cli.dev",
     "voxsmith.cli.emotion",
 )
