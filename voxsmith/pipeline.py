@@ -7,8 +7,8 @@ preset or 8 weights (an ``EmotionEmbedding``); the GPT generates codes per segme
 (free length, ``duration_ratio`` × natural length, or exactly ``target_tokens``); S2M
 turns codes into mel with the reference as in-context prompt; the vocoder makes audio.
 
-The facade holds a ``ModelParts`` (the tiny built-in bundle, or the official size once
-converted); it owns no training code.
+The facade holds a ``PartsBase``: ``ModelParts`` (the tiny built-in model) or ``OfficialParts``
+(the official IndexTTS-2 checkpoints, read in place or converted); it owns no training code.
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ import torch
 from voxsmith.audio import SAMPLE_RATE, Audio, AudioProcessor
 from voxsmith.embeddings import EmotionEmbedding, SpeakerEmbedding, parse_emotion_vector, preset_weights
 from voxsmith.errors import ConfigError, TextError
-from voxsmith.models.parts import ModelParts, load_parts
+from voxsmith.models.loader import load_model_dir
+from voxsmith.models.parts_base import PartsBase
 from voxsmith.models.sampling import SamplingConfig
 
 log = logging.getLogger(__name__)
@@ -82,9 +83,7 @@ class EmotionEncoder:
 
     def from_text(self, text: str, intensity: float = 1.0) -> EmotionEmbedding:
         """Emotion from a description or emotional content ("愤怒地质问", "say it gently")."""
-        from voxsmith.emotion_text import default_backend
-
-        weights = default_backend()(text)
+        weights = self._model.parts.text_emotion_backend()(text)
         w = torch.as_tensor(getattr(weights, "weights", weights), dtype=torch.float32).flatten()
         emb = self.from_vector(w, intensity)
         emb.source = f"text:{text}"
@@ -94,25 +93,43 @@ class EmotionEncoder:
 class IndexTTSModel:
     """Zero-shot, emotion- and duration-controllable TTS (the IndexTTS 2.0 design)."""
 
-    def __init__(self, parts: ModelParts, model_id: str):
+    def __init__(self, parts: PartsBase, model_id: str):
         self.parts = parts
         self.model_id = model_id
         self.emotion_encoder = EmotionEncoder(self)
-        from voxsmith.text.frontend import TextFrontend
-
-        # segments no longer than the utterances the model was trained on
-        self.frontend = TextFrontend(max_tokens=int(parts.card.get("max_segment_tokens", 60)))
+        self.frontend = parts.frontend()
+        self._adapters = None  # voxsmith.finetune.runtime.AdapterRuntime, made by the first load_adapter
+        self._stored_speaker: SpeakerEmbedding | None = None  # the voice a merged model directory carries
+        self._base_glossary = self.frontend.glossary
 
     # ----- loading -----------------------------------------------------------------------
     @classmethod
-    def from_pretrained(cls, path: str | os.PathLike | None = None, *, threads: int | None = None) -> IndexTTSModel:
-        """The built-in model (``path=None``) or a voxsmith model directory (local paths only)."""
+    def from_pretrained(
+        cls,
+        path: str | os.PathLike | None = None,
+        *,
+        threads: int | None = None,
+        adapter: str | os.PathLike | None = None,
+    ) -> IndexTTSModel:
+        """The built-in model (``path=None``), a voxsmith model directory, or an official IndexTTS-2
+        directory (``config.yaml``, ``gpt.pth``, …; see ``voxsmith.models.official.layout``). Local paths only.
+
+        ``adapter``: a fine-tuned adapter directory (``voxsmith finetune``), loaded and made active.
+        """
         if threads:
             torch.set_num_threads(threads)
         root = Path(path) if path is not None else BUILTIN_DIR
-        parts = load_parts(root)
+        parts = load_model_dir(root)
         digest = hashlib.sha1(str(sorted(parts.fingerprint().items())).encode()).hexdigest()[:12]
-        return cls(parts, f"{parts.name}-{digest}")
+        model = cls(parts, f"{parts.name}-{digest}")
+        if parts.card.get("speaker") or parts.card.get("glossary"):  # a merged adapter's voice and glossary
+            from voxsmith.finetune.runtime import bundled_voice
+
+            model._stored_speaker, glossary = bundled_voice(root, parts.card, model.model_id)
+            model._base_glossary = model.frontend.glossary = glossary
+        if adapter is not None:
+            model.set_adapter(model.load_adapter(adapter))
+        return model
 
     @property
     def sample_rate(self) -> int:
@@ -129,7 +146,63 @@ class IndexTTSModel:
             "samples_per_token": self.samples_per_token,
             "token_rate_hz": self.sample_rate / self.samples_per_token,
             "parameters": self.parts.parameter_counts(),
+            "adapter": self.active_adapter,
         }
+
+    # ----- adapters (voxsmith finetune) ----------------------------------------------------
+    def load_adapter(self, path: str | os.PathLike, name: str | None = None) -> str:
+        """Load a fine-tuned adapter directory under ``name`` (default: the directory name).
+
+        As in peft, loading does not activate it: ``set_adapter(name)`` does. Returns the name.
+        """
+        if self._adapters is None:
+            from voxsmith.finetune.runtime import AdapterRuntime
+
+            self._adapters = AdapterRuntime(self)
+        return self._adapters.load(path, name)
+
+    def set_adapter(self, name: str | None) -> None:
+        """Switch voices without reloading: merge adapter ``name``, or ``None`` for the base model.
+
+        The adapter's stored voice becomes the default speaker and its glossary is applied.
+        """
+        if name is not None and self._adapters is None:
+            raise ConfigError(f"unknown adapter {name!r} (none loaded); load it with load_adapter(DIR, name=...)")
+        if self._adapters is not None:
+            self._adapters.activate(name)
+        active = self._adapters.current() if self._adapters is not None else None
+        glossary = self._base_glossary
+        if active is not None and active.glossary is not None:
+            from voxsmith.text.glossary import Glossary
+
+            # the adapter's terms first: the first entry of a term wins
+            glossary = Glossary(active.glossary.entries + (glossary.entries if glossary is not None else []))
+        self.frontend.glossary = glossary
+
+    @property
+    def active_adapter(self) -> str | None:
+        return self._adapters.active if self._adapters is not None else None
+
+    @property
+    def adapters(self) -> list[str]:
+        return sorted(self._adapters.loaded) if self._adapters is not None else []
+
+    @property
+    def default_speaker(self) -> SpeakerEmbedding | None:
+        """The voice used when no reference is given: the active adapter's, or a merged model's."""
+        active = self._adapters.current() if self._adapters is not None else None
+        if active is not None and active.speaker is not None:
+            return active.speaker
+        return self._stored_speaker
+
+    def _speaker_or_default(self, reference, spk: SpeakerEmbedding | None) -> SpeakerEmbedding:
+        if spk is not None:
+            return spk
+        if reference is not None:
+            return self.speaker_encoder(reference)
+        if self.default_speaker is None:
+            raise ConfigError("give a reference clip or a speaker_embedding (or use an adapter with a stored voice)")
+        return self.default_speaker
 
     # ----- references --------------------------------------------------------------------
     def _reference(self, audio: Audio | str | os.PathLike, what: str) -> Audio:
@@ -147,7 +220,7 @@ class IndexTTSModel:
             spk = p.gpt.speaker_latents(feats.unsqueeze(0))[0]
             emo = p.gpt.emotion_vector(feats.unsqueeze(0))[0]
             mel = AudioProcessor.mel(ref.samples)[0]
-            codes = p.prompt_codes(mel)
+            codes = p.prompt_codes(mel, feats)
             style = p.style_vector(ref)
         meta = {"seconds": round(ref.seconds, 3)}
         if not isinstance(audio, Audio):
@@ -210,7 +283,8 @@ class IndexTTSModel:
                 gen = torch.Generator().manual_seed(seed + i) if seed is not None else None
             codes = p.generate_codes(ids, spk, emo_vec, sampling, target, gen)
             codes_all.append(codes)
-            mels.append(p.codes_to_mel(codes, spk, n_steps=n_steps, seed=None if seed is None else seed + i))
+            mels.append(p.codes_to_mel(codes, spk, text_ids=ids, emo_vec=emo_vec, target=target, n_steps=n_steps,
+                                       seed=None if seed is None else seed + i))  # fmt: skip
             if i < len(segments) - 1 and pause.shape[1]:
                 mels.append(pause)
         mel = torch.cat(mels, dim=1).unsqueeze(0)
@@ -221,7 +295,7 @@ class IndexTTSModel:
         if mel.dim() == 2:
             mel = mel.unsqueeze(0)
         with torch.inference_mode():
-            wav = self.parts.vocoder(mel)[0]
+            wav = self.parts.vocode(mel)[0]
         return Audio(wav.clamp(-1, 1).numpy().astype(np.float32), SAMPLE_RATE)
 
     def synthesize(
@@ -255,10 +329,7 @@ class IndexTTSModel:
                 emo_alpha, duration_ratio, target_tokens, sampling, seed, pause_ms, max_retries,
             )  # fmt: skip
         t0 = time.perf_counter()
-        if speaker_embedding is None:
-            if reference is None:
-                raise ConfigError("give a reference clip or a speaker_embedding")
-            speaker_embedding = self.speaker_encoder(reference)
+        speaker_embedding = self._speaker_or_default(reference, speaker_embedding)
         emo = self._resolve_emotion(emotion, emotion_reference, emotion_vector, intensity, emo_alpha)
         mel, codes, segments = self._generate(
             text, speaker_embedding, emo, duration_ratio, target_tokens, sampling, seed, pause_ms, None
@@ -271,10 +342,7 @@ class IndexTTSModel:
         from voxsmith.check.loop import verify_and_fix
 
         t0 = time.perf_counter()
-        if spk is None:
-            if reference is None:
-                raise ConfigError("give a reference clip or a speaker_embedding")
-            spk = self.speaker_encoder(reference)
+        spk = self._speaker_or_default(reference, spk)
         tokens = [0]
 
         def attempt(fixed_text: str, attempt_seed: int) -> Audio:

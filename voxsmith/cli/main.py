@@ -25,8 +25,11 @@ SUBCOMMANDS: tuple[str, ...] = (
     "voxsmith.cli.eval",
     "voxsmith.cli.corpus",
     "voxsmith.cli.prepare",
+    "voxsmith.cli.finetune",
+    "voxsmith.cli.merge",
     "voxsmith.cli.dev",
     "voxsmith.cli.emotion",
+    "voxsmith.cli.convert",
 )
 
 

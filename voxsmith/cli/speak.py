@@ -3,6 +3,7 @@
     voxsmith speak "你竟然敢骗我！" --ref target.wav --emotion angry --intensity 1.5 -o out.wav
     voxsmith speak "Hello." --speaker alice --emotion "say it gently" --duration-ratio 0.9 -o out.wav --json
     voxsmith speak "你好" --speaker voice.safetensors --target-tokens 60 -o out.wav
+    voxsmith speak "你好" --adapter my_voice/ -o out.wav      # a fine-tuned voice, no reference needed
     voxsmith info --json
 """
 
@@ -52,9 +53,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("text", help="text to speak ('-' reads standard input)")
-    add_voice_args(p)
+    add_voice_args(p, required=False)
     add_control_args(p)
     add_model_args(p)
+    p.add_argument("--adapter", type=Path, help="fine-tuned adapter folder (voxsmith finetune); without "
+                   "--ref/--speaker its stored voice speaks")  # fmt: skip
     p.add_argument("-o", "--out", type=Path, required=True, help="output .wav or .flac")
     p.add_argument("--verify", action="store_true", help="check the pronunciation and fix misreadings")
     p.add_argument("--max-retries", type=int, default=3, help="with --verify: regeneration attempts (default: 3)")
@@ -70,7 +73,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def load_model(args: argparse.Namespace):
     from voxsmith.pipeline import IndexTTSModel
 
-    return IndexTTSModel.from_pretrained(args.model, threads=args.threads)
+    return IndexTTSModel.from_pretrained(args.model, threads=args.threads, adapter=getattr(args, "adapter", None))
 
 
 def resolve_speaker(model, args: argparse.Namespace):
@@ -81,6 +84,12 @@ def resolve_speaker(model, args: argparse.Namespace):
     if getattr(args, "ref", None) is not None:
         return model.speaker_encoder(args.ref)
     name = args.speaker
+    if name is None:  # an adapter's (or merged model's) stored voice
+        if model.default_speaker is None:
+            from voxsmith.errors import ConfigError
+
+            raise ConfigError("give --ref or --speaker (or --adapter with a stored voice)")
+        return model.default_speaker
     if name.endswith(".safetensors"):
         return SpeakerEmbedding.load(name)
     return VoiceLibrary(args.voices).embedding(name, model)

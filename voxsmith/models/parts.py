@@ -1,4 +1,4 @@
-"""The trained parts of a model and the glue between them (what the facade calls).
+"""The tiny built-in model's parts and the glue between them (``PartsBase`` at the tiny size).
 
 A voxsmith model directory holds ``model.json`` (name, size, which file is which part)
 and one self-describing safetensors file per part::
@@ -30,9 +30,11 @@ from voxsmith.models.content import ContentEncoder, ContentEncoderConfig
 from voxsmith.models.emotion import EmotionMatrix
 from voxsmith.models.gpt import GPTConfig, UnifiedVoice
 from voxsmith.models.kmeans_codec import KMeansCodec, KMeansCodecConfig
+from voxsmith.models.parts_base import PartsBase
 from voxsmith.models.s2m import S2M, S2MConfig
 from voxsmith.models.sampling import SamplingConfig
 from voxsmith.models.vocoder import VocosConfig, VocosVocoder
+from voxsmith.text.frontend import TextFrontend
 
 PART_FILES = {
     "content": "content.safetensors",
@@ -48,8 +50,8 @@ HOP = 256
 
 
 @dataclass
-class ModelParts:
-    """Every trained module of one model, in eval mode."""
+class ModelParts(PartsBase):
+    """Every trained module of the tiny model, in eval mode."""
 
     name: str
     content: ContentEncoder
@@ -71,19 +73,13 @@ class ModelParts:
         return {"content": self.content, "codec": self.codec, "gpt": self.gpt, "s2m": self.s2m,
                 "style": self.style, "vocoder": self.vocoder}  # fmt: skip
 
-    def parameter_counts(self) -> dict[str, int]:
-        counts = {k: sum(p.numel() for p in m.parameters()) for k, m in self.modules().items()}
-        counts["total"] = sum(counts.values())
-        return counts
-
-    def fingerprint(self) -> dict[str, float]:
-        """A cheap identity of the weights (sum of absolute values per part)."""
-        return {k: round(float(sum(p.detach().abs().sum() for p in m.state_dict().values() if p.is_floating_point())), 3)
-                for k, m in self.modules().items()}  # fmt: skip
-
     def default_sampling(self) -> SamplingConfig:
         return SamplingConfig(do_sample=True, temperature=0.8, top_k=30, top_p=0.8, repetition_penalty=1.0,
                               num_beams=1, max_new_tokens=self.gpt.config.max_mel_tokens)  # fmt: skip
+
+    def frontend(self) -> TextFrontend:
+        # segments no longer than the utterances the model was trained on
+        return TextFrontend(max_tokens=int(self.card.get("max_segment_tokens", 60)))
 
     # ----- reference analysis ----------------------------------------------------------
     def conditioning_features(self, ref: Audio) -> torch.Tensor:
@@ -91,8 +87,8 @@ class ModelParts:
         return AudioProcessor.mel(ref.samples)[0].T.contiguous()
 
     @torch.inference_mode()
-    def prompt_codes(self, mel: torch.Tensor) -> torch.Tensor:
-        """(80, T) log-mel → (ceil(T/4),) codes."""
+    def prompt_codes(self, mel: torch.Tensor, feats: torch.Tensor | None = None) -> torch.Tensor:
+        """(80, T) log-mel → (ceil(T/4),) codes (the tiny size reads the mel, not ``feats``)."""
         feats, _, _ = self.content(mel.unsqueeze(0))
         return self.codec.quantize(feats)[0]
 
@@ -100,24 +96,14 @@ class ModelParts:
     def style_vector(self, ref: Audio) -> torch.Tensor:
         return self.style.embed(ref)
 
-    def mix_emotion(self, weights: torch.Tensor, style: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
-        if self.emotion is None:
-            raise CheckpointError(f"model {self.name} has no emotion matrix; use an emotion reference clip")
-        return self.emotion.mix(weights, base, style=style).reshape(-1)
-
     # ----- generation ------------------------------------------------------------------
     @torch.inference_mode()
-    def generate_codes(self, ids, spk, emo_vec, sampling, target, generator) -> torch.Tensor:
-        text = torch.tensor([ids], dtype=torch.long)
-        res = self.gpt.generate(
-            spk.spk_latents.unsqueeze(0), emo_vec.unsqueeze(0), text,
-            sampling=sampling, target_tokens=target, generator=generator,
-        )  # fmt: skip
-        return res.codes(0)
+    def codes_to_mel(self, codes: torch.Tensor, spk, *, text_ids=None, emo_vec=None, target=None,
+                     n_steps: int | None = None, seed: int | None = None) -> torch.Tensor:  # fmt: skip
+        """(N,) codes → (80, 4N) mel, the speaker's reference as in-context prompt.
 
-    @torch.inference_mode()
-    def codes_to_mel(self, codes: torch.Tensor, spk, *, n_steps: int | None = None, seed: int | None = None) -> torch.Tensor:
-        """(N,) codes → (80, 4N) mel, the speaker's reference as in-context prompt."""
+        The tiny S2M reads no GPT latents, so ``text_ids``, ``emo_vec`` and ``target`` are unused.
+        """
         gen = torch.Generator().manual_seed(seed) if seed is not None else None
         mel = self.s2m.infer(
             self.codec.vq2emb(codes.long()).unsqueeze(0),
@@ -130,6 +116,11 @@ class ModelParts:
             generator=gen,
         )
         return mel[0]
+
+    @torch.inference_mode()
+    def vocode(self, mel: torch.Tensor) -> torch.Tensor:
+        """(B, 80, frames) → (B, frames · 256)."""
+        return self.vocoder(mel)
 
 
 def save_parts(parts: ModelParts, root: str | Path, dtype: torch.dtype = torch.float16, **card: object) -> Path:

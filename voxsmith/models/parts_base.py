@@ -1,0 +1,138 @@
+"""``PartsBase``: what the inference facade needs from a model, whatever its size.
+
+Two implementations share this contract:
+
+- :class:`voxsmith.models.parts.ModelParts` — the tiny built-in model (log-mel conditioning,
+  CTC content encoder + k-means codec, S2M without GPT latents, Vocos vocoder);
+- :class:`voxsmith.models.official.OfficialParts` — the official IndexTTS-2 checkpoints
+  (w2v-BERT 2.0 features, MaskGCT RepCodec, GPT latents into S2M, CAMPPlus, BigVGAN).
+
+The facade (``voxsmith.pipeline.IndexTTSModel``) only calls what is declared here, plus the
+GPT's conditioners through ``parts.gpt`` (``speaker_latents``, ``emotion_vector``).
+
+Shapes: T conditioning frames, F feature width, N codes, P prompt mel frames, D GPT width,
+S style width, M = 80 mel bins.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import TYPE_CHECKING
+
+import torch
+
+from voxsmith.audio import Audio
+from voxsmith.errors import CheckpointError
+from voxsmith.models.emotion import EmotionMatrix
+from voxsmith.models.gpt import UnifiedVoice
+from voxsmith.models.sampling import SamplingConfig
+
+if TYPE_CHECKING:
+    from voxsmith.embeddings import SpeakerEmbedding
+    from voxsmith.emotion_text.base import T2EBackend
+    from voxsmith.text.frontend import TextFrontend
+
+
+class PartsBase(ABC):
+    """The trained modules of one model and the glue between them (eval mode, CPU)."""
+
+    name: str
+    gpt: UnifiedVoice
+    emotion: EmotionMatrix | None
+    s2m_steps: int  # Euler steps at inference
+    cfg_rate: float  # classifier-free guidance strength
+    card: dict  # the model card (model.json, or what the official loader derived)
+
+    # ----- facts -------------------------------------------------------------------------
+    @property
+    @abstractmethod
+    def samples_per_token(self) -> int:
+        """Output samples (22050 Hz) per semantic code (nominal where it is not an integer)."""
+
+    @abstractmethod
+    def modules(self) -> dict[str, torch.nn.Module]:
+        """Every weight-holding module by part name (parameter counts, fingerprint, export)."""
+
+    def parameter_counts(self) -> dict[str, int]:
+        counts = {k: sum(p.numel() for p in m.parameters()) for k, m in self.modules().items()}
+        counts["total"] = sum(counts.values())
+        return counts
+
+    def fingerprint(self) -> dict[str, float]:
+        """A cheap identity of the weights (sum of absolute values per part)."""
+        return {k: round(float(sum(p.detach().abs().sum() for p in m.state_dict().values() if p.is_floating_point())), 3)
+                for k, m in self.modules().items()}  # fmt: skip
+
+    @abstractmethod
+    def default_sampling(self) -> SamplingConfig:
+        """How codes are sampled when the caller does not say."""
+
+    @abstractmethod
+    def frontend(self) -> TextFrontend:
+        """The text frontend whose token ids this GPT reads (phones or the official BPE)."""
+
+    def text_emotion_backend(self) -> T2EBackend:
+        """Text → eight emotion weights (voxsmith's offline default unless a model ships its own)."""
+        from voxsmith.emotion_text import default_backend
+
+        return default_backend()
+
+    # ----- reference analysis ------------------------------------------------------------
+    @abstractmethod
+    def conditioning_features(self, ref: Audio) -> torch.Tensor:
+        """A prepared reference clip (22050 Hz) → ``(T, F)`` features the GPT conditioners read."""
+
+    @abstractmethod
+    def prompt_codes(self, mel: torch.Tensor, feats: torch.Tensor) -> torch.Tensor:
+        """The reference's semantic codes ``(N,)`` from its mel ``(M, P)`` and/or features ``(T, F)``."""
+
+    @abstractmethod
+    def style_vector(self, ref: Audio) -> torch.Tensor:
+        """The reference's style vector ``(S,)`` (S2M conditioning)."""
+
+    def mix_emotion(self, weights: torch.Tensor, style: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
+        """Eight weights mixed with the speaker's own emotion ``base (D,)`` through the emotion matrix → ``(D,)``."""
+        if self.emotion is None:
+            raise CheckpointError(f"model {self.name} has no emotion matrix; use an emotion reference clip")
+        return self.emotion.mix(weights, base, style=style).reshape(-1)
+
+    # ----- generation --------------------------------------------------------------------
+    @torch.inference_mode()
+    def generate_codes(
+        self,
+        ids: list[int],
+        spk: SpeakerEmbedding,
+        emo_vec: torch.Tensor,
+        sampling: SamplingConfig,
+        target: int | None,
+        generator: torch.Generator | None,
+    ) -> torch.Tensor:
+        """Text ids of one segment → codes ``(N,)``; ``target`` = exactly that many codes."""
+        text = torch.tensor([ids], dtype=torch.long)
+        res = self.gpt.generate(
+            spk.spk_latents.unsqueeze(0), emo_vec.unsqueeze(0), text,
+            sampling=sampling, target_tokens=target, generator=generator,
+        )  # fmt: skip
+        return res.codes(0)
+
+    @abstractmethod
+    def codes_to_mel(
+        self,
+        codes: torch.Tensor,
+        spk: SpeakerEmbedding,
+        *,
+        text_ids: list[int] | None = None,
+        emo_vec: torch.Tensor | None = None,
+        target: int | None = None,
+        n_steps: int | None = None,
+        seed: int | None = None,
+    ) -> torch.Tensor:
+        """Codes ``(N,)`` of one segment → its mel ``(M, frames)``, the speaker's reference as prompt.
+
+        ``text_ids``, ``emo_vec`` and ``target`` are what the codes were generated from (a model
+        whose S2M reads GPT latents re-runs the GPT over them).
+        """
+
+    @abstractmethod
+    def vocode(self, mel: torch.Tensor) -> torch.Tensor:
+        """Mel ``(B, M, frames)`` → waveform ``(B, samples)`` at 22050 Hz."""
