@@ -28,6 +28,7 @@ SUBCOMMANDS: tuple[str, ...] = (
     "voxsmith.cli.finetune",
     "voxsmith.cli.merge",
     "voxsmith.cli.dev",
+    "voxsmith.cli.check",
     "voxsmith.cli.emotion",
     "voxsmith.cli.convert",
 )

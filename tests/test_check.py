@@ -1,0 +1,426 @@
+"""Pronunciation checker and check loop (voxsmith.check): alignment, GOP decisions, content
+spans, JSON contract, the loop with fakes, the debug training recipe, the CLI."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from tests.helpers import make_fake_corpus, make_tone
+from voxsmith.audio import Audio
+from voxsmith.check.align import token_spans, viterbi_align
+from voxsmith.check.checker import PronunciationChecker
+from voxsmith.check.config import Calibration, CheckerConfig
+from voxsmith.check.content import ContentChecker, ContentResult, Span, find_spans
+from voxsmith.check.expected import expected_tokens
+from voxsmith.check.gop import fit_threshold
+from voxsmith.check.loop import split_sentences, verify_and_fix
+from voxsmith.check.model import PronRecognizer, load_checker, save_checker
+from voxsmith.check.overrides import force_readings
+from voxsmith.check.report import CheckReport, SyllableCheck
+from voxsmith.cli.main import main
+from voxsmith.errors import CheckpointError
+from voxsmith.eval.asr import AsrBackend, AsrJudge, Transcript
+from voxsmith.models.units import UNITS, split_syllable, units_to_ids
+from voxsmith.text.frontend import TextFrontend
+from voxsmith.train.checker import CheckerTrainConfig, train_checker
+
+U = len(UNITS)
+
+
+def posteriors(segments: list[tuple[int, int]], n_units: int = U, peak: float = 0.9) -> torch.Tensor:
+    """(T, n_units) log-posteriors: each (unit, frames) segment peaked on that unit."""
+    rows = []
+    for unit, frames in segments:
+        row = np.full(n_units, (1 - peak) / (n_units - 1))
+        row[unit] = peak
+        rows += [row] * frames
+    return torch.log(torch.tensor(np.array(rows), dtype=torch.float32))
+
+
+def said(readings: list[str]) -> torch.Tensor:
+    """Posteriors of a clip that says these toned syllables (3 frames a unit, blanks around)."""
+    segs = [(0, 3)]
+    for r in readings:
+        for u in units_to_ids(split_syllable(r)):
+            segs += [(u, 3), (0, 2)]
+    return posteriors(segs)
+
+
+# --- alignment ---------------------------------------------------------------------------
+
+
+def test_viterbi_recovers_the_spans_of_a_known_path():
+    segs = [(0, 2), (2, 3), (0, 1), (3, 2), (0, 1), (3, 2), (4, 3), (0, 2)]
+    lp = posteriors(segs, n_units=6).numpy()
+    al = viterbi_align(lp, [2, 3, 3, 4])
+    assert al is not None and al.n_frames == 16
+    assert al.spans.tolist() == [[2, 4], [6, 7], [9, 10], [11, 13]]
+    assert token_spans(al, [1, 2, 1]).tolist() == [[2, 4], [6, 10], [11, 13]]
+    # a repeated unit needs a blank between its copies: 3 frames fit "3 3", 2 do not
+    assert viterbi_align(posteriors([(3, 3)], n_units=6).numpy(), [3, 3]) is not None
+    assert viterbi_align(posteriors([(3, 2)], n_units=6).numpy(), [3, 3]) is None
+    assert viterbi_align(lp, []) is None
+
+
+# --- GOP decisions -----------------------------------------------------------------------
+
+
+class PosteriorChecker(PronunciationChecker):
+    """A checker whose recogniser output is given (no audio model needed)."""
+
+    def __init__(self, lp: torch.Tensor, **kwargs):
+        cal = Calibration(poly_threshold=0.0, poly_scale=1.0, syl_threshold=0.0, syl_scale=1.0, fitted=True)
+        super().__init__(PronRecognizer(CheckerConfig.debug()), cal, **kwargs)
+        self.lp = lp
+
+    def log_probs(self, audio):
+        return self.lp
+
+
+def test_gop_flags_the_wrong_polyphone_reading_and_passes_the_right_one():
+    clip = Audio(make_tone(1.0), 22050)
+    good = PosteriorChecker(said(["yin2", "hang2"])).check(clip, "银行", content=False)
+    assert good.ok and [s.heard for s in good.syllables] == ["yin2", "hang2"]
+    assert good.syllables[1].polyphone and good.syllables[1].confidence > 0.99
+    bad = PosteriorChecker(said(["yin2", "xing2"])).check(clip, "银行", content=False)
+    s = bad.syllables[1]
+    assert not bad.ok and (s.text, s.expected, s.heard, s.ok) == ("行", "hang2", "xing2", False)
+    assert s.confidence < 0.01 and bad.misread == [s]
+
+
+def test_tones_of_plain_syllables_are_judged_only_with_check_all():
+    clip = Audio(make_tone(1.0), 22050)
+    lp = said(["ta3", "hen3", "gao1"])
+    loose = PosteriorChecker(lp).check(clip, "他很高", content=False)
+    assert loose.ok and loose.syllables[0].heard == "ta3" and not loose.syllables[0].judged
+    strict = PosteriorChecker(lp, check_all=True).check(clip, "他很高", content=False)
+    assert not strict.ok and [s.ok for s in strict.syllables] == [False, True, True]
+
+
+def test_a_clip_too_short_for_the_text_fails_every_syllable():
+    clip = Audio(make_tone(1.0), 22050)
+    rep = PosteriorChecker(said(["ni3"])).check(clip, "你好吗我很好谢谢你", content=False)
+    assert not rep.ok and all(s.heard == "" and s.confidence == 0.0 for s in rep.syllables)
+
+
+def test_fit_threshold_keeps_false_alarms_under_target():
+    rng = np.random.default_rng(0)
+    thr, slope, st = fit_threshold(rng.normal(6, 1, 300), rng.normal(-6, 1, 300), 0.02)
+    assert -4 < thr < 4 and slope > 0.5 and st["detection"] == 1.0 and st["false_alarm"] == 0.0
+    pos, neg = rng.normal(1, 1, 500), rng.normal(-1, 1, 500)  # overlapping
+    thr, _, st = fit_threshold(pos, neg, 0.05)
+    assert (pos < thr).mean() <= 0.05 and st["false_alarm"] <= 0.05 and 0.2 < st["detection"] < 0.9
+
+
+# --- content check -----------------------------------------------------------------------
+
+
+def test_content_spans_skips_repeats_and_pinyin_wildcards():
+    ref = list("我们今天去公园散步")
+    skipped, repeated, edits = find_spans(ref, list("我们去公园散步"))
+    assert skipped == [Span("今天", 2)] and not repeated and edits == 2
+    skipped, repeated, _ = find_spans(ref, list("我们今天今天去公园散步"))
+    assert repeated and repeated[0].text == "今天" and not skipped
+    skipped, repeated, edits = find_spans(["他", "在", "银", "hang2"], list("他在银行"))
+    assert (skipped, repeated, edits) == ([], [], 0)
+    skipped, _, edits = find_spans(ref, list("我们今天去公园散布"))  # one wrong character: no span
+    assert not skipped and edits == 1
+
+
+class FixedAsr(AsrBackend):
+    name = "fixed"
+
+    def __init__(self, text: str):
+        self.text = text
+
+    def transcribe(self, samples, lang=None):
+        return Transcript(self.text, lang or "zh")
+
+
+def test_content_checker_with_a_fake_judge():
+    clip = Audio(make_tone(1.0), 22050)
+    checker = ContentChecker(AsrJudge(FixedAsr("他在工作，头发很长")))
+    res = checker.check(clip, "他在银行工作，头发很长。")
+    assert res.skipped == [Span("银行", 2)] and not res.ok
+    assert res.cer == pytest.approx(2 / 10)
+    assert (
+        ContentChecker(AsrJudge(FixedAsr("他在银行工作头发很长"))).check(clip, "他在银行工作，头发很长。").ok
+    )
+
+
+# --- JSON contract -----------------------------------------------------------------------
+
+
+def test_report_json_has_exactly_the_issue_schema():
+    rep = CheckReport(
+        [
+            SyllableCheck("银", "yin2", "yin2", 0.97, True, 0),
+            SyllableCheck("行", "hang2", "xing2", 0.01, False, 1),
+        ],
+        ContentResult(0.1, [Span("很长", 5)], []),
+    )
+    d = json.loads(json.dumps(rep.to_dict(), ensure_ascii=False))
+    assert set(d) == {"ok", "syllables", "content"} and d["ok"] is False
+    assert all(set(s) == {"text", "expected", "heard", "confidence", "ok"} for s in d["syllables"])
+    assert d["syllables"][1] == {
+        "text": "行",
+        "expected": "hang2",
+        "heard": "xing2",
+        "confidence": 0.01,
+        "ok": False,
+    }
+    assert set(d["content"]) == {"cer", "skipped", "repeated"} and d["content"]["cer"] == 0.1
+    assert d["content"]["skipped"] == [{"text": "很长", "index": 5}]
+
+
+def test_syllables_follow_the_frontend_order_with_alternatives():
+    result, tokens = expected_tokens("他在银HANG2工作，Hello 头发很长。")
+    zh = [t for t in tokens if t.kind == "zh"]
+    assert [(t.text, t.reading) for t in zh] == [(s.text, s.pinyin) for s in result.syllables]
+    assert any(t.kind == "en" for t in tokens)
+    chang = zh[-1]
+    assert chang.text == "长" and chang.reading == "chang2" and "zhang3" in chang.alternatives
+
+
+# --- overrides and the loop --------------------------------------------------------------
+
+
+def test_force_readings_and_sentence_split():
+    text, not_forced = force_readings("他在银行工作了25年，头发很长。", {3: "hang2", 8: "er4", 14: "chang2"})
+    assert text == "他在银‹行|hang2›工作了25年，头发很‹长|chang2›。" and not_forced == [8]
+    text, not_forced = force_readings("他在‹银行|yin2 hang2›工作", {3: "xing2"})
+    assert not_forced == [3] and text == "他在‹银行|yin2 hang2›工作"
+    assert split_sentences("你好。他在‹行。|hang2›工作！好吗") == ["你好。", "他在‹行。|hang2›工作！", "好吗"]
+
+
+class FakeTTS:
+    """Reads 行 as xing2 unless forced (``honour``), skips words with the seeds in ``skip_seeds``."""
+
+    def __init__(self, honour: bool = True, skip_seeds: tuple[int, ...] = ()):
+        self.honour, self.skip_seeds = honour, skip_seeds
+        self.calls: list[tuple[str, int]] = []
+
+    def __call__(self, text: str, seed: int) -> Audio:
+        self.calls.append((text, seed))
+        return Audio(np.full(2205, len(self.calls) / 1000, dtype=np.float32), 22050)
+
+
+class FakeChecker:
+    """Judges what FakeTTS said, from the call number stored in the samples."""
+
+    def __init__(self, tts: FakeTTS):
+        self.tts, self.frontend = tts, TextFrontend()
+
+    def check(self, audio: Audio, text: str) -> CheckReport:
+        said_text, seed = self.tts.calls[int(round(audio.samples[0] * 1000)) - 1]
+        assert said_text == text
+        rows = []
+        for k, s in enumerate(self.frontend.process(text).syllables):
+            heard = s.pinyin
+            if s.text == "行" and not (self.tts.honour and "‹行|hang2›" in text):
+                heard = "xing2"
+            rows.append(
+                SyllableCheck(
+                    s.text, s.pinyin, heard, 0.9 if heard == s.pinyin else 0.1, heard == s.pinyin, k
+                )
+            )
+        skipped = [Span("工作", 4)] if seed in self.tts.skip_seeds else []
+        return CheckReport(rows, ContentResult(0.2 if skipped else 0.0, skipped, []))
+
+
+def test_loop_forces_the_wrong_polyphone_through_pinyin():
+    tts = FakeTTS()
+    audio, rep = verify_and_fix(tts, "今天天气很好。他在银行工作。", FakeChecker(tts))
+    assert rep.ok and rep.attempts == 2 and not rep.remaining
+    assert rep.fixes == [
+        {"attempt": 2, "action": "pinyin", "index": 9, "text": "行", "expected": "hang2", "heard": "xing2"}
+    ]
+    # only the failing sentence is regenerated, same seed, reading forced
+    assert tts.calls[2] == ("他在银‹行|hang2›工作。", 0) and len(tts.calls) == 3
+    assert audio.seconds == pytest.approx(2 * 0.1 + 0.2)
+
+
+def test_loop_resamples_on_a_skip():
+    tts = FakeTTS(skip_seeds=(0,))
+    _, rep = verify_and_fix(tts, "他在银‹行|hang2›工作。", FakeChecker(tts), seed=0)
+    assert rep.ok and rep.attempts == 2
+    assert [f["action"] for f in rep.fixes] == ["resample"] and tts.calls[-1][1] == 1
+    assert "skipped 工作" in rep.fixes[0]["reason"]
+
+
+def test_loop_gives_up_after_max_retries():
+    tts = FakeTTS(honour=False)
+    _, rep = verify_and_fix(tts, "他在银行工作。", FakeChecker(tts), max_retries=2)
+    assert not rep.ok and rep.attempts == 3 and len(tts.calls) == 3
+    assert [f["action"] for f in rep.fixes] == ["pinyin", "resample"]
+    assert rep.remaining == [
+        {
+            "kind": "syllable",
+            "index": 3,
+            "text": "行",
+            "expected": "hang2",
+            "heard": "xing2",
+            "confidence": 0.1,
+        }
+    ]
+    assert set(rep.to_dict()) == {"ok", "attempts", "fixes", "remaining"}
+
+
+# --- training recipe, checkpoint, CLI ----------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A debug checker trained 12 steps, then resumed to 18 (module-wide)."""
+    root = tmp_path_factory.mktemp("checker")
+    make_fake_corpus(root / "corpus")
+    cfg = CheckerTrainConfig(
+        steps=12, max_batch_frames=1200, warmup=1, log_every=2, val_every=6, threads=1, swap_minutes=0
+    )
+    train_checker(root / "corpus", root / "run", cfg, CheckerConfig.debug())
+    first = (root / "run" / "losses.jsonl").read_text().splitlines()
+    cfg.steps = 18
+    path = train_checker(root / "corpus", root / "run", cfg, CheckerConfig.debug())
+    return root, path, first
+
+
+def test_debug_recipe_reduces_loss_and_resumes(trained):
+    root, path, first = trained
+    rows = [json.loads(x) for x in (root / "run" / "losses.jsonl").read_text().splitlines()]
+    ctc = [r["ctc"] for r in rows if "ctc" in r]
+    assert ctc[-1] < ctc[0]
+    assert rows[: len(first)] == [json.loads(x) for x in first]  # resumed: the old log kept as it was
+    steps = [r["step"] for r in rows if "ctc" in r]
+    assert steps == sorted(set(steps)) and steps[-1] == 18
+    assert torch.load(root / "run" / "state.pt", weights_only=False)["step"] == 18
+    model, cal = load_checker(path)
+    assert model.cfg == CheckerConfig.debug() and cal.stats["split"] == "valid"
+    assert (root / "run" / "losses.png").is_file()
+
+
+def test_checker_file_round_trip_and_kind_check(tmp_path):
+    model = PronRecognizer(CheckerConfig.debug())
+    cal = Calibration(poly_threshold=-1.5, fitted=True)
+    path = save_checker(model, cal, tmp_path / "c.safetensors")
+    loaded, cal2 = load_checker(path)
+    assert cal2.poly_threshold == -1.5 and cal2.fitted
+    mel = torch.randn(1, CheckerConfig.debug().in_channels, 41)
+    logits, lens = loaded(mel)
+    assert logits.shape == (1, 21, U) and lens.tolist() == [21]
+    padded, _ = loaded(torch.cat([mel, torch.randn(1, mel.shape[1], 9)], -1), torch.tensor([41]))
+    assert torch.allclose(padded[:, :21], logits, atol=1e-3)  # padding does not leak
+    conv_only = PronRecognizer(CheckerConfig(conv_dim=16, conv_layers=3, rnn_layers=0, pitch=False)).eval()
+    a, _ = conv_only(mel[:, :80])
+    b, _ = conv_only(torch.cat([mel[:, :80], torch.randn(1, 80, 9)], -1), torch.tensor([41]))
+    assert a.shape == (1, 21, U) and torch.allclose(a, b[:, :21], atol=1e-4)
+    from voxsmith.checkpoints import save_safetensors
+
+    other = save_safetensors(model.state_dict(), tmp_path / "x.safetensors", kind="content")
+    with pytest.raises(CheckpointError, match="expected 'pron_checker'"):
+        load_checker(other)
+
+
+def test_calibration_voices_are_held_out_of_training():
+    from types import SimpleNamespace
+
+    from voxsmith.train.checker import hold_out_voices
+
+    rows = [{"voice": f"ttskit:V{i % 10}", "speaker": f"s{i % 20}"} for i in range(200)]
+    data = SimpleNamespace(clips=[SimpleNamespace(row=r) for r in rows])
+    train, calib, held = hold_out_voices(data, list(range(200)), 2, seed=0)
+    assert len(held) == 2 and len(train) == 160 and len(calib) == 40
+    assert {rows[i]["voice"] for i in calib} == set(held)
+    assert not {rows[i]["voice"] for i in train} & set(held)
+    assert hold_out_voices(data, list(range(30)), 4, seed=0) == (list(range(30)), [], [])  # too few voices
+
+
+def test_pitch_features_follow_a_glide_on_the_mel_grid():
+    from voxsmith.audio import AudioProcessor
+    from voxsmith.check.pitch import pitch_features
+
+    sr = 22050
+    t = np.arange(sr) / sr
+    phase = 2 * np.pi * np.cumsum(150 * 2**t) / sr  # 150 -> 300 Hz: one octave up
+    x = (0.3 * sum(np.sin(k * phase) / k for k in range(1, 6))).astype(np.float32)
+    x = np.concatenate([x, 0.01 * np.random.default_rng(0).standard_normal(sr // 2).astype(np.float32)])
+    p = pitch_features(x)
+    assert p.shape == (3, AudioProcessor.mel(x).shape[-1])
+    voiced = p[2] > 0.45
+    assert voiced[5:80].all() and not voiced[-30:].any()
+    rise = p[0, 80] - p[0, 10]  # ~70 frames of a one-octave-per-second glide
+    assert 0.7 < float(rise) / (70 * 256 / sr) < 1.3
+    assert abs(float(p[0][voiced].mean())) < 1e-5  # speaker-normalised: mean 0 over voiced frames
+
+
+def test_swap_set_helpers():
+    from voxsmith.train.checker_data import annotate, clauses_of, third_tone_sandhi
+
+    assert third_tone_sandhi(["ni3", "hao3"]) == ["ni2", "hao3"]
+    assert third_tone_sandhi(["wo3", "hen3", "hao3", "ma1"]) == ["wo3", "hen2", "hao3", "ma1"]
+    assert clauses_of("你好，银行。", ["ni3", "hao3", "yin2", "hang2"]) == [
+        ["ni3", "hao3"],
+        ["yin2", "hang2"],
+    ]
+    text = annotate("他在银行工作。", ["ta1", "zai4", "yin2", "xing2", "gong1", "zuo4"], {3})
+    assert text == "他在银‹行|xing2›工作。"
+    assert [s.pinyin for s in TextFrontend().process(text).syllables][3] == "xing2"  # labels = the text
+
+
+def _cli(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_cli_check_json_and_errors(trained, capsys, tmp_path, monkeypatch):
+    root, path, _ = trained
+    wav = str(root / "corpus" / "wavs" / "spk0_000.wav")
+    code, out, _ = _cli(
+        capsys, "check", wav, "--text", "你好", "--model", str(path), "--no-content", "--json"
+    )
+    d = json.loads(out)
+    assert code == (0 if d["ok"] else 1) and set(d) == {"ok", "syllables", "content"}
+    assert [s["text"] for s in d["syllables"]] == ["你", "好"] and d["content"]["cer"] is None
+    code, out, err = _cli(
+        capsys, "check", wav, "--text", "你好", "--model", str(tmp_path / "none.safetensors")
+    )
+    assert code == 2 and out == "" and "file not found" in err and len(err.strip().splitlines()) == 1
+    import voxsmith.check.checker as checker_mod
+
+    monkeypatch.setattr(checker_mod, "DEFAULT_MODEL", tmp_path / "assets" / "checker.safetensors")
+    code, _, err = _cli(capsys, "check", wav, "--text", "你好")
+    assert code == 2 and "not installed" in err and "voxsmith train checker" in err
+    code, _, err = _cli(
+        capsys, "check", str(tmp_path / "missing.wav"), "--text", "你好", "--model", str(path)
+    )
+    assert code == 2 and "missing.wav: file not found" in err
+
+
+def test_loop_without_a_checker_needs_the_built_in_model(tmp_path, monkeypatch):
+    import voxsmith.check.checker as checker_mod
+
+    monkeypatch.setattr(checker_mod, "DEFAULT_MODEL", tmp_path / "checker.safetensors")
+    with pytest.raises(CheckpointError, match="not installed"):
+        verify_and_fix(FakeTTS(), "他在银行工作。")
+
+
+def test_cli_train_checker_stage(trained, capsys):
+    root, _, _ = trained
+    out = root / "cli-run"
+    argv = ["train", "checker", "--config", "debug", "--data", str(root / "corpus"), "--out", str(out)]
+    code, stdout, _ = _cli(capsys, *argv, "--steps", "3", "--swap-minutes", "0", "--threads", "1")
+    assert code == 0 and json.loads(stdout) == {
+        "stage": "checker",
+        "weights": str(out / "checker.safetensors"),
+    }
+    assert load_checker(out / "checker.safetensors")[0].cfg == CheckerConfig.debug()
+
+
+def test_loop_keeps_unspeakable_pieces_with_the_sentence_before():
+    tts = FakeTTS()
+    _, rep = verify_and_fix(tts, "他在银‹行|hang2›工作。……", FakeChecker(tts))
+    assert rep.ok and tts.calls == [("他在银‹行|hang2›工作。……", 0)]

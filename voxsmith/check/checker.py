@@ -1,0 +1,133 @@
+"""``PronunciationChecker``: listen to a clip and say which syllables of the text were misread.
+
+    audio ─► log-mel ─► PronRecognizer ─► CTC log-posteriors (T', U) at 43 Hz
+    text ─► TextFrontend ─► expected tokens (syllables with readings and alternatives)
+    ─► Viterbi alignment of the intended units ─► per-syllable candidate likelihoods
+    ─► calibrated decision per syllable;  ASR judge ─► CER, skipped/repeated spans
+
+Polyphones are always judged (intended reading against the character's other readings);
+other syllables are judged against their other tones only with ``check_all``. It works
+on any audio and text, not only voxsmith's output.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import torch
+
+from voxsmith.audio import SAMPLE_RATE, Audio
+from voxsmith.check.align import token_spans, viterbi_align
+from voxsmith.check.config import Calibration
+from voxsmith.check.content import ContentChecker, ContentResult
+from voxsmith.check.expected import ExpectedToken, expected_tokens, tone_variants
+from voxsmith.check.gop import TokenScore, confidence, score_tokens
+from voxsmith.check.model import PronRecognizer, load_checker
+from voxsmith.check.report import CheckReport, SyllableCheck
+from voxsmith.errors import CheckpointError
+from voxsmith.eval.common import AudioInput, load_audio
+from voxsmith.models.units import units_to_ids
+from voxsmith.text.frontend import TextFrontend
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "assets" / "checker" / "checker.safetensors"
+TRAIN_HINT = (
+    "train it with `voxsmith train checker --data CORPUS --out runs/checker` and copy "
+    f"runs/checker/checker.safetensors to {DEFAULT_MODEL}, or pass --model PATH"
+)
+
+
+class PronunciationChecker:
+    """Checks clips against texts with one loaded recogniser (and, lazily, one ASR judge)."""
+
+    def __init__(
+        self,
+        model: PronRecognizer,
+        calibration: Calibration,
+        *,
+        frontend: TextFrontend | None = None,
+        content: ContentChecker | None = None,
+        check_all: bool = False,
+    ) -> None:
+        self.model = model.eval()
+        self.calibration = calibration
+        self.frontend = frontend or TextFrontend()
+        self.content = content or ContentChecker()
+        self.check_all = check_all
+
+    @classmethod
+    def load(cls, path: str | os.PathLike | None = None, **kwargs) -> PronunciationChecker:
+        """Load a checker file (default: the built-in ``assets/checker/checker.safetensors``)."""
+        p = Path(path) if path is not None else DEFAULT_MODEL
+        if not p.is_file():
+            what = "the built-in pronunciation checker is not installed" if path is None else "file not found"
+            raise CheckpointError(f"{p}: {what}; {TRAIN_HINT}")
+        model, calibration = load_checker(p)
+        if not calibration.fitted:
+            log.warning("%s: calibration was not fitted on data; decisions use default thresholds", p)
+        return cls(model, calibration, **kwargs)
+
+    def log_probs(self, audio: AudioInput) -> torch.Tensor:
+        """(T', n_units) CTC log-posteriors of a clip (a path or ``Audio``, any sample rate)."""
+        return self.model.log_probs(self.model.features(load_audio(audio, SAMPLE_RATE)))
+
+    def pronunciation(self, audio: AudioInput, text: str) -> tuple[str, list[SyllableCheck]]:
+        """The normalised text and one ``SyllableCheck`` per Chinese syllable of ``text``."""
+        result, tokens = expected_tokens(text, self.frontend)
+        zh = [t for t in tokens if t.kind == "zh"]
+        if not zh:
+            return result.normalized, []
+        lp = self.log_probs(audio)
+        alignment = viterbi_align(lp.numpy(), units_to_ids([u for t in tokens for u in t.units]))
+        if alignment is None:  # the clip is too short for the text: nothing can be heard as meant
+            log.info("no alignment of %d tokens in %d frames", len(tokens), lp.shape[0])
+            return result.normalized, [self._unaligned(t) for t in zh]
+        spans = token_spans(alignment, [len(t.units) for t in tokens])
+        scores = score_tokens(lp, tokens, spans, tones=True)
+        return result.normalized, [
+            self._decide(t, s) for t, s in zip(tokens, scores, strict=True) if s is not None
+        ]
+
+    def check(self, audio: AudioInput, text: str, content: bool = True) -> CheckReport:
+        """Pronunciation of every syllable and (``content``) the ASR content check."""
+        clip = Audio(load_audio(audio, SAMPLE_RATE), SAMPLE_RATE)  # decode once for both checks
+        normalized, syllables = self.pronunciation(clip, text)
+        result = self.content.check(clip, normalized) if content else ContentResult(None)
+        return CheckReport(syllables, result)
+
+    def _decide(self, tok: ExpectedToken, score: TokenScore) -> SyllableCheck:
+        cal = self.calibration
+        tones = tone_variants(tok.reading)
+        candidates: list[str] = [tok.reading, *tok.alternatives]
+        confs: list[float] = []
+        if tok.polyphone:
+            confs.append(
+                confidence(score.margin(tok.reading, tok.alternatives), cal.poly_threshold, cal.poly_scale)
+            )
+        tone_conf = confidence(score.tone_margin, cal.syl_threshold, cal.syl_scale)
+        if self.check_all or not tok.polyphone:
+            candidates += tones
+        if self.check_all:
+            confs.append(tone_conf)
+        judged = bool(confs)
+        conf = min(confs) if confs else tone_conf
+        return SyllableCheck(
+            text=tok.text,
+            expected=tok.reading,
+            heard=score.best(list(dict.fromkeys(candidates))),
+            confidence=conf,
+            ok=conf >= 0.5 if judged else True,
+            index=tok.syllable,
+            polyphone=tok.polyphone,
+            alternatives=tok.alternatives,
+            judged=judged,
+        )
+
+    @staticmethod
+    def _unaligned(tok: ExpectedToken) -> SyllableCheck:
+        return SyllableCheck(
+            tok.text, tok.reading, "", 0.0, False, tok.syllable, tok.polyphone, tok.alternatives
+        )

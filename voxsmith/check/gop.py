@@ -1,0 +1,184 @@
+"""Goodness of pronunciation: how much better the intended reading explains a syllable than
+the readings it could be confused with, and the calibrated decision on that margin.
+
+For token ``k`` (aligned frames from ``align.viterbi_align``) the window runs from just
+after token ``k-2`` to just before token ``k+2``; the CTC log-likelihood of
+``units(k-1) + candidate + units(k+1)`` over that window scores each candidate reading of
+``k`` in its real context. All windows and candidates go through one batched
+``F.ctc_loss`` call (in chunks), on the columns of the units involved only.
+
+    margin = LL(intended) - max LL(other candidate)     (nats; > 0: the intended wins)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from voxsmith.check.expected import ExpectedToken, syllable_units, tone_variants
+from voxsmith.models.units import units_to_ids
+
+CHUNK = 256  # windows per ctc_loss call
+MARGIN_CLIP = 50.0  # nats; an impossible candidate (no CTC path in the window) counts as this far off
+
+
+@dataclass
+class TokenScore:
+    """Log-likelihood of every candidate reading of one Chinese syllable."""
+
+    reading: str
+    alternatives: tuple[str, ...]  # other polyphone readings
+    lls: dict[str, float] = field(default_factory=dict)  # candidate -> window log-likelihood
+
+    def margin(self, intended: str, others: tuple[str, ...] | list[str]) -> float:
+        """LL(intended) - max LL(others), clipped to +-MARGIN_CLIP."""
+        rivals = [self.lls[o] for o in others if o != intended]
+        if not rivals:
+            return MARGIN_CLIP
+        own, rival = self.lls[intended], max(rivals)
+        if not math.isfinite(own) and not math.isfinite(rival):
+            return 0.0  # neither fits the window: no evidence either way
+        return float(np.clip(own - rival, -MARGIN_CLIP, MARGIN_CLIP))
+
+    @property
+    def poly_margin(self) -> float | None:
+        return self.margin(self.reading, self.alternatives) if self.alternatives else None
+
+    @property
+    def tone_margin(self) -> float:
+        return self.margin(self.reading, tone_variants(self.reading))
+
+    def best(self, candidates: tuple[str, ...] | list[str]) -> str:
+        """The candidate with the highest likelihood (the intended reading wins ties)."""
+        return max(candidates, key=lambda c: (self.lls[c], c == self.reading))
+
+
+def _window(k: int, spans: np.ndarray, n_frames: int) -> tuple[int, int]:
+    a = int(spans[k - 2, 1]) + 1 if k >= 2 else 0
+    b = int(spans[k + 2, 0]) if k + 2 < len(spans) else n_frames
+    return a, b
+
+
+def window_log_likelihoods(
+    log_probs: torch.Tensor,
+    token_ids: list[list[int]],
+    spans: np.ndarray,
+    queries: list[tuple[int, list[int]]],
+) -> np.ndarray:
+    """CTC log-likelihood of each query ``(token k, candidate unit ids)`` in k's context window.
+
+    log_probs: (T, U) log-posteriors; token_ids: unit ids per token; spans: (K, 2) token
+    frames. Returns (Q,) float64, ``-inf`` where the candidate cannot fit the window.
+    """
+    out = np.empty(len(queries))
+    n_frames = log_probs.shape[0]
+    for c0 in range(0, len(queries), CHUNK):
+        chunk = queries[c0 : c0 + CHUNK]
+        wins, targets = [], []
+        for k, cand in chunk:
+            left = token_ids[k - 1] if k >= 1 else []
+            right = token_ids[k + 1] if k + 1 < len(token_ids) else []
+            wins.append(_window(k, spans, n_frames))
+            targets.append(left + list(cand) + right)
+        # only the columns of the units in these targets (and blank) take part in any path
+        vocab = sorted({0} | {u for t in targets for u in t})
+        remap = {u: i for i, u in enumerate(vocab)}
+        cols = log_probs[:, vocab]  # (T, V)
+        t_max = max(b - a for a, b in wins)
+        batch = torch.zeros(t_max, len(chunk), len(vocab))
+        for i, (a, b) in enumerate(wins):
+            batch[: b - a, i] = cols[a:b]
+        flat = torch.tensor([remap[u] for t in targets for u in t], dtype=torch.long)
+        loss = F.ctc_loss(
+            batch,
+            flat,
+            torch.tensor([b - a for a, b in wins]),
+            torch.tensor([len(t) for t in targets]),
+            blank=0,
+            reduction="none",
+            zero_infinity=False,
+        )
+        out[c0 : c0 + len(chunk)] = -loss.double().numpy()
+    out[~np.isfinite(out)] = -np.inf
+    return out
+
+
+def score_tokens(
+    log_probs: torch.Tensor, tokens: list[ExpectedToken], spans: np.ndarray, tones: bool = True
+) -> list[TokenScore | None]:
+    """A ``TokenScore`` per Chinese token (None for English words).
+
+    Candidates: the intended reading, the other polyphone readings and, with ``tones``,
+    the intended syllable in the other four tones.
+    """
+    token_ids = [units_to_ids(list(t.units)) for t in tokens]
+    scores: list[TokenScore | None] = []
+    queries: list[tuple[int, list[int]]] = []
+    owners: list[tuple[TokenScore, str]] = []
+    for k, tok in enumerate(tokens):
+        if tok.kind != "zh":
+            scores.append(None)
+            continue
+        ts = TokenScore(tok.reading, tok.alternatives)
+        cands = dict.fromkeys(
+            (tok.reading, *tok.alternatives, *(tone_variants(tok.reading) if tones else ()))
+        )
+        for cand in cands:
+            queries.append((k, units_to_ids(list(syllable_units(cand)))))
+            owners.append((ts, cand))
+        scores.append(ts)
+    if queries:
+        lls = window_log_likelihoods(log_probs, token_ids, spans, queries)
+        for (ts, cand), ll in zip(owners, lls, strict=True):
+            ts.lls[cand] = float(ll)
+    return scores
+
+
+def confidence(margin: float, threshold: float, scale: float) -> float:
+    """``sigmoid(scale * (margin - threshold))``: 0.5 at the decision boundary."""
+    z = float(np.clip(scale * (margin - threshold), -40.0, 40.0))
+    return 1.0 / (1.0 + math.exp(-z))
+
+
+def _logistic_slope(pos: np.ndarray, neg: np.ndarray, threshold: float) -> float:
+    """Slope ``a`` of ``p(correct) = sigmoid(a * (margin - threshold))`` by Newton's method."""
+    x = np.concatenate([pos, neg]) - threshold
+    y = np.concatenate([np.ones(len(pos)), np.zeros(len(neg))])
+    a = 1.0
+    for _ in range(50):
+        p = 1.0 / (1.0 + np.exp(-np.clip(a * x, -40, 40)))
+        grad = np.sum((p - y) * x)
+        hess = np.sum(p * (1 - p) * x * x) + 1e-6
+        a = float(np.clip(a - grad / hess, 0.05, 20.0))
+    return a
+
+
+def fit_threshold(pos: np.ndarray, neg: np.ndarray, max_false_alarm: float) -> tuple[float, float, dict]:
+    """Threshold and confidence slope from margins of correct (``pos``) and wrong (``neg``) readings.
+
+    The threshold is the one that best separates the two (most detections minus false
+    alarms), lowered if needed until at most ``max_false_alarm`` of the correct readings
+    fall below it. Returns ``(threshold, slope, stats)``.
+    """
+    pos, neg = np.sort(np.asarray(pos, float)), np.asarray(neg, float)
+    if len(pos) == 0 or len(neg) == 0:
+        raise ValueError("calibration needs margins of both correct and wrong readings")
+    grid = np.unique(np.concatenate([pos, neg]))
+    grid = np.concatenate([grid, [grid[-1] + 1e-3]])
+    fa = np.searchsorted(pos, grid, side="left") / len(pos)  # share of pos strictly below
+    det = np.array([(neg < t).mean() for t in grid])
+    best = float(grid[int(np.argmax(det - fa))])
+    cap = float(grid[np.searchsorted(fa, max_false_alarm, side="right") - 1])  # fa[0] == 0
+    threshold = min(best, cap)
+    slope = _logistic_slope(pos, neg, threshold)
+    stats = {
+        "n_correct": int(len(pos)),
+        "n_wrong": int(len(neg)),
+        "false_alarm": round(float((pos < threshold).mean()), 4),
+        "detection": round(float((neg < threshold).mean()), 4),
+    }
+    return threshold, slope, stats

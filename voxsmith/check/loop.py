@@ -1,0 +1,210 @@
+"""The check loop: synthesise, listen, fix, until the speech says what the text means.
+
+``verify_and_fix`` is model-agnostic: it needs a ``synthesize(text, seed) -> Audio`` that
+honours the frontend's pinyin annotation ``‹字|pin1›`` and a checker with
+``check(audio, text) -> CheckReport``. The text is split into sentences, each synthesised
+and checked on its own, so a fix regenerates only the sentence that needs it:
+
+- a polyphone (or, with ``check_all``, any syllable) heard wrong: the sentence is
+  regenerated with the intended reading forced through pinyin (same seed);
+- content errors (skipped or repeated words, CER over the limit), a syllable already forced
+  and still wrong, or a clip that cannot be aligned: the sentence is resampled with a new seed.
+
+It stops when every sentence is clean or after ``max_retries`` extra rounds, and returns
+the joined audio with ``{ok, attempts, fixes, remaining}``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from voxsmith.audio import Audio, resample
+from voxsmith.check.overrides import force_readings
+from voxsmith.check.report import CheckReport
+from voxsmith.errors import ConfigError, TextError
+from voxsmith.text.frontend import TextFrontend
+
+SynthesizeFn = Callable[[str, int], Audio]
+GAP_S = 0.2  # silence between sentences, as the official pipeline puts between segments
+_SENTENCE = re.compile(r"[^。！？!?；;…]*(?:[。！？!?；;…]+[”’」』）)]*|$)")
+
+
+class Checker(Protocol):
+    def check(self, audio: Audio, text: str) -> CheckReport: ...
+
+
+@dataclass
+class VerifyReport:
+    """What the loop did: ``attempts`` rounds of synthesis (1 = clean at once), the fixes
+    applied, and the problems left after the last round (empty when ``ok``)."""
+
+    ok: bool
+    attempts: int
+    fixes: list[dict] = field(default_factory=list)
+    remaining: list[dict] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {"ok": self.ok, "attempts": self.attempts, "fixes": self.fixes, "remaining": self.remaining}
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of ``text`` with their end punctuation; a ``‹…›`` annotation is never cut."""
+    protected = re.sub(r"‹[^‹›]*›", lambda m: "\0" * len(m.group(0)), text)
+    out, pos = [], 0
+    for m in _SENTENCE.finditer(protected):
+        if m.end() > pos:
+            piece = text[pos : m.end()]
+            pos = m.end()
+            if piece.strip():
+                out.append(piece.strip())
+    return out or [text]
+
+
+@dataclass
+class _Piece:
+    text: str
+    seed: int
+    offset: int  # index of this sentence's first syllable in the whole text
+    audio: Audio | None = None
+    report: CheckReport | None = None
+
+
+def _problems(piece: _Piece) -> list[dict]:
+    rep = piece.report
+    assert rep is not None
+    out = [
+        {
+            "kind": "syllable",
+            "index": piece.offset + s.index,
+            "text": s.text,
+            "expected": s.expected,
+            "heard": s.heard,
+            "confidence": round(s.confidence, 4),
+        }
+        for s in rep.misread
+    ]
+    if not rep.content.ok:
+        out.append({"kind": "content", "sentence": piece.text, **rep.content.to_dict()})
+    return out
+
+
+def _join(pieces: list[_Piece], gap_s: float) -> Audio:
+    sr = pieces[0].audio.sample_rate  # type: ignore[union-attr]
+    parts: list[np.ndarray] = []
+    for i, p in enumerate(pieces):
+        assert p.audio is not None
+        if i:
+            parts.append(np.zeros(int(gap_s * sr), dtype=np.float32))
+        parts.append(resample(np.asarray(p.audio.samples, dtype=np.float32), p.audio.sample_rate, sr))
+    return Audio(np.concatenate(parts).astype(np.float32), sr)
+
+
+def _fix(piece: _Piece, attempt: int, frontend: TextFrontend, fixes: list[dict]) -> None:
+    """Plan the next try of one failed sentence: force readings and/or take a new seed."""
+    rep = piece.report
+    assert rep is not None
+    wrong = {s.index: s for s in rep.misread if s.heard}
+    resample_reason = []
+    if any(not s.heard for s in rep.misread):
+        resample_reason.append("clip could not be aligned to the text")
+    if wrong:
+        forced_text, not_forced = force_readings(
+            piece.text, {k: s.expected for k, s in wrong.items()}, frontend
+        )
+        for k, s in wrong.items():
+            if k in not_forced:
+                continue
+            fixes.append(
+                {
+                    "attempt": attempt,
+                    "action": "pinyin",
+                    "index": piece.offset + k,
+                    "text": s.text,
+                    "expected": s.expected,
+                    "heard": s.heard,
+                }
+            )
+        if not_forced:
+            resample_reason.append(
+                "already fixed or not forceable: "
+                + ", ".join(f"{wrong[k].text}({wrong[k].expected})" for k in not_forced)
+            )
+        piece.text = forced_text
+    if not rep.content.ok:
+        c = rep.content
+        what = (
+            [f"cer {c.cer:.2f}"]
+            + [f"skipped {s.text}" for s in c.skipped]
+            + [f"repeated {s.text}" for s in c.repeated]
+        )
+        resample_reason.append("content: " + ", ".join(what))
+    if resample_reason:
+        piece.seed += 1
+        fixes.append(
+            {
+                "attempt": attempt,
+                "action": "resample",
+                "seed": piece.seed,
+                "reason": "; ".join(resample_reason),
+            }
+        )
+
+
+def verify_and_fix(
+    synthesize_fn: SynthesizeFn,
+    text: str,
+    checker: Checker | None = None,
+    *,
+    max_retries: int = 3,
+    seed: int = 0,
+    frontend: TextFrontend | None = None,
+    split: bool = True,
+    gap_s: float = GAP_S,
+) -> tuple[Audio, VerifyReport]:
+    """Synthesise ``text``, check it, and regenerate what is wrong, at most ``max_retries`` times.
+
+    ``synthesize_fn(text, seed)`` returns ``Audio``; ``text`` may carry ``‹字|pin1›``
+    annotations, which it must honour. ``checker`` defaults to the built-in
+    ``PronunciationChecker`` (content check included). Returns the final audio (sentences
+    joined with ``gap_s`` of silence) and the ``VerifyReport``.
+    """
+    if max_retries < 0:
+        raise ConfigError(f"max_retries must be >= 0, got {max_retries}")
+    frontend = frontend or TextFrontend()
+    if checker is None:
+        from voxsmith.check.checker import PronunciationChecker
+
+        checker = PronunciationChecker.load(frontend=frontend)
+    pieces: list[_Piece] = []
+    offset = 0
+    for sentence in split_sentences(text) if split else [text]:
+        try:
+            n_syllables = len(frontend.process(sentence).syllables)
+        except TextError:
+            if not pieces:
+                raise
+            pieces[-1].text += sentence  # nothing speakable on its own (a stray quote): keep it with the last
+            continue
+        pieces.append(_Piece(sentence, seed, offset))
+        offset += n_syllables
+
+    def run(piece: _Piece) -> None:
+        piece.audio = synthesize_fn(piece.text, piece.seed)
+        piece.report = checker.check(piece.audio, piece.text)
+
+    for piece in pieces:
+        run(piece)
+    attempts, fixes = 1, []
+    while attempts <= max_retries and any(not p.report.ok for p in pieces):  # type: ignore[union-attr]
+        attempts += 1
+        for piece in pieces:
+            if not piece.report.ok:  # type: ignore[union-attr]
+                _fix(piece, attempts, frontend, fixes)
+                run(piece)
+    remaining = [prob for p in pieces for prob in _problems(p)]
+    return _join(pieces, gap_s), VerifyReport(not remaining, attempts, fixes, remaining)

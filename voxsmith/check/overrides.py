@@ -1,0 +1,73 @@
+"""Force readings into a text with the frontend's pinyin annotation ``‹字|pin1›``.
+
+The checker names syllables by their index in the frontend's syllable list, which is built
+from the *normalised* text. ``force_readings`` finds each syllable's character in the text
+the user wrote (through the normalised text, matched back to the input with difflib) and
+wraps it in an annotation. A syllable that cannot be forced this way (the user already
+fixed it, it was produced by normalisation such as a number, or it is bare pinyin) is
+returned as not forced, so the caller can resample instead.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+
+from voxsmith.text.chars import is_cjk
+from voxsmith.text.frontend import TextFrontend
+
+_ANNOTATION = re.compile(r"‹[^‹›]*›")
+
+
+def _display_positions(normalized: str, syllable_texts: list[str]) -> list[int | None]:
+    """Position in the normalised text of each syllable (None when it cannot be found in order)."""
+    out: list[int | None] = []
+    cursor = 0
+    for text in syllable_texts:
+        pos = normalized.find(text, cursor)
+        if pos < 0:
+            out.append(None)
+            continue
+        out.append(pos)
+        cursor = pos + len(text)
+    return out
+
+
+def _to_input_positions(text: str, normalized: str) -> dict[int, int]:
+    """normalised position -> input position, for characters the two texts share unchanged."""
+    mapping: dict[int, int] = {}
+    sm = difflib.SequenceMatcher(None, text, normalized, autojunk=False)
+    for tag, i1, _i2, j1, j2 in sm.get_opcodes():
+        if tag == "equal":
+            for d in range(j2 - j1):
+                mapping[j1 + d] = i1 + d
+    return mapping
+
+
+def force_readings(
+    text: str, readings: dict[int, str], frontend: TextFrontend | None = None
+) -> tuple[str, list[int]]:
+    """``text`` with syllable ``k`` annotated as ``‹字|readings[k]›``; also the indices not forced."""
+    frontend = frontend or TextFrontend()
+    result = frontend.process(text)
+    syllables = result.syllables
+    positions = _display_positions(result.normalized, [s.text for s in syllables])
+    to_input = _to_input_positions(text, result.normalized)
+    locked = [False] * len(text)
+    for m in _ANNOTATION.finditer(text):
+        locked[m.start() : m.end()] = [True] * (m.end() - m.start())
+    edits: dict[int, str] = {}
+    not_forced: list[int] = []
+    for k, reading in sorted(readings.items()):
+        ok = 0 <= k < len(syllables)
+        char = syllables[k].text if ok else ""
+        pos = positions[k] if ok else None
+        src = to_input.get(pos) if pos is not None else None
+        if src is None or not (len(char) == 1 and is_cjk(char)) or text[src] != char or locked[src]:
+            not_forced.append(k)
+            continue
+        edits[src] = f"‹{char}|{reading}›"
+    out = text
+    for src in sorted(edits, reverse=True):
+        out = out[:src] + edits[src] + out[src + 1 :]
+    return out, not_forced

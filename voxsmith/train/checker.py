@@ -1,0 +1,396 @@
+"""Recipe: the pronunciation checker's recogniser (CTC over toned pinyin) and its calibration.
+
+    voxsmith train checker --data CORPUS --out runs/checker
+
+1. Reading-swap clips (``checker_data.build_swap_set``, ``swap_minutes`` of audio, rendered
+   once into ``OUT/swaps`` with ttskit): corpus sentences with some polyphones read another
+   way, so that the recogniser learns to hear the sound rather than the reading the
+   context predicts.
+2. CTC training of ``PronRecognizer`` on the corpus's Mandarin clips (code-switched ones
+   included) and the swap clips, with speed, vocal-tract, pitch-range and SpecAugment-style
+   augmentation.
+3. Calibration of the decision on held-out clips: every polyphone there is scored once
+   with its true reading as the intended one (a correct reading) and once per other
+   reading pretending that one was intended (the audio then says a *wrong* reading: what
+   the checker must catch). Thresholds keep false alarms on correct readings under
+   ``max_false_alarm``.
+
+The calibration clips are those of ``calib_voices`` Mandarin engine voices of the train
+split that the recogniser never hears in training (all speakers built on them), because
+the checker must be calibrated for voices it has not heard: margins on the valid split
+(new sentences, known voices) are much larger than on new voices, and thresholds fitted
+there let through many false alarms on new voices (measured: 17% instead of the 2%
+fitted). A corpus with too few voices for that falls back to the valid split.
+
+Cost, measured on the shared 2-core machine under load (1 thread, nice 19): swap clips
+~1.3 s of CPU per second of audio; training 0.3-0.5 s per step of 4000 mel frames. The
+exported ``checker.safetensors`` carries weights, config, unit inventory and calibration;
+copy it to ``voxsmith/assets/checker/`` to make it the built-in checker. Resumes from
+``OUT/state.pt`` (and ``OUT/swaps``) like every recipe.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from voxsmith.audio import MelConfig
+from voxsmith.check.align import token_spans, viterbi_align
+from voxsmith.check.config import Calibration, CheckerConfig
+from voxsmith.check.expected import expected_tokens, tone_variants
+from voxsmith.check.gop import fit_threshold, score_tokens
+from voxsmith.check.model import PronRecognizer, save_checker
+from voxsmith.check.pitch import pitch_features
+from voxsmith.errors import DataError, VoxsmithError
+from voxsmith.models.units import SIL, UNK, row_units, units_to_ids
+from voxsmith.text.frontend import TextFrontend
+from voxsmith.train.content import spec_augment
+from voxsmith.train.data import CorpusData
+from voxsmith.train.state import RunDir, seed_all
+
+log = logging.getLogger(__name__)
+
+FLOOR = float(np.log(MelConfig().clamp))  # log-mel of silence: the padding value
+N_MELS = MelConfig().n_mels
+
+
+@dataclass
+class CheckerTrainConfig:
+    steps: int = 2000  # optimiser steps (0.25-0.45 s each for the tiny size, see the module doc)
+    max_batch_frames: int = 4000  # mel frames per batch (~46 s of audio): more updates per minute
+    lr: float = 3e-3  # AdamW peak learning rate
+    warmup: int = 100  # linear warm-up steps
+    langs: tuple[str, ...] = ("zh",)  # clip languages trained on (zh clips include code-switching)
+    augment: bool = True  # speed / vocal-tract / masking augmentation
+    stretch: float = 0.12  # time stretch factor range 1 +- stretch
+    warp: float = 0.15  # mel-axis warp factor range 1 +- warp (vocal tract length)
+    log_every: int = 25
+    val_every: int = 500  # validate, calibrate, save and export every this many steps
+    val_clips: int = 60  # valid clips for the unit error rate
+    swap_minutes: float = 10.0  # reading-swap clips to render first (train/checker_data.py); 0 = none
+    calib_voices: int = 2  # Mandarin engine voices held out of training for the calibration
+    calib_clips: int = 300  # clips used for the calibration (at most)
+    max_false_alarm: float = 0.02  # calibration target on correct readings
+    seed: int = 0
+    threads: int = 2
+
+
+class ClipSet:
+    """Packed corpora (the corpus's split and the swap set) behind one clip index, giving each
+    clip's model input: its log-mel, plus its pitch channels when ``pitch`` (computed from
+    the packed audio once, then kept)."""
+
+    def __init__(self, parts: list[CorpusData], pitch: bool) -> None:
+        self.parts = parts
+        self.pitch = pitch
+        self.root, self.split = parts[0].root, parts[0].split
+        self.clips = [c for p in parts for c in p.clips]
+        self._where = [(p, i) for p in parts for i in range(len(p.clips))]
+        self._pitch: dict[int, torch.Tensor] = {}
+
+    def __len__(self) -> int:
+        return len(self.clips)
+
+    def features(self, i: int) -> torch.Tensor:
+        """(in_channels, frames) of clip ``i``."""
+        part, j = self._where[i]
+        mel = part.clip_mel(j)
+        if not self.pitch:
+            return mel
+        if i not in self._pitch:
+            self._pitch[i] = pitch_features(part.clip_audio(j))[:, : mel.shape[-1]].half()
+        return torch.cat([mel, self._pitch[i].float()], 0)
+
+
+def clip_targets(data: ClipSet) -> list[list[int]]:
+    """Unit ids per clip; pauses are left to the blank (a TTS may or may not pause at a comma)."""
+    return [[u for u in units_to_ids(row_units(c.row)) if u != SIL] for c in data.clips]
+
+
+def usable(data: ClipSet, targets: list[list[int]], langs: tuple[str, ...]) -> list[int]:
+    """Clips of the wanted languages with a non-empty target."""
+    idx = [i for i, c in enumerate(data.clips) if c.row.get("lang") in langs and targets[i]]
+    if not idx:
+        raise DataError(f"{data.root}: no {'/'.join(langs)} clips with pinyin in split {data.split!r}")
+    return idx
+
+
+def augment(
+    x: torch.Tensor, rng: np.random.Generator, cfg: CheckerTrainConfig, n_mels: int = N_MELS
+) -> torch.Tensor:
+    """One clip (C, T): time stretch of all channels, mel-axis warp of the mel rows (vocal
+    tract length), pitch excursions scaled (pitch range) when there are pitch rows."""
+    rate = 1 + rng.uniform(-cfg.stretch, cfg.stretch)
+    t_new = max(8, int(round(x.shape[-1] * rate)))
+    x = F.interpolate(x[None], size=t_new, mode="linear", align_corners=True)[0]
+    mel, rest = x[:n_mels], x[n_mels:]
+    alpha = 1 + rng.uniform(-cfg.warp, cfg.warp)
+    src = torch.clamp(torch.arange(n_mels, dtype=torch.float32) / alpha, 0, n_mels - 1)
+    lo = src.floor().long()
+    hi = torch.clamp(lo + 1, max=n_mels - 1)
+    w = (src - lo)[:, None]
+    mel = mel[lo] * (1 - w) + mel[hi] * w
+    if rest.shape[0]:
+        rest = rest.clone()
+        rest[:2] *= float(rng.uniform(0.8, 1.25))  # relative log f0 and its change
+    return torch.cat([mel, rest], 0)
+
+
+def make_batch(
+    data: ClipSet,
+    targets: list[list[int]],
+    order: list[int],
+    rng: np.random.Generator | None = None,
+    cfg: CheckerTrainConfig | None = None,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(B, C, T) padded features (mel floor / zero pitch), lengths, concatenated targets, their lengths."""
+    feats = [data.features(i) for i in order]
+    train = rng is not None and cfg is not None and cfg.augment
+    if train:
+        feats = [augment(f, rng, cfg) for f in feats]  # type: ignore[arg-type]
+    t = max(f.shape[-1] for f in feats)
+    batch = torch.zeros(len(feats), feats[0].shape[0], t)
+    batch[:, :N_MELS] = FLOOR
+    for b, f in enumerate(feats):
+        batch[b, :, : f.shape[-1]] = f
+    if train:
+        batch[:, :N_MELS] = spec_augment(batch[:, :N_MELS], rng)  # type: ignore[arg-type]
+    tg = [torch.tensor(targets[i]) for i in order]
+    return (
+        batch,
+        torch.tensor([f.shape[-1] for f in feats]),
+        torch.cat(tg),
+        torch.tensor([len(x) for x in tg]),
+    )
+
+
+def sample_order(data: ClipSet, pool: list[int], rng: np.random.Generator, max_frames: int) -> list[int]:
+    """Random clips from ``pool`` until the padded batch would exceed ``max_frames``."""
+    order: list[int] = []
+    longest = 0
+    while True:
+        i = pool[int(rng.integers(len(pool)))]
+        n = data.clips[i].n_frames
+        if order and (len(order) + 1) * max(longest, n) > max_frames:
+            return order
+        order.append(i)
+        longest = max(longest, n)
+
+
+def greedy(lp: torch.Tensor) -> list[int]:
+    """Greedy CTC decoding of (T', U) log-probs."""
+    out, last = [], -1
+    for i in lp.argmax(-1).tolist():
+        if i != last and i != 0:
+            out.append(i)
+        last = i
+    return out
+
+
+def _edits(a: list[int], b: list[int]) -> int:
+    prev = list(range(len(b) + 1))
+    for i, x in enumerate(a, 1):
+        cur = [i] + [0] * len(b)
+        for j, y in enumerate(b, 1):
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (x != y))
+        prev = cur
+    return prev[-1]
+
+
+@torch.no_grad()
+def unit_error_rate(model: PronRecognizer, data: ClipSet, targets: list[list[int]], pool: list[int]) -> float:
+    errs = total = 0
+    for i in pool:
+        errs += _edits(greedy(model.log_probs(data.features(i))), targets[i])
+        total += len(targets[i])
+    return errs / max(1, total)
+
+
+@torch.no_grad()
+def collect_margins(
+    model: PronRecognizer, data: ClipSet, pool: list[int], frontend: TextFrontend | None = None
+) -> dict[str, list[float]]:
+    """Margins of correct and wrong readings on clips whose labels the frontend reproduces.
+
+    ``poly_pos``/``poly_neg``: polyphones, true reading vs each other reading as intended;
+    ``tone_pos``/``tone_neg``: every syllable, true reading vs each other tone as intended.
+    At the swapped syllables of a reading-swap clip only the wrong readings count: the
+    engine may not have said an unusual reading cleanly, which would make a poor example
+    of a correct one, while the usual reading intended over it is the case to catch.
+    """
+    frontend = frontend or TextFrontend()
+    out: dict[str, list[float]] = {"poly_pos": [], "poly_neg": [], "tone_pos": [], "tone_neg": []}
+    for i in pool:
+        row = data.clips[i].row
+        try:
+            _, tokens = expected_tokens(row.get("normalized") or row["text"], frontend)
+        except VoxsmithError:
+            continue
+        if [t.reading for t in tokens if t.kind == "zh"] != list(row.get("syllables") or []):
+            continue  # labels made by another frontend version: not comparable
+        ids = units_to_ids([u for t in tokens for u in t.units])
+        if UNK in ids:
+            continue
+        lp = model.log_probs(data.features(i))
+        alignment = viterbi_align(lp.numpy(), ids)
+        if alignment is None:
+            continue
+        spans = token_spans(alignment, [len(t.units) for t in tokens])
+        swapped = set(row.get("swapped") or [])
+        for tok, sc in zip(tokens, score_tokens(lp, tokens, spans, tones=True), strict=True):
+            if sc is None:
+                continue
+            if tok.syllable not in swapped:
+                out["tone_pos"].append(sc.tone_margin)
+            for v in tone_variants(tok.reading):
+                out["tone_neg"].append(sc.margin(v, tone_variants(v)))
+            if tok.alternatives:
+                readings = (tok.reading, *tok.alternatives)
+                if tok.syllable not in swapped:
+                    out["poly_pos"].append(sc.margin(tok.reading, tok.alternatives))
+                for alt in tok.alternatives:
+                    out["poly_neg"].append(sc.margin(alt, [r for r in readings if r != alt]))
+    return out
+
+
+def calibrate(
+    model: PronRecognizer, data: ClipSet, pool: list[int], max_false_alarm: float = 0.02
+) -> Calibration:
+    """Fit the polyphone and tone thresholds on ``pool`` clips (defaults kept where data is too thin)."""
+    m = {k: np.asarray(v) for k, v in collect_margins(model, data, pool).items()}
+    cal = Calibration(max_false_alarm=max_false_alarm)
+    stats: dict = {"split": data.split, "clips": len(pool)}
+    for key in ("poly", "tone"):
+        pos, neg = m[f"{key}_pos"], m[f"{key}_neg"]
+        if len(pos) < 5 or len(neg) < 5:
+            stats[key] = {"n_correct": int(len(pos)), "n_wrong": int(len(neg)), "fitted": False}
+            continue
+        thr, slope, st = fit_threshold(pos, neg, max_false_alarm)
+        stats[key] = st
+        if key == "poly":
+            cal.poly_threshold, cal.poly_scale = thr, slope
+        else:
+            cal.syl_threshold, cal.syl_scale = thr, slope
+    cal.fitted = bool(stats.get("poly", {}).get("n_correct")) and "fitted" not in stats["poly"]
+    cal.stats = stats
+    return cal
+
+
+def voice_of(row: dict) -> str:
+    """The engine voice behind a clip (a speaker built on it shares its pronunciation habits)."""
+    return str(row.get("voice") or row.get("speaker"))
+
+
+def hold_out_voices(
+    data: ClipSet, pool: list[int], n: int, seed: int, max_clips: int = 300
+) -> tuple[list[int], list[int], list[str]]:
+    """Split ``pool`` into (training clips, calibration clips of ``n`` held-out voices, those voices).
+
+    Nothing is held out when the pool has fewer than ``3 * n + 2`` voices.
+    """
+    voices = sorted({voice_of(data.clips[i].row) for i in pool})
+    if n <= 0 or len(voices) < 3 * n + 2:
+        return pool, [], []
+    rng = np.random.default_rng(seed)
+    held = sorted(str(v) for v in rng.choice(voices, size=n, replace=False))
+    train = [i for i in pool if voice_of(data.clips[i].row) not in held]
+    calib = [i for i in pool if voice_of(data.clips[i].row) in held]
+    step = max(1, len(calib) // max_clips)  # spread the calibration clips over sentences and voices
+    return train, calib[::step], held
+
+
+def train_checker(
+    corpus: str | Path,
+    out: str | Path,
+    cfg: CheckerTrainConfig | None = None,
+    model_cfg: CheckerConfig | None = None,
+    resume: bool = True,
+) -> Path:
+    """Train (or resume) the recogniser and calibrate it; returns ``checker.safetensors``."""
+    cfg = cfg or CheckerTrainConfig()
+    model_cfg = model_cfg or CheckerConfig.tiny()
+    torch.set_num_threads(cfg.threads)
+    seed_all(cfg.seed)
+    run = RunDir(out, "checker")
+    parts = [CorpusData(corpus, "train")]  # all languages: shares the packed cache with other stages
+    if cfg.swap_minutes > 0:
+        from voxsmith.train.checker_data import build_swap_set
+
+        parts.append(CorpusData(build_swap_set(corpus, run.path / "swaps", cfg.swap_minutes, seed=cfg.seed)))
+    data = ClipSet(parts, model_cfg.pitch)
+    targets = clip_targets(data)
+    pool, calib_pool, held = hold_out_voices(
+        data, usable(data, targets, cfg.langs), cfg.calib_voices, cfg.seed, cfg.calib_clips
+    )
+    valid = ClipSet([CorpusData(corpus, "valid")], model_cfg.pitch)
+    v_targets = clip_targets(valid)
+    v_pool = usable(valid, v_targets, cfg.langs)
+    calib_data, calib_pool = (data, calib_pool) if calib_pool else (valid, v_pool[: cfg.calib_clips])
+    log.info(
+        "checker: %d train clips (%.1f min), %d valid clips, calibration on %d clips of %s",
+        len(pool),
+        _minutes(data, pool),
+        len(v_pool),
+        len(calib_pool),
+        f"held-out voices {', '.join(held)}" if held else "the valid split",
+    )
+    model = PronRecognizer(model_cfg)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=0.01)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min(1.0, (s + 1) / cfg.warmup) * max(0.05, 1 - s / cfg.steps)
+    )
+    step, extra = 0, {}
+    if resume and run.has_state():
+        step, extra = run.resume({"model": model}, {"opt": opt}, {"sched": sched})
+    bar = tqdm(total=cfg.steps, initial=step, desc="checker", unit="step")
+    t0 = time.time() - float(extra.get("elapsed_s", 0.0))
+    path = run.path / "checker.safetensors"
+    while step < cfg.steps:
+        rng = np.random.default_rng([cfg.seed, step])
+        mel, lens, tg, tg_lens = make_batch(
+            data, targets, sample_order(data, pool, rng, cfg.max_batch_frames), rng, cfg
+        )
+        model.train()
+        loss = model.ctc_loss(mel, lens, tg, tg_lens)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+        opt.step()
+        sched.step()
+        step += 1
+        bar.update(1)
+        if step % cfg.log_every == 0:
+            run.log(step, ctc=loss.item(), lr=sched.get_last_lr()[0])
+            bar.set_postfix(ctc=f"{loss.item():.3f}")
+        if step % cfg.val_every == 0 or step == cfg.steps:
+            model.eval()
+            uer = unit_error_rate(model, valid, v_targets, v_pool[: cfg.val_clips])
+            cal = calibrate(model, calib_data, calib_pool[: cfg.calib_clips], cfg.max_false_alarm)
+            if cal.stats is not None and held:
+                cal.stats["voices"] = held
+            poly = cal.stats.get("poly", {}) if cal.stats else {}
+            run.log(
+                step,
+                val_unit_error=uer,
+                **{f"calib_poly_{k}": v for k, v in poly.items() if k in ("false_alarm", "detection")},
+            )
+            elapsed = time.time() - t0
+            run.save(step, {"model": model}, {"opt": opt}, {"sched": sched}, {"elapsed_s": elapsed})
+            save_checker(model, cal, path)
+            run.plot()
+            log.info(
+                "checker step %d: val unit error %.3f, calibration %s, %.0f s", step, uer, cal.stats, elapsed
+            )
+    bar.close()
+    return path
+
+
+def _minutes(data: ClipSet, pool: list[int]) -> float:
+    return sum(data.clips[i].n_samples for i in pool) / 22050 / 60
