@@ -139,3 +139,11 @@ def test_emotion_from_text_feeds_the_mix(model, spk):
     assert abs(float(emo.weights.sum()) - 1.5) < 1e-5  # normalised weights × intensity
     res = model.synthesize("你竟然敢骗我！", speaker_embedding=spk, emotion="愤怒地质问", target_tokens=8)
     assert res.tokens == 8
+
+
+def test_verify_without_a_checker_is_a_clear_error(model, spk, monkeypatch, tmp_path):
+    import voxsmith.check.checker as checker_mod
+
+    monkeypatch.setattr(checker_mod, "DEFAULT_MODEL", tmp_path / "missing.safetensors")
+    with pytest.raises(CheckpointError, match="pronunciation checker"):
+        model.synthesize("你好", speaker_embedding=spk, verify=True)

@@ -167,7 +167,9 @@ class IndexTTSModel:
         The adapter's stored voice becomes the default speaker and its glossary is applied.
         """
         if name is not None and self._adapters is None:
-            raise ConfigError(f"unknown adapter {name!r} (none loaded); load it with load_adapter(DIR, name=...)")
+            raise ConfigError(
+                f"unknown adapter {name!r} (none loaded); load it with load_adapter(DIR, name=...)"
+            )
         if self._adapters is not None:
             self._adapters.activate(name)
         active = self._adapters.current() if self._adapters is not None else None
@@ -201,7 +203,9 @@ class IndexTTSModel:
         if reference is not None:
             return self.speaker_encoder(reference)
         if self.default_speaker is None:
-            raise ConfigError("give a reference clip or a speaker_embedding (or use an adapter with a stored voice)")
+            raise ConfigError(
+                "give a reference clip or a speaker_embedding (or use an adapter with a stored voice)"
+            )
         return self.default_speaker
 
     # ----- references --------------------------------------------------------------------
@@ -250,14 +254,27 @@ class IndexTTSModel:
     ) -> torch.Tensor:
         """Mel ``(1, 80, frames)`` of ``text`` in the speaker's voice (see ``synthesize``)."""
         return self._generate(
-            text, speaker_embedding, emotion_embedding, duration_ratio, target_tokens, sampling, seed, pause_ms, n_steps
+            text,
+            speaker_embedding,
+            emotion_embedding,
+            duration_ratio,
+            target_tokens,
+            sampling,
+            seed,
+            pause_ms,
+            n_steps,
         )[0]
 
     def _generate(self, text, spk, emotion, duration_ratio, target_tokens, sampling, seed, pause_ms, n_steps):
         if duration_ratio is not None and target_tokens is not None:
             raise ConfigError("give duration_ratio or target_tokens, not both")
-        if duration_ratio is not None and not DURATION_RATIO_RANGE[0] <= duration_ratio <= DURATION_RATIO_RANGE[1]:
-            raise ConfigError(f"duration_ratio must be in [{DURATION_RATIO_RANGE[0]}, {DURATION_RATIO_RANGE[1]}], got {duration_ratio}")
+        if (
+            duration_ratio is not None
+            and not DURATION_RATIO_RANGE[0] <= duration_ratio <= DURATION_RATIO_RANGE[1]
+        ):
+            raise ConfigError(
+                f"duration_ratio must be in [{DURATION_RATIO_RANGE[0]}, {DURATION_RATIO_RANGE[1]}], got {duration_ratio}"
+            )
         if target_tokens is not None and target_tokens < 1:
             raise ConfigError(f"target_tokens must be >= 1, got {target_tokens}")
         if not isinstance(text, str) or not text.strip():
@@ -339,7 +356,10 @@ class IndexTTSModel:
 
     def _verified(self, text, reference, spk, emotion, emotion_reference, emotion_vector, intensity, emo_alpha,
                   duration_ratio, target_tokens, sampling, seed, pause_ms, max_retries) -> SynthesisResult:  # fmt: skip
+        from voxsmith.check.checker import PronunciationChecker
         from voxsmith.check.loop import verify_and_fix
+
+        checker = PronunciationChecker.load()  # a clear error before any synthesis when it is missing
 
         t0 = time.perf_counter()
         spk = self._speaker_or_default(reference, spk)
@@ -355,10 +375,17 @@ class IndexTTSModel:
             tokens[0] = res.tokens
             return res.audio
 
-        audio, report = verify_and_fix(attempt, text, seed=0 if seed is None else seed, max_retries=max_retries)
+        audio, report = verify_and_fix(
+            attempt,
+            text,
+            checker,
+            seed=0 if seed is None else seed,
+            max_retries=max_retries,
+            frontend=self.frontend,
+        )
         segments = self.frontend.process(text).segments
         result = SynthesisResult(audio, tokens[0], segments, [], time.perf_counter() - t0)
-        result.verify = report if isinstance(report, dict) else report.to_json()
+        result.verify = report.to_dict()
         return result
 
     def _resolve_emotion(self, emotion, emotion_reference, emotion_vector, intensity, emo_alpha):
