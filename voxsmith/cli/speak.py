@@ -37,7 +37,7 @@ def add_control_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--emo-alpha", type=float, default=1.0, help="blend of --emotion-ref with the speaker's own (0..2)")
     dur = p.add_mutually_exclusive_group()
     dur.add_argument("--duration-ratio", type=float, help="scale the natural length, 0.75..1.25")
-    dur.add_argument("--target-tokens", type=int, help="generate exactly N semantic tokens (N × 1024 samples)")
+    dur.add_argument("--target-tokens", type=int, help="generate exactly N semantic tokens (N × samples-per-token samples; see voxsmith info)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     p.add_argument("--temperature", type=float, help="sampling temperature (default: the model's)")
     p.add_argument("--top-k", type=int, help="top-k sampling (default: the model's)")
