@@ -43,6 +43,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--codebook-size", type=int, default=512, help="codec stage: number of codes (default: 512)"
     )
+    p.add_argument(
+        "--swap-minutes",
+        type=float,
+        help="checker stage: minutes of reading-swap clips to render with ttskit first (default: the recipe's)",
+    )
     p.set_defaults(func=run)
 
 
@@ -128,6 +133,8 @@ def run(args: argparse.Namespace) -> int:
         cfg = CheckerTrainConfig(seed=args.seed, threads=args.threads)
         if args.steps:
             cfg.steps = args.steps
+        if args.swap_minutes is not None:
+            cfg.swap_minutes = args.swap_minutes
         size = CheckerConfig.tiny() if args.config == "tiny" else CheckerConfig.debug()
         path = train_checker(args.data, args.out, cfg, size, resume=resume)
     else:  # pragma: no cover - argparse restricts choices
