@@ -22,8 +22,10 @@ the checker must be calibrated for voices it has not heard: margins on the valid
 there let through many false alarms on new voices (measured: 17% instead of the 2%
 fitted). A corpus with too few voices for that falls back to the valid split.
 
-Cost, measured on the shared 2-core machine under load (1 thread, nice 19): swap clips
-~1.3 s of CPU per second of audio; training 0.3-0.5 s per step of 4000 mel frames. The
+Cost, measured on the shared 2-core machine with the 61-minute corpus (one thread, nice 19,
+other jobs running): swap clips about one minute per minute of audio (4 min of clips in
+4.6 min); 3000 steps of 4000 mel frames in 14 min (3.55 steps/s); calibrations ~10 s each.
+So about 25 min on one thread from scratch; two threads shorten the training part. The
 exported ``checker.safetensors`` carries weights, config, unit inventory and calibration;
 copy it to ``voxsmith/assets/checker/`` to make it the built-in checker. Resumes from
 ``OUT/state.pt`` (and ``OUT/swaps``) like every recipe.
@@ -63,7 +65,7 @@ N_MELS = MelConfig().n_mels
 
 @dataclass
 class CheckerTrainConfig:
-    steps: int = 2000  # optimiser steps (0.25-0.45 s each for the tiny size, see the module doc)
+    steps: int = 3000  # optimiser steps (~0.28 s each on one thread for the tiny size)
     max_batch_frames: int = 4000  # mel frames per batch (~46 s of audio): more updates per minute
     lr: float = 3e-3  # AdamW peak learning rate
     warmup: int = 100  # linear warm-up steps
