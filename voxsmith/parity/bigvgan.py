@@ -19,7 +19,7 @@ from safetensors.torch import load_file
 from voxsmith.checkpoints import strict_load
 from voxsmith.errors import CheckpointError, VoxsmithError
 from voxsmith.models.bigvgan import BigVGAN, BigVGANConfig
-from voxsmith.parity.result import ParityResult
+from voxsmith.parity.result import ParityResult, fixture_inputs
 
 BEFORE = "_before_remove_weight_norm"
 
@@ -57,10 +57,8 @@ def check(module_dir: str | Path) -> ParityResult:
         model, _ = build_from_spec(module_dir)
         io = load_file(str(module_dir / "io.safetensors"))
     except (VoxsmithError, KeyError, OSError, ValueError) as exc:
-        result.errors["setup"] = float("inf")
-        result.failures.append(f"setup: {exc.__class__.__name__}: {exc}")
-        return result
-    inp = {k[3:]: v for k, v in io.items() if k.startswith("in.")}
+        return result.fail_setup(exc)
+    inp = fixture_inputs(io)
     names = sorted(k[4:] for k in io if k.startswith("out."))
     # weight-normed outputs first: remove_weight_norm() is one-way
     before = [n for n in names if n.endswith(BEFORE)]

@@ -21,7 +21,7 @@ from voxsmith.checkpoints import strict_load
 from voxsmith.errors import CheckpointError, VoxsmithError
 from voxsmith.models.gpt import GPTConfig, TeacherForced, UnifiedVoice
 from voxsmith.models.sampling import SamplingConfig
-from voxsmith.parity.result import ParityResult
+from voxsmith.parity.result import ParityResult, fixture_inputs
 
 
 def build_from_spec(module_dir: Path) -> tuple[UnifiedVoice, dict]:
@@ -142,10 +142,8 @@ def check(module_dir: str | Path) -> ParityResult:
         model, spec = build_from_spec(module_dir)
         io = load_file(str(module_dir / "io.safetensors"))
     except (VoxsmithError, KeyError, OSError, ValueError) as exc:
-        result.errors["setup"] = float("inf")
-        result.failures.append(f"setup: {exc.__class__.__name__}: {exc}")
-        return result
-    inp = {k[3:]: v for k, v in io.items() if k.startswith("in.")}
+        return result.fail_setup(exc)
+    inp = fixture_inputs(io)
     with torch.no_grad():
         producers = _producers(model, spec, inp)
         for key in sorted(k for k in io if k.startswith("out.")):

@@ -16,6 +16,12 @@ class ParityResult:
     errors: dict[str, float] = field(default_factory=dict)  # output name -> max abs error
     failures: list[str] = field(default_factory=list)  # names of outputs over tolerance / mismatched
 
+    def fail_setup(self, exc: Exception) -> ParityResult:
+        """Record that the fixture could not be loaded at all (the run goes on with other modules)."""
+        self.errors["setup"] = float("inf")
+        self.failures.append(f"setup: {exc.__class__.__name__}: {exc}")
+        return self
+
     def compare(self, name: str, ours: torch.Tensor, ref: torch.Tensor, *, exact: bool = False) -> float:
         """Record ``max|ours - ref|``; integer tensors (codes) and ``exact`` must match exactly."""
         ours = torch.as_tensor(ours).detach().cpu()
@@ -56,3 +62,8 @@ class ParityResult:
             "checks": self.checks,
             "failures": self.failures,
         }
+
+
+def fixture_inputs(io: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The ``in.*`` tensors of an ``io.safetensors`` file, keyed without the prefix."""
+    return {k[3:]: v for k, v in io.items() if k.startswith("in.")}

@@ -24,7 +24,7 @@ from safetensors.torch import load_file
 from voxsmith.checkpoints import strict_load
 from voxsmith.errors import CheckpointError, VoxsmithError
 from voxsmith.models.semantic_codec import RepCodec, RepCodecConfig
-from voxsmith.parity.result import ParityResult
+from voxsmith.parity.result import ParityResult, fixture_inputs
 
 
 def build_from_spec(module_dir: Path) -> tuple[RepCodec, dict]:
@@ -77,10 +77,8 @@ def check(module_dir: str | Path) -> ParityResult:
         model, _ = build_from_spec(module_dir)
         io = load_file(str(module_dir / "io.safetensors"))
     except (VoxsmithError, KeyError, OSError, ValueError) as exc:
-        result.errors["setup"] = float("inf")
-        result.failures.append(f"setup: {exc.__class__.__name__}: {exc}")
-        return result
-    inp = {k[3:]: v for k, v in io.items() if k.startswith("in.")}
+        return result.fail_setup(exc)
+    inp = fixture_inputs(io)
     with torch.inference_mode():
         producers = _producers(model, inp)
         for key in sorted(k for k in io if k.startswith("out.")):
