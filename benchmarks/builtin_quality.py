@@ -6,6 +6,10 @@ For each held-out speaker: one neutral clip is the reference; the texts of other
 same speaker are synthesised; each output is scored for SIM to the speaker (resemblyzer, against
 another real clip of that speaker), CER/WER (Whisper), DNSMOS, and real-time factor. The real
 clips of the same texts are scored the same way as the ground-truth ceiling.
+
+``--oracle`` adds a third row: each real clip's own codes (the codec on the real audio) rendered
+by S2M + vocoder with the same reference, i.e. the ceiling of everything after the GPT. It
+separates what the GPT gets wrong from what the acoustic stages lose.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out", type=Path, default=Path("builtin_quality"))
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--oracle", action="store_true", help="also render the real clips' own codes")
     args = ap.parse_args()
 
     from voxsmith.audio import AudioProcessor
@@ -48,7 +53,9 @@ def main() -> None:
         by_spk[r["speaker"]].append(r)
     rng = np.random.default_rng(args.seed)
     speakers = sorted(s for s, c in by_spk.items() if len(c) >= args.per_speaker + 2)
-    speakers = [speakers[i] for i in sorted(rng.choice(len(speakers), min(args.speakers, len(speakers)), False))]
+    speakers = [
+        speakers[i] for i in sorted(rng.choice(len(speakers), min(args.speakers, len(speakers)), False))
+    ]
     sim, asr, mos = SpeakerJudge(), AsrJudge(), MosJudge()
     args.out.mkdir(parents=True, exist_ok=True)
     items = []
@@ -62,7 +69,16 @@ def main() -> None:
             wall = time.perf_counter() - t0
             path = args.out / f"{t['id']}.wav"
             AudioProcessor.save(res.audio, path)
-            for kind, src in (("gen", path), ("real", args.data / t["path"])):
+            sources = [("gen", path), ("real", args.data / t["path"])]
+            if args.oracle:
+                import torch
+
+                codes = model.speaker_encoder(args.data / t["path"]).prompt_codes
+                with torch.inference_mode():
+                    mel = model.parts.codes_to_mel(codes, emb, seed=args.seed)
+                sources.append(("oracle", args.out / f"{t['id']}.oracle.wav"))
+                AudioProcessor.save(model.vocoder(mel), sources[-1][1])
+            for kind, src in sources:
                 score = asr.score(src, t["lang"], t["normalized"])
                 items.append({
                     "kind": kind, "speaker": spk, "lang": t["lang"], "id": t["id"],
@@ -71,10 +87,12 @@ def main() -> None:
                     "hyp": score.text, "dnsmos": round(mos.score(src).ovrl, 2),
                     "rtf": round(wall / res.seconds, 2) if kind == "gen" else None,
                 })  # fmt: skip
-            print(json.dumps(items[-2], ensure_ascii=False), file=sys.stderr)
+            print(json.dumps(items[-len(sources)], ensure_ascii=False), file=sys.stderr)
     summary = {}
-    for kind in ("gen", "real"):
+    for kind in ("gen", "real", "oracle"):
         sel = [i for i in items if i["kind"] == kind]
+        if not sel:
+            continue
         summary[kind] = {
             "sim": round(float(np.mean([i["sim"] for i in sel])), 3),
             "cer_zh": round(float(np.mean([i["err"] for i in sel if i["lang"] == "zh"] or [np.nan])), 3),

@@ -91,3 +91,13 @@ def test_speaking_units_and_language_guess():
 def test_missing_package_names_what_to_install():
     with pytest.raises(EngineError, match="pip install voxsmith-no-such-judge"):
         require("voxsmith_no_such_judge_module", "voxsmith-no-such-judge", "a test judge")
+
+
+def test_digits_in_a_transcript_are_read_as_the_frontend_wrote_the_reference():
+    # the corpus reference was written by the frontend (years as pairs, times as times);
+    # Whisper writes digits: both must land on the same words
+    ref = "He was born in nineteen sixty nine and moved to Toronto in twenty twenty two."
+    assert wer(ref, "He was born in 1969 and moved to Toronto in 2022.") == 0.0
+    assert wer("The meeting starts at ten twenty.", "The meeting starts at 10:20.") == 0.0
+    # a wrong number is still wrong
+    assert wer(ref, "He was born in 1968 and moved to Toronto in 2022.") > 0.0

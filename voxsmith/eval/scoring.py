@@ -12,13 +12,15 @@ writing differences are not counted as recognition errors:
   cardinals/decimals), punctuation and spaces dropped. Tokens are single Hanzi, and each
   Latin word of mixed zh/en text counts as one token (normalised as in en).
 
-Compounds written apart on one side and together on the other (``sea shells`` /
-``seashells``) are split alike before scoring (en). Known limit: years said as pairs
-(``nineteen ninety``) against digits (read as a cardinal) count as errors.
+Text with digits is first read by voxsmith's own frontend normaliser (the one that wrote the
+corpus' ``normalized`` text), so ``1969`` in a transcript becomes ``nineteen sixty nine`` as the
+speaker said it, dates and times as dates and times. Compounds written apart on one side and
+together on the other (``sea shells`` / ``seashells``) are split alike before scoring (en).
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -32,6 +34,7 @@ _HANZI_RE = re.compile(f"[{_HANZI}]")
 _EN_ORDINAL = re.compile(r"\b(\d+)(st|nd|rd|th)\b")
 _NUMBER = re.compile(r"\d+(?:,\d{3})*(?:\.\d+)?%?")
 _ZH_YEAR = re.compile(r"(\d{4})(?=年)")
+_DIGIT = re.compile(r"\d")
 _MAX_CARDINAL_DIGITS = 15  # longer digit runs (ids, phone numbers) are read digit by digit
 _TOKEN_ZH = re.compile(f"[{_HANZI}]|[a-z0-9]+")
 
@@ -99,10 +102,19 @@ def _en_words(text: str) -> str:
     return "".join(ch if ch.isalnum() else " " for ch in text)
 
 
+@functools.cache
+def _frontend_normalizer():  # noqa: ANN202 - imported lazily: the text package is heavy
+    from voxsmith.text.normalize import Normalizer
+
+    return Normalizer()
+
+
 def normalize_tokens(text: str, lang: str) -> list[str]:
     """Scoring tokens of ``text``: words for en, Hanzi (and Latin words) for zh."""
     check_lang(lang)
     text = unicodedata.normalize("NFKC", text)
+    if _DIGIT.search(text):
+        text = _frontend_normalizer().normalize(text, lang).text
     if lang == "en":
         return _en_words(text).split()
     text = to_simplified(text)
