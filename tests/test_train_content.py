@@ -4,6 +4,7 @@ import numpy as np
 import torch
 
 from tests.helpers import make_fake_corpus
+from voxsmith.checkpoints import load_safetensors
 from voxsmith.models.content import ContentEncoder, ContentEncoderConfig
 from voxsmith.models.kmeans_codec import KMeansCodec, KMeansCodecConfig
 from voxsmith.models.units import UNITS, row_units, split_syllable, units_to_ids
@@ -62,3 +63,11 @@ def test_content_training_and_codec_codes(tmp_path):
     z = np.load(corpus / "cache" / "codes_train.npz")
     assert z["codes"].max() < 16 and len(z["ids"]) == len(z["lens"]) == 9
     assert z["lens"].sum() == len(z["codes"])
+    # reusing the codebook (the corpus grew): same codes for the same clips, codebook untouched
+    first = z["codes"].copy()
+    codebook = load_safetensors(path, kind="kmeans_codec")[0]
+    again = train_codec(corpus, ckpt, tmp_path / "codec2", codebook_size=99, seed=5, reuse=path)
+    z2 = np.load(corpus / "cache" / "codes_train.npz")
+    assert np.array_equal(z2["codes"], first)
+    kept = load_safetensors(again, kind="kmeans_codec")[0]
+    assert all(torch.equal(codebook[k], kept[k]) for k in codebook)

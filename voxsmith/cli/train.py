@@ -39,7 +39,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--fresh", action="store_true", help="ignore an existing state in --out and start over")
     p.add_argument("--content", type=Path, help="codec stage: content.safetensors to use")
-    p.add_argument("--codec", type=Path, help="gpt and s2m stages: codec.safetensors to use")
+    p.add_argument(
+        "--codec",
+        type=Path,
+        help="gpt and s2m stages: codec.safetensors to use; codec stage: keep this codebook "
+        "and only write codes (after the corpus grew)",
+    )
     p.add_argument(
         "--codebook-size", type=int, default=512, help="codec stage: number of codes (default: 512)"
     )
@@ -89,7 +94,9 @@ def run(args: argparse.Namespace) -> int:
 
         if args.content is None:
             raise ConfigError("the codec stage needs --content PATH/content.safetensors")
-        path = train_codec(args.data, args.content, args.out, args.codebook_size, seed=args.seed)
+        path = train_codec(
+            args.data, args.content, args.out, args.codebook_size, seed=args.seed, reuse=args.codec
+        )
     elif args.stage == "style":
         from voxsmith.models.style import StyleEncoderConfig
         from voxsmith.train.style import StyleTrainConfig, train_style

@@ -16,8 +16,8 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from voxsmith.checkpoints import load_safetensors, save_safetensors
-from voxsmith.errors import DataError
+from voxsmith.checkpoints import load_safetensors, save_safetensors, strict_load
+from voxsmith.errors import ConfigError, DataError
 from voxsmith.models.content import ContentEncoder, ContentEncoderConfig
 from voxsmith.models.kmeans_codec import KMeansCodec, KMeansCodecConfig
 from voxsmith.models.units import UNITS, row_units, units_to_ids
@@ -190,8 +190,6 @@ def unit_error_rate(model: ContentEncoder, data: CorpusData, n: int = 40) -> flo
 def load_content(path: str | Path) -> ContentEncoder:
     tensors, config, _ = load_safetensors(path, kind="content")
     model = ContentEncoder(ContentEncoderConfig(**config))
-    from voxsmith.checkpoints import strict_load
-
     strict_load(model, tensors, str(path))
     return model.eval()
 
@@ -208,23 +206,45 @@ def content_features(model: ContentEncoder, data: CorpusData) -> list[torch.Tens
 
 
 def train_codec(
-    corpus: str | Path, content_ckpt: str | Path, out: str | Path, codebook_size: int = 512, seed: int = 0
+    corpus: str | Path,
+    content_ckpt: str | Path,
+    out: str | Path,
+    codebook_size: int = 512,
+    seed: int = 0,
+    reuse: str | Path | None = None,
 ) -> Path:
-    """Fit the k-means codec on train features; write codes for every split."""
+    """Fit the k-means codec on train features; write codes for every split.
+
+    ``reuse``: an existing ``codec.safetensors`` to keep instead of fitting a new codebook,
+    e.g. after the corpus grew, so that the codes of the clips already trained on stay the
+    same and a GPT or S2M trained on them continues.
+    """
     out = Path(out)
     encoder = load_content(content_ckpt)
     train = CorpusData(corpus, "train")
     feats = content_features(encoder, train)
-    codec = KMeansCodec(KMeansCodecConfig(dim=encoder.cfg.dim, codebook_size=codebook_size))
-    mse = codec.fit(torch.cat(feats), seed=seed)
-    log.info("codec: %d codes, k-means mse %.4f", codebook_size, mse)
-    path = save_safetensors(
-        codec.state_dict(),
-        out / "codec.safetensors",
-        kind="kmeans_codec",
-        config=codec.cfg.to_dict(),
-        extra={"mse": f"{mse:.5f}"},
-    )
+    if reuse is not None:
+        tensors, config, _ = load_safetensors(reuse, kind="kmeans_codec")
+        codec = KMeansCodec(KMeansCodecConfig(**config))
+        if codec.cfg.dim != encoder.cfg.dim:
+            raise ConfigError(f"{reuse}: codec dim {codec.cfg.dim} != content dim {encoder.cfg.dim}")
+        strict_load(codec, tensors, str(reuse))
+        log.info("codec: reusing %s (%d codes)", reuse, codec.cfg.codebook_size)
+        out.mkdir(parents=True, exist_ok=True)
+        path = out / "codec.safetensors"
+        if Path(reuse).resolve() != path.resolve():
+            save_safetensors(codec.state_dict(), path, kind="kmeans_codec", config=codec.cfg.to_dict())
+    else:
+        codec = KMeansCodec(KMeansCodecConfig(dim=encoder.cfg.dim, codebook_size=codebook_size))
+        mse = codec.fit(torch.cat(feats), seed=seed)
+        log.info("codec: %d codes, k-means mse %.4f", codebook_size, mse)
+        path = save_safetensors(
+            codec.state_dict(),
+            out / "codec.safetensors",
+            kind="kmeans_codec",
+            config=codec.cfg.to_dict(),
+            extra={"mse": f"{mse:.5f}"},
+        )
     write_codes(codec, feats, train, Path(corpus))
     for split in ("valid", "test"):
         try:
