@@ -1,0 +1,261 @@
+"""Do the controls do what they say? Measured on a model with held-out corpus speakers (issue 5).
+
+    python benchmarks/controls.py --data /work/data/corpus [--model DIR] [--speakers 4] [--sentences 3]
+                                  [--only tokens,duration,emotion,cache] [--json out.json]
+
+- ``tokens``: ``target_tokens=N`` over ``--token-trials`` (text, speaker, N) trials: the share that
+  generated exactly N codes and exactly N × samples-per-token samples.
+- ``duration``: ``duration_ratio`` r ∈ {0.75, 0.9, 1.1, 1.25} against r = 1 on the same text,
+  speaker and seed: median duration(r)/duration(1) (target: within ±3% of r) and the CER (zh) /
+  WER (en) at each r (target: at most 0.05 above r = 1).
+- ``emotion``: each of the 8 presets (intensity 1) against neutral on the same texts, speakers and
+  seeds: the prosody shift (``voxsmith corpus check-styles`` measures: f0 mean/std, rate, energy,
+  tilt) beside the corpus style's own shift at full strength, whether the direction agrees where
+  the style recipe moves that measure, the magnitude as a share of the corpus shift, and SIM to
+  the speaker's real clip under the emotion as a share of the neutral SIM (target ≥ 0.9).
+- ``cache``: the same seed with a ``SpeakerEmbedding`` saved, loaded and reused gives
+  bit-identical audio to extracting it from the clip each time.
+
+Speakers are the corpus' held-out test speakers (never trained on); one neutral clip of each is
+the reference, another real clip the SIM anchor; texts are held-out (test-split) sentences.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+RATIOS = (0.75, 0.9, 1.1, 1.25)
+
+
+def pick(data: Path, n_speakers: int, n_sentences: int, seed: int) -> list[tuple[dict, dict, list[dict]]]:
+    """(reference row, anchor row, text rows) per held-out speaker.
+
+    The texts are test-split sentences of the speaker's language (read by any held-out speaker;
+    none is in training), other than the reference's and the anchor's.
+    """
+    from voxsmith.data.manifest import read_rows
+
+    by_spk: dict[str, list[dict]] = defaultdict(list)
+    texts: dict[str, dict[str, dict]] = defaultdict(dict)  # lang -> sentence -> a row reading it
+    for r in read_rows(data):
+        if r["split"] == "test":
+            by_spk[r["speaker"]].append(r)
+            texts[r["lang"]].setdefault(r["sentence"], r)
+    rng = np.random.default_rng(seed)
+    names = sorted(s for s, c in by_spk.items() if len(c) >= 2 and len({r["lang"] for r in c}) == 1)
+    zh = [s for s in names if by_spk[s][0]["lang"] == "zh"]
+    en = [s for s in names if by_spk[s][0]["lang"] == "en"]
+    rng.shuffle(zh)
+    rng.shuffle(en)
+    chosen = [s for pair in zip(zh, en, strict=False) for s in pair][:n_speakers]  # languages alternate
+    out = []
+    for spk in chosen:
+        clips = sorted(by_spk[spk], key=lambda r: (r["style"] != "neutral", r["id"]))
+        ref = clips[0]
+        anchor = next((r for r in clips[1:] if r["sentence"] != ref["sentence"]), clips[1])
+        pool = sorted(set(texts[ref["lang"]]) - {ref["sentence"], anchor["sentence"]})
+        chosen_texts = [texts[ref["lang"]][pool[i]] for i in rng.permutation(len(pool))[:n_sentences]]
+        out.append((ref, anchor, chosen_texts))
+    return out
+
+
+def bench_tokens(model, items, trials: int, seed: int) -> dict:
+    rng = np.random.default_rng(seed)
+    spt = model.samples_per_token
+    # target_tokens applies to one segment: texts the frontend does not split
+    texts = [
+        (t, emb)
+        for emb, _, targets in items
+        for t in targets
+        if len([ids for ids in model.frontend.process(t["text"]).segment_tokens if ids]) == 1
+    ]
+    if not texts:
+        raise SystemExit("no single-segment text among the picked sentences: raise --sentences")
+    exact_tokens = exact_samples = 0
+    failures = []
+    for k in range(trials):
+        row, emb = texts[k % len(texts)]
+        n = int(rng.integers(15, 121))
+        res = model.synthesize(row["text"], speaker_embedding=emb, target_tokens=n, seed=seed + k)
+        ok_t = res.tokens == n
+        ok_s = len(res.audio.samples) == n * spt
+        exact_tokens += ok_t
+        exact_samples += ok_s
+        if not (ok_t and ok_s):
+            failures.append(
+                {"id": row["id"], "n": n, "tokens": res.tokens, "samples": len(res.audio.samples)}
+            )
+    return {
+        "trials": trials,
+        "exact_tokens": exact_tokens / trials,
+        "exact_samples": exact_samples / trials,
+        "samples_per_token": spt,
+        "failures": failures,
+    }
+
+
+def bench_duration(model, items, asr, seed: int, out_dir: Path) -> dict:
+    from voxsmith.audio import AudioProcessor
+
+    ratios: dict[float, list[float]] = defaultdict(list)
+    errs: dict[float, list[float]] = defaultdict(list)
+    for emb, _, targets in items:
+        for t in targets:
+            base = None
+            for r in (1.0, *RATIOS):
+                res = model.synthesize(t["text"], speaker_embedding=emb, duration_ratio=r, seed=seed)
+                path = out_dir / f"{t['id']}.r{r}.wav"
+                AudioProcessor.save(res.audio, path)
+                score = asr.score(path, t["lang"], t["normalized"])
+                errs[r].append(float(score.error))
+                if r == 1.0:
+                    base = res.seconds
+                else:
+                    ratios[r].append(res.seconds / base)
+    return {
+        str(r): {
+            "median_ratio": round(float(np.median(ratios[r])), 4),
+            "within_3pct": bool(abs(np.median(ratios[r]) / r - 1) <= 0.03),
+            "err": round(float(np.mean(errs[r])), 3),
+            "err_minus_r1": round(float(np.mean(errs[r]) - np.mean(errs[1.0])), 3),
+        }
+        for r in RATIOS
+    } | {"1.0": {"err": round(float(np.mean(errs[1.0])), 3)}, "items": len(errs[1.0])}
+
+
+def bench_emotion(model, items, sim, corpus_shift: dict | None, seed: int, out_dir: Path) -> dict:
+    from voxsmith.audio import AudioProcessor
+    from voxsmith.data.check import MEASURES, measure_clip
+    from voxsmith.data.styles import EMOTIONS, recipe
+
+    def units(row: dict) -> int:
+        return sum(1 for u in row.get("units", []) if u not in (",", "."))
+
+    shifts: dict[str, list[dict[str, float]]] = defaultdict(list)
+    sims: dict[str, list[float]] = defaultdict(list)
+    for emb, anchor, targets in items:
+        for t in targets:
+            base = None
+            for emo in ("neutral", *EMOTIONS):
+                res = model.synthesize(
+                    t["text"], speaker_embedding=emb, emotion=None if emo == "neutral" else emo, seed=seed
+                )
+                path = out_dir / f"{t['id']}.{emo}.wav"
+                AudioProcessor.save(res.audio, path)
+                m = measure_clip(res.audio.samples, res.audio.sample_rate, units(t))
+                sims[emo].append(sim.similarity(path, anchor["_abs"]))
+                if emo == "neutral":
+                    base = m
+                else:
+                    shifts[emo].append({k: m[k] - base[k] for k in MEASURES})
+    neutral_sim = float(np.mean(sims["neutral"]))
+    out: dict = {"neutral_sim": round(neutral_sim, 3), "styles": {}}
+    for emo in EMOTIONS:
+        mean = {k: float(np.nanmean([d[k] for d in shifts[emo]])) for k in MEASURES}
+        expected = recipe(emo, 1.0).expected()
+        ref = (corpus_shift or {}).get(emo, {}).get("shift_by_strength", {}).get("1.0")
+        moved = [k for k in MEASURES if expected[k] != 0]
+        agrees = {k: bool(np.sign(mean[k]) == expected[k]) for k in moved}
+        share = {k: round(mean[k] / ref[k], 2) for k in moved if ref and abs(ref[k]) > 1e-6}
+        out["styles"][emo] = {
+            "shift": {k: round(v, 3) for k, v in mean.items()},
+            "corpus_shift": ref,
+            "direction_agrees": agrees,
+            "share_of_corpus": share,
+            "sim": round(float(np.mean(sims[emo])), 3),
+            "sim_vs_neutral": round(float(np.mean(sims[emo])) / neutral_sim, 3),
+        }
+    st = out["styles"].values()
+    out["summary"] = {
+        "direction_agrees": f"{sum(sum(s['direction_agrees'].values()) for s in st)}/"
+        f"{sum(len(s['direction_agrees']) for s in st)}",
+        "half_magnitude": f"{sum(sum(v >= 0.5 for v in s['share_of_corpus'].values()) for s in st)}/"
+        f"{sum(len(s['share_of_corpus']) for s in st)}",
+        "min_sim_vs_neutral": min(s["sim_vs_neutral"] for s in st),
+    }
+    return out
+
+
+def bench_cache(model, items, seed: int) -> dict:
+    from voxsmith.embeddings import SpeakerEmbedding
+
+    same = 0
+    trials = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        for emb, _, targets in items:
+            path = emb.save(Path(tmp) / "voice.safetensors")
+            cached = SpeakerEmbedding.load(path)
+            for t in targets[:2]:
+                fresh = model.synthesize(t["text"], reference=emb.meta["source"], seed=seed)
+                reused = model.synthesize(t["text"], speaker_embedding=cached, seed=seed)
+                same += bool(np.array_equal(fresh.audio.samples, reused.audio.samples))
+                trials += 1
+    return {"trials": trials, "bit_identical": same / trials}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", type=Path, required=True, help="corpus directory (held-out test speakers)")
+    ap.add_argument("--model", type=Path, help="model directory (default: the built-in model)")
+    ap.add_argument("--speakers", type=int, default=4)
+    ap.add_argument("--sentences", type=int, default=3, help="texts per speaker")
+    ap.add_argument("--token-trials", type=int, default=50)
+    ap.add_argument("--corpus-shifts", type=Path, help="`voxsmith corpus check-styles --json` output")
+    ap.add_argument("--only", default="tokens,duration,emotion,cache")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--out", type=Path, default=Path("controls_out"))
+    ap.add_argument("--json", type=Path)
+    args = ap.parse_args()
+
+    from voxsmith.pipeline import IndexTTSModel
+
+    parts = set(args.only.split(","))
+    model = IndexTTSModel.from_pretrained(args.model, threads=args.threads)
+    picked = pick(args.data, args.speakers, args.sentences, args.seed)
+    items = []
+    for ref, anchor, targets in picked:
+        anchor["_abs"] = str(args.data / anchor["path"])
+        items.append((model.speaker_encoder(args.data / ref["path"]), anchor, targets))
+    args.out.mkdir(parents=True, exist_ok=True)
+    result: dict = {"model": model.model_id, "speakers": [r["speaker"] for r, _, _ in picked]}
+    if "tokens" in parts:
+        result["tokens"] = bench_tokens(model, items, args.token_trials, args.seed)
+        print(json.dumps({"tokens": result["tokens"]}), file=sys.stderr)
+    if "cache" in parts:
+        result["cache"] = bench_cache(model, items, args.seed)
+        print(json.dumps({"cache": result["cache"]}), file=sys.stderr)
+    if "duration" in parts:
+        from voxsmith.eval.asr import AsrJudge
+
+        result["duration"] = bench_duration(model, items, AsrJudge(), args.seed, args.out)
+        print(json.dumps({"duration": result["duration"]}), file=sys.stderr)
+    if "emotion" in parts:
+        from voxsmith.eval.sim import SpeakerJudge
+
+        shifts = None
+        if args.corpus_shifts:
+            shifts = json.loads(args.corpus_shifts.read_text())
+        else:
+            from voxsmith.data.check import style_shifts
+
+            shifts = style_shifts(args.data, max_per_style=30, seed=args.seed)
+        result["emotion"] = bench_emotion(model, items, SpeakerJudge(), shifts, args.seed, args.out)
+        print(json.dumps({"emotion": result["emotion"]["summary"]}), file=sys.stderr)
+    text = json.dumps(result, indent=1, ensure_ascii=False)
+    print(text)
+    if args.json:
+        args.json.write_text(text)
+
+
+if __name__ == "__main__":
+    main()
