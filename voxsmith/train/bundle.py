@@ -82,7 +82,9 @@ def fit_emotion_matrix(
     rng = np.random.default_rng(seed)
     emos, styles, labels = [], [], []
     for cat, name in enumerate(EMOTIONS):
-        members = [r for r in rows if r.get("style") == name and float(r.get("style_strength", 0)) >= min_strength]
+        members = [
+            r for r in rows if r.get("style") == name and float(r.get("style_strength", 0)) >= min_strength
+        ]
         if not members:
             raise DataError(f"{corpus}: no train clips of style {name!r} at strength >= {min_strength}")
         pick = rng.choice(len(members), size=min(clips_per_category, len(members)), replace=False)

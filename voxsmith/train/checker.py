@@ -33,6 +33,7 @@ copy it to ``voxsmith/assets/checker/`` to make it the built-in checker. Resumes
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from dataclasses import dataclass
@@ -384,9 +385,14 @@ def train_checker(
                 **{f"calib_poly_{k}": v for k, v in poly.items() if k in ("false_alarm", "detection")},
             )
             elapsed = time.time() - t0
-            run.save(step, {"model": model}, {"opt": opt}, {"sched": sched}, {"elapsed_s": elapsed})
-            save_checker(model, cal, path)
-            run.plot()
+            run.checkpoint(
+                step,
+                {"model": model},
+                {"opt": opt},
+                {"sched": sched},
+                {"elapsed_s": elapsed},
+                export=functools.partial(save_checker, model, cal, path),
+            )
             log.info(
                 "checker step %d: val unit error %.3f, calibration %s, %.0f s", step, uer, cal.stats, elapsed
             )

@@ -135,17 +135,13 @@ def train_content(
                 bar.set_postfix(ctc=f"{loss.item():.3f}")
             if step % cfg.val_every == 0 or step == cfg.steps or stop.requested:
                 run.log(step, val_unit_error=unit_error_rate(model, CorpusData(corpus, "valid")))
-                run.save(
-                    step, {"model": model}, {"opt": opt}, {"sched": sched}, {"elapsed_s": time.time() - t0}
-                )
-                save_safetensors(
-                    model.state_dict(),
-                    run.path / "content.safetensors",
-                    kind="content",
-                    config=model_cfg.to_dict(),
-                    dtype=torch.float16,
-                )
-                run.plot()
+                run.checkpoint(
+                    step, {"model": model}, {"opt": opt}, {"sched": sched}, {"elapsed_s": time.time() - t0},
+                    export=lambda: save_safetensors(
+                        model.state_dict(), run.path / "content.safetensors", kind="content",
+                        config=model_cfg.to_dict(), dtype=torch.float16,
+                    ),
+                )  # fmt: skip
             if stop.requested:
                 break
     bar.close()

@@ -211,15 +211,13 @@ def train_gpt(
                 if valid is None:
                     valid = GPTData(corpus, "valid", tok)
                 run.log(step, val_mel_ce=validate(model, valid, cfg))
-                run.save(step, modules, {"opt": opt}, {"sched": sched}, {"elapsed_s": time.time() - t0})
-                save_safetensors(
-                    model.state_dict(),
-                    run.path / "gpt.safetensors",
-                    kind="gpt",
-                    config=_config_dict(model_cfg),
-                    dtype=torch.float16,
-                )
-                run.plot()
+                run.checkpoint(
+                    step, modules, {"opt": opt}, {"sched": sched}, {"elapsed_s": time.time() - t0},
+                    export=lambda: save_safetensors(
+                        model.state_dict(), run.path / "gpt.safetensors", kind="gpt",
+                        config=_config_dict(model_cfg), dtype=torch.float16,
+                    ),
+                )  # fmt: skip
             if stop.requested:
                 break
     bar.close()

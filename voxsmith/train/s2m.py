@@ -164,17 +164,13 @@ def train_s2m(
                 if valid is None:
                     valid = S2MData(corpus, "valid")
                 run.log(step, val_fm_loss=validate(model, codec, valid, cfg, style_dim))
-                run.save(
-                    step, {"model": model}, {"opt": opt}, {"sched": sched}, {"elapsed_s": time.time() - t0}
-                )
-                save_safetensors(
-                    model.state_dict(),
-                    run.path / "s2m.safetensors",
-                    kind="s2m",
-                    config=model_cfg.to_dict(),
-                    dtype=torch.float16,
-                )
-                run.plot()
+                run.checkpoint(
+                    step, {"model": model}, {"opt": opt}, {"sched": sched}, {"elapsed_s": time.time() - t0},
+                    export=lambda: save_safetensors(
+                        model.state_dict(), run.path / "s2m.safetensors", kind="s2m",
+                        config=model_cfg.to_dict(), dtype=torch.float16,
+                    ),
+                )  # fmt: skip
             if stop.requested:
                 break
     bar.close()

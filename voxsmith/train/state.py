@@ -16,6 +16,7 @@ import random
 import signal
 import tempfile
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -95,6 +96,23 @@ class RunDir:
             "extra": extra or {},
         }
         atomic_torch_save(state, self.state_path)
+
+    def checkpoint(
+        self,
+        step: int,
+        modules: dict[str, torch.nn.Module],
+        optimizers: dict[str, torch.optim.Optimizer],
+        schedulers: dict[str, Any] | None = None,
+        extra: dict[str, Any] | None = None,
+        export: Callable[[], object] | None = None,
+    ) -> None:
+        """A recipe's periodic checkpoint: resumable state, then ``export()`` (the weights a
+        user loads, e.g. fp16 safetensors), then the loss plot. State goes first, so a kill
+        during the export still resumes from this step."""
+        self.save(step, modules, optimizers, schedulers, extra)
+        if export is not None:
+            export()
+        self.plot()
 
     def resume(
         self,

@@ -298,9 +298,14 @@ def train_style(
                     log.info("style: validating on %d %s clips", len(val_set), val_set.split)
                 v = val_set.score(encoder)
                 run.log(step, val_eer=v["eer"], val_gap=v["gap"], val_cos_same=v["cos_same"])
-                run.save(step, modules, {"opt": opt}, {"sched": sched}, {"elapsed_s": time.time() - t0})
-                encoder.save(run.path / "style.safetensors")
-                run.plot()
+                run.checkpoint(
+                    step,
+                    modules,
+                    {"opt": opt},
+                    {"sched": sched},
+                    {"elapsed_s": time.time() - t0},
+                    export=lambda: encoder.save(run.path / "style.safetensors"),
+                )
             if stop.requested:
                 break
     bar.close()

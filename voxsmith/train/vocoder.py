@@ -141,9 +141,14 @@ def train(
             if step % cfg.val_every == 0 or step == cfg.steps or stop.requested:
                 val = validate(model, valid_data, cfg)
                 run.log(step, val_mel_l1=val)
-                run.save(step, modules, opts, scheds, {"elapsed_s": time.time() - t0})
-                export(model, run.path / "vocoder.safetensors")
-                run.plot()
+                run.checkpoint(
+                    step,
+                    modules,
+                    opts,
+                    scheds,
+                    {"elapsed_s": time.time() - t0},
+                    export=lambda: export(model, run.path / "vocoder.safetensors"),
+                )
             if stop.requested:
                 break
     bar.close()
