@@ -58,3 +58,48 @@ def test_init_starts_a_fresh_run_from_exported_weights(tmp_path):
     a, _, _ = load_safetensors(first)
     c, _, _ = load_safetensors(out)
     assert all(torch.equal(a[k], c[k]) for k in a)  # lr 0: one step keeps the init weights exactly
+
+
+def test_training_time_adds_up_across_resumes(tmp_path, monkeypatch):
+    import voxsmith.train.state as state_mod
+
+    now = [100.0]
+    monkeypatch.setattr(state_mod.time, "monotonic", lambda: now[0])
+    model = torch.nn.Linear(2, 2)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    run = RunDir(tmp_path / "run", "x")
+    now[0] = 130.0
+    run.save(1, {"model": model}, {"opt": opt})
+    # another process, much later: the gap between the runs is not training time
+    now[0] = 500.0
+    again = RunDir(tmp_path / "run", "x")
+    step, extra = again.resume({"model": model}, {"opt": opt})
+    assert (step, extra["train_seconds"]) == (1, 30.0)
+    now[0] = 520.0
+    again.save(2, {"model": model}, {"opt": opt})
+    assert torch.load(tmp_path / "run" / "state.pt", weights_only=False)["extra"]["train_seconds"] == 50.0
+
+
+def test_model_card_reports_steps_time_hardware_and_quality(tmp_path):
+    from voxsmith.train.bundle import hardware, write_model_card
+
+    card = {
+        "name": "voxsmith-tiny",
+        "size": "tiny",
+        "created": "2026-12-01",
+        "parameters": {"gpt": 6128636, "s2m": 3667280, "total": 9795916},
+        "training": {
+            "corpus_minutes": 138.1,
+            "corpus_speakers": 46,
+            "steps": {"gpt": 1500, "s2m": None},
+            "hours": {"gpt": 2.5, "s2m": None},
+            "hardware": hardware(),
+        },
+    }
+    quality = {"summary": {"gen": {"sim": 0.68, "cer_zh": 0.9, "wer_en": 1.0, "dnsmos": 2.5}}}
+    text = write_model_card(tmp_path, card, quality).read_text()
+    assert "| gpt | 6,128,636 | 1500 | 2.5 |" in text
+    assert "| s2m | 3,667,280 | — | — |" in text
+    assert "138.1 min, 46 speakers" in text and "CPU cores" in text
+    assert "| generated | 0.68 | 0.9 | 1.0 | 2.5 |" in text
+    assert "Not measured" in write_model_card(tmp_path, card).read_text()

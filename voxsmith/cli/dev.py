@@ -32,6 +32,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--data", type=Path, required=True, help="the corpus the stages were trained on")
     b.add_argument("--out", type=Path, required=True, help="model directory to write")
     b.add_argument("--name", default="voxsmith-tiny", help="model name (default: voxsmith-tiny)")
+    b.add_argument(
+        "--quality",
+        type=Path,
+        help="benchmarks/builtin_quality.py --json output to put in the model card (MODEL_CARD.md)",
+    )
     b.set_defaults(func=run_bundle)
 
 
@@ -57,9 +62,15 @@ def run_parity_cmd(args: argparse.Namespace) -> int:
 
 
 def run_bundle(args: argparse.Namespace) -> int:
+    from voxsmith.errors import DataError
     from voxsmith.train.bundle import assemble
 
-    root = assemble(args.runs, args.data, args.out, name=args.name)
+    quality = None
+    if args.quality is not None:
+        if not args.quality.is_file():
+            raise DataError(f"{args.quality}: quality JSON not found")
+        quality = json.loads(args.quality.read_text(encoding="utf-8"))
+    root = assemble(args.runs, args.data, args.out, name=args.name, quality=quality)
     card = json.loads((root / "model.json").read_text(encoding="utf-8"))
     size = sum(p.stat().st_size for p in root.glob("*.safetensors")) / 2**20
     print(f"{root}: {card['parameters']['total'] / 1e6:.1f} M parameters, {size:.1f} MiB")

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import platform
 import time
 from pathlib import Path
 
@@ -56,15 +58,97 @@ def _load(path: Path, kind: str, build):
     return module.eval()
 
 
-def _run_steps(path: Path) -> int | None:
-    """The step a run directory's state is at (for the model card), if it has one."""
+def _run_info(path: Path) -> tuple[int | None, float | None]:
+    """(step, training hours) of the run directory an export lives in, for the model card."""
     state = path.parent / "state.pt"
     if not state.is_file():
-        return None
+        return None, None
     try:
-        return int(torch.load(state, map_location="cpu", weights_only=False)["step"])
+        saved = torch.load(state, map_location="cpu", weights_only=False)
     except Exception:  # the card is informative only
-        return None
+        return None, None
+    extra = saved.get("extra", {})
+    seconds = extra.get("train_seconds", extra.get("elapsed_s"))
+    return int(saved["step"]), None if seconds is None else round(float(seconds) / 3600, 2)
+
+
+def hardware() -> str:
+    """Where the bundle was trained, as far as this machine can tell (the card says it)."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    gpu = f", GPU {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else ", no GPU"
+    return f"{os.cpu_count()} CPU cores ({cpu}){gpu}"
+
+
+def write_model_card(root: str | Path, card: dict, quality: dict | None = None) -> Path:
+    """``MODEL_CARD.md`` beside ``model.json``: data, steps, wall time, hardware, measured quality.
+
+    ``quality``: the JSON that ``benchmarks/builtin_quality.py --json`` writes (its summary).
+    """
+    root = Path(root)
+    tr = card.get("training", {})
+    params = card.get("parameters", {})
+    lines = [
+        f"# {card.get('name', 'voxsmith model')}",
+        "",
+        f"Size `{card.get('size')}`, {params.get('total', 0) / 1e6:.1f} M parameters, fp16 safetensors; "
+        f"bundled {card.get('created')} by `voxsmith dev bundle`.",
+        "",
+        "## Data",
+        "",
+        f"The synthetic corpus of `voxsmith corpus build` (seed 0): {tr.get('corpus_minutes')} min, "
+        f"{tr.get('corpus_speakers')} speakers (Mandarin and English engines, WORLD-warped timbres, "
+        "bilingual speakers, 8 emotion styles at 3 strengths). Held-out test speakers are never trained on.",
+        "",
+        "## Training",
+        "",
+        f"Hardware: {tr.get('hardware', 'unknown')}.",
+        "",
+        "| part | parameters | steps | wall time (h) |",
+        "|---|---|---|---|",
+    ]
+    hours = tr.get("hours", {})
+    for part, steps in tr.get("steps", {}).items():
+        h = hours.get(part)
+        lines.append(
+            f"| {part} | {params.get(part, 0):,} | {steps if steps is not None else '—'} | "
+            f"{h if h is not None else '—'} |"
+        )
+    lines += [
+        "",
+        "Wall time is counted across resumed sessions from when runs began keeping the total; "
+        "earlier sessions are not all included. Reproduce: README, *Building the built-in model*.",
+        "",
+        "## Measured quality",
+        "",
+    ]
+    summary = (quality or {}).get("summary")
+    if summary:
+        lines += [
+            "Zero-shot on held-out corpus speakers (`python benchmarks/builtin_quality.py --oracle`):",
+            "",
+            "| | SIM | CER zh | WER en | DNSMOS ovrl |",
+            "|---|---|---|---|---|",
+        ]
+        names = {"gen": "generated", "oracle": "real codes → S2M → vocoder", "real": "real clips"}
+        for kind, row in summary.items():
+            lines.append(
+                f"| {names.get(kind, kind)} | {row.get('sim')} | {row.get('cer_zh')} | {row.get('wer_en')} | "
+                f"{row.get('dnsmos')} |"
+            )
+    else:
+        lines.append("Not measured for this bundle; see BENCHMARKS.md.")
+    path = root / "MODEL_CARD.md"
+    tmp = path.with_suffix(".md.tmp")
+    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    tmp.replace(path)
+    return path
 
 
 @torch.inference_mode()
@@ -107,6 +191,7 @@ def assemble(
     name: str = "voxsmith-tiny",
     paths: dict[str, str | Path] | None = None,
     s2m_style: bool | None = None,
+    quality: dict | None = None,
 ) -> Path:
     """Build ``out`` (model.json + parts) from the stage exports under ``runs`` (or ``paths``)."""
     runs = Path(runs)
@@ -137,11 +222,16 @@ def assemble(
         "training": {
             "corpus_minutes": round(sum(float(r.get("duration_s", 0)) for r in manifest) / 60, 1),
             "corpus_speakers": len({r["speaker"] for r in manifest}),
-            "steps": {k: _run_steps(p) for k, p in where.items()},
+            "steps": {k: _run_info(p)[0] for k, p in where.items()},
+            "hours": {k: _run_info(p)[1] for k, p in where.items()},
+            "hardware": hardware(),
             "style_trained": trained_style,
         },
     }
+    if quality is not None:
+        card["quality"] = quality.get("summary", quality)
     parts = ModelParts(name, content, codec, gpt, s2m, style, vocoder, emotion, card=card)
     root = save_parts(parts, out)
+    write_model_card(root, json.loads((root / "model.json").read_text(encoding="utf-8")), quality)
     log.info("model written to %s: %s", root, json.dumps(parts.parameter_counts()))
     return root

@@ -16,6 +16,7 @@ import random
 import signal
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -70,6 +71,14 @@ class RunDir:
         self.path = Path(path)
         self.stage = stage
         self.path.mkdir(parents=True, exist_ok=True)
+        # wall time spent training this run, summed over every process that resumed it
+        self._seconds_before = 0.0
+        self._clock = time.monotonic()
+
+    @property
+    def train_seconds(self) -> float:
+        """Training wall time of this run so far, across resumes."""
+        return self._seconds_before + time.monotonic() - self._clock
 
     @property
     def state_path(self) -> Path:
@@ -93,7 +102,7 @@ class RunDir:
             "optimizers": {k: o.state_dict() for k, o in optimizers.items()},
             "schedulers": {k: s.state_dict() for k, s in (schedulers or {}).items()},
             "rng": _rng_state(),
-            "extra": extra or {},
+            "extra": {**(extra or {}), "train_seconds": round(self.train_seconds, 1)},
         }
         atomic_torch_save(state, self.state_path)
 
@@ -137,8 +146,12 @@ class RunDir:
             s.load_state_dict(state["schedulers"][k])
         _set_rng_state(state["rng"])
         self.truncate_log(state["step"])
+        extra = state.get("extra", {})
+        # runs saved before the total was kept carry only their last process' elapsed_s
+        self._seconds_before = float(extra.get("train_seconds", extra.get("elapsed_s", 0.0)))
+        self._clock = time.monotonic()
         log.info("%s: resumed at step %d", self.path, state["step"])
-        return int(state["step"]), state.get("extra", {})
+        return int(state["step"]), extra
 
     def log(self, step: int, **values: float) -> None:
         row = {"step": step, **{k: round(float(v), 6) for k, v in values.items()}}
