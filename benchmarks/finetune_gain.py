@@ -4,6 +4,12 @@
         [--max-speakers 3] [--minutes 1,3,10] [--methods lora,partial] [--eval-sentences 6]
         [--work runs/finetune_gain] [--threads 2] [--json OUT] [--no-glossary]
 
+The pre-training corpus holds only ~1.5 minutes per held-out speaker; build the held-out
+material for the 3- and 10-minute levels with the same seed and roster (same held-out speakers,
+the same clips first, nothing a pre-trained stage saw):
+
+    voxsmith corpus build --out data/heldout --minutes 80 --test-share 1 --valid-share 0
+
 For each held-out speaker (test split of the corpus: never seen in pre-training) its test clips
 are split, per sentence, into evaluation sentences (held out from every fine-tuning set) and a
 fine-tuning pool. Then, on the evaluation sentences:

@@ -146,6 +146,22 @@ def test_more_minutes_plan_a_superset(built):
     assert plan_jobs(roster, pool, cfg.plan) == small
 
 
+def test_held_out_only_plan_extends_the_held_out_speakers_material(built):
+    # --test-share 1 --valid-share 0: more minutes of the same held-out speakers, same clips first
+    cfg, root = built
+    roster = Roster.load(cfg.roster)
+    pool = load_or_make_pool(root, cfg.plan, cfg.text)
+    normal = [j for j in plan_jobs(roster, pool, cfg.plan) if j.split == "test"]
+    held = plan_jobs(roster, pool, replace(cfg.plan, test_share=1.0, valid_share=0.0))
+    assert {j.split for j in held} == {"test"}
+    assert {j.speaker for j in held} == {j.speaker for j in normal}
+    assert {j.id for j in normal} <= {j.id for j in held}
+    assert sum(j.est_s for j in held) > 3 * sum(j.est_s for j in normal)
+    for shares in ((0.0, 0.05), (0.9, 0.2), (0.5, 1.0)):
+        with pytest.raises(ConfigError, match="test-share"):
+            plan_jobs(roster, pool, replace(cfg.plan, test_share=shares[0], valid_share=shares[1]))
+
+
 def test_failing_clip_is_logged_and_skipped(tmp_path):
     bad = {"id": "en-bad", "kind": "engine", "parts": {"en": {"voice": "flite:nobody"}}}
     cfg = config(tmp_path / "c", write_roster(tmp_path / "r.json", [bad]), limit=16)

@@ -47,6 +47,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--limit", type=int, help="render at most this many new clips in this run")
     b.add_argument("--f0-method", choices=["harvest", "dio"], default="harvest", help="WORLD f0 estimator")
     b.add_argument("--sentences", type=int, default=2400, help="sentence pool size per language")
+    b.add_argument(
+        "--test-share",
+        type=float,
+        default=0.10,
+        help="share of each language's minutes read by the held-out test speakers (default: 0.10; "
+        "1.0 with --valid-share 0 builds only held-out material, e.g. for fine-tuning measurements)",
+    )
+    b.add_argument(
+        "--valid-share",
+        type=float,
+        default=0.05,
+        help="share for training speakers on unseen sentences (default: 0.05)",
+    )
     b.add_argument("--no-progress", action="store_true", help="no progress bar")
     b.set_defaults(func=run_build)
 
@@ -84,6 +97,8 @@ def run_build(args: argparse.Namespace) -> int:
             minutes=args.minutes,
             langs=args.langs,
             seed=args.seed,
+            test_share=args.test_share,
+            valid_share=args.valid_share,
             # a small pool (quick trials) keeps most of its sentences for training
             valid_sentences=min(PlanConfig.valid_sentences, args.sentences // 16),
             test_sentences=min(PlanConfig.test_sentences, args.sentences // 12),

@@ -174,6 +174,11 @@ def plan_jobs(roster: Roster, pool: list[PoolSentence], cfg: PlanConfig) -> list
     """The full, interleaved job list of a build."""
     if cfg.minutes <= 0:
         raise ConfigError(f"--minutes must be positive, got {cfg.minutes}")
+    if not (0 < cfg.test_share <= 1 and 0 <= cfg.valid_share < 1 and cfg.test_share + cfg.valid_share <= 1):
+        raise ConfigError(
+            f"--test-share {cfg.test_share} / --valid-share {cfg.valid_share}: need 0 < test <= 1, "
+            "0 <= valid < 1 and test + valid <= 1"
+        )
     splits = split_speakers(roster, cfg.seed, cfg.held_out())
     per_lang_s = cfg.minutes * 60.0 / len(cfg.langs)
     streams: list[list[Job]] = []
