@@ -13,7 +13,6 @@ from __future__ import annotations
 import io
 import logging
 import os
-import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -24,6 +23,7 @@ import soundfile as sf
 import torch
 
 from voxsmith.errors import AudioError
+from voxsmith.fileio import atomic_path
 
 log = logging.getLogger(__name__)
 
@@ -181,15 +181,8 @@ class AudioProcessor:
         fmt = {".wav": "WAV", ".flac": "FLAC"}.get(out.suffix.lower())
         if fmt is None:
             raise AudioError(f"{out}: unsupported output format (use .wav or .flac)")
-        out.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-        os.close(fd)
-        try:
+        with atomic_path(out) as tmp:
             sf.write(tmp, np.clip(samples, -1.0, 1.0), int(sr), format=fmt, subtype=subtype)
-            os.replace(tmp, out)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
         return out
 
     resample = staticmethod(resample)

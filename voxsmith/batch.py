@@ -238,7 +238,9 @@ class BatchRunner:
                 continue
             samples, _ = sf.read(out / r["path"], dtype="float32")  # our own files: 22050 Hz mono
             parts.append(samples)
-            parts.append(np.zeros(int(float(r.get("pause_ms", DEFAULT_PAUSE_MS)) / 1000 * SAMPLE_RATE), np.float32))
+            parts.append(
+                np.zeros(int(float(r.get("pause_ms", DEFAULT_PAUSE_MS)) / 1000 * SAMPLE_RATE), np.float32)
+            )
         if not parts:
             return None
         path = out / "joined.wav"

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
 from voxsmith.errors import CheckpointError
+from voxsmith.fileio import atomic_path
 
 log = logging.getLogger(__name__)
 
@@ -64,13 +64,6 @@ def read_torch_pth(path: str | os.PathLike) -> dict[str, Any]:
         raise CheckpointError(f"{p}: cannot read checkpoint ({exc.__class__.__name__}: {exc})") from exc
 
 
-def _atomic_target(path: Path) -> str:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    return tmp
-
-
 def save_safetensors(
     tensors: Mapping[str, torch.Tensor],
     path: str | os.PathLike,
@@ -91,13 +84,8 @@ def save_safetensors(
     meta = {"format": FORMAT, "version": FORMAT_VERSION, "kind": kind, "config": json.dumps(config or {})}
     if extra:
         meta.update({k: str(v) for k, v in extra.items()})
-    tmp = _atomic_target(out)
-    try:
-        save_file(data, tmp, metadata=meta)
-        os.replace(tmp, out)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_path(out) as tmp:
+        save_file(data, str(tmp), metadata=meta)
     return out
 
 

@@ -54,13 +54,18 @@ class SpeakerEmbedding:
     def save(self, path: str | os.PathLike) -> Path:
         """Write atomically as safetensors (fp32, so a cached voice is bit-identical)."""
         return save_safetensors(
-            self.tensors(), path, kind="speaker_embedding", config={"model_id": self.model_id, "meta": self.meta}
+            self.tensors(),
+            path,
+            kind="speaker_embedding",
+            config={"model_id": self.model_id, "meta": self.meta},
         )
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> SpeakerEmbedding:
         tensors, config, _ = load_safetensors(path, kind="speaker_embedding")
-        missing = {"cond_feats", "spk_latents", "emo_vec", "style", "prompt_mel", "prompt_codes"} - set(tensors)
+        missing = {"cond_feats", "spk_latents", "emo_vec", "style", "prompt_mel", "prompt_codes"} - set(
+            tensors
+        )
         if missing:
             raise CheckpointError(f"{path}: speaker embedding lacks {sorted(missing)}")
         return cls(**tensors, model_id=config.get("model_id", ""), meta=config.get("meta", {}))
@@ -92,7 +97,9 @@ class EmotionEmbedding:
         if (self.emo_vec is None) == (self.weights is None):
             raise ConfigError("an emotion embedding holds either emo_vec or weights, not both or neither")
         if self.weights is not None and self.weights.shape != (len(EMOTIONS),):
-            raise ConfigError(f"emotion weights must have {len(EMOTIONS)} values, got {tuple(self.weights.shape)}")
+            raise ConfigError(
+                f"emotion weights must have {len(EMOTIONS)} values, got {tuple(self.weights.shape)}"
+            )
         if not 0.0 <= self.alpha <= 2.0:
             raise ConfigError(f"emotion alpha must be in [0, 2], got {self.alpha}")
 

@@ -75,14 +75,18 @@ class VoiceLibrary:
         target = self._dir(name)
         if target.exists() and not overwrite:
             raise ConfigError(f"voice {name!r} already exists in {self.root}; remove it first or overwrite")
-        audio = AudioProcessor.prepare_reference(AudioProcessor.load(reference), SAMPLE_RATE, name=str(reference))
+        audio = AudioProcessor.prepare_reference(
+            AudioProcessor.load(reference), SAMPLE_RATE, name=str(reference)
+        )
         self.root.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=self.root))
         try:
             AudioProcessor.save(audio, staging / "reference.wav")
             meta = {"name": name, "seconds": round(audio.seconds, 3), "source": str(Path(reference).resolve()),
                     "added": time.strftime("%Y-%m-%dT%H:%M:%S")}  # fmt: skip
-            (staging / "voice.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
+            (staging / "voice.json").write_text(
+                json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8"
+            )
             if target.exists():
                 shutil.rmtree(target)
             os.replace(staging, target)  # the voice appears complete or not at all
@@ -98,7 +102,9 @@ class VoiceLibrary:
             known = ", ".join(v.name for v in self.list()) or "none"
             raise DataError(f"no voice named {name!r} in {self.root} (voices: {known})")
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        return Voice(name, d, float(meta.get("seconds", 0.0)), str(meta.get("source", "")), str(meta.get("added", "")))
+        return Voice(
+            name, d, float(meta.get("seconds", 0.0)), str(meta.get("source", "")), str(meta.get("added", ""))
+        )
 
     def list(self) -> list[Voice]:
         if not self.root.is_dir():

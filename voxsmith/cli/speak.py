@@ -1,10 +1,10 @@
 """``voxsmith speak`` and ``voxsmith info``: synthesis from the command line.
 
-    voxsmith speak "你竟然敢骗我！" --ref target.wav --emotion angry --intensity 1.5 -o out.wav
-    voxsmith speak "Hello." --speaker alice --emotion "say it gently" --duration-ratio 0.9 -o out.wav --json
-    voxsmith speak "你好" --speaker voice.safetensors --target-tokens 60 -o out.wav
-    voxsmith speak "你好" --adapter my_voice/ -o out.wav      # a fine-tuned voice, no reference needed
-    voxsmith info --json
+voxsmith speak "你竟然敢骗我！" --ref target.wav --emotion angry --intensity 1.5 -o out.wav
+voxsmith speak "Hello." --speaker alice --emotion "say it gently" --duration-ratio 0.9 -o out.wav --json
+voxsmith speak "你好" --speaker voice.safetensors --target-tokens 60 -o out.wav
+voxsmith speak "你好" --adapter my_voice/ -o out.wav      # a fine-tuned voice, no reference needed
+voxsmith info --json
 """
 
 from __future__ import annotations
@@ -24,25 +24,37 @@ def add_voice_args(p: argparse.ArgumentParser, required: bool = True) -> None:
     who = p.add_mutually_exclusive_group(required=required)
     who.add_argument("--ref", type=Path, help="reference clip of the target speaker (~5 s is enough)")
     who.add_argument("--speaker", help="a voice-library name or a saved speaker embedding (.safetensors)")
-    p.add_argument("--voices", type=Path, help="voice library directory (default: $VOXSMITH_VOICES or ~/.local/share)")
+    p.add_argument(
+        "--voices", type=Path, help="voice library directory (default: $VOXSMITH_VOICES or ~/.local/share)"
+    )
 
 
 def add_control_args(p: argparse.ArgumentParser) -> None:
     emo = p.add_mutually_exclusive_group()
     emo.add_argument("--emotion", help="a preset (happy, angry, sad, afraid, disgusted, melancholic, surprised, "
                      "calm) or a description such as '愤怒地质问' / 'say it gently'")  # fmt: skip
-    emo.add_argument("--emotion-ref", type=Path, help="clip whose emotion to use (timbre still from the speaker)")
+    emo.add_argument(
+        "--emotion-ref", type=Path, help="clip whose emotion to use (timbre still from the speaker)"
+    )
     emo.add_argument("--emotion-vector", help="eight weights v1,...,v8 in the preset order")
     p.add_argument("--intensity", type=float, default=1.0, help="emotion intensity 0..2 (default: 1.0)")
-    p.add_argument("--emo-alpha", type=float, default=1.0, help="blend of --emotion-ref with the speaker's own (0..2)")
+    p.add_argument(
+        "--emo-alpha", type=float, default=1.0, help="blend of --emotion-ref with the speaker's own (0..2)"
+    )
     dur = p.add_mutually_exclusive_group()
     dur.add_argument("--duration-ratio", type=float, help="scale the natural length, 0.75..1.25")
-    dur.add_argument("--target-tokens", type=int, help="generate exactly N semantic tokens (N × samples-per-token samples; see voxsmith info)")
+    dur.add_argument(
+        "--target-tokens",
+        type=int,
+        help="generate exactly N semantic tokens (N × samples-per-token samples; see voxsmith info)",
+    )
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     p.add_argument("--temperature", type=float, help="sampling temperature (default: the model's)")
     p.add_argument("--top-k", type=int, help="top-k sampling (default: the model's)")
     p.add_argument("--top-p", type=float, help="nucleus sampling mass (default: the model's)")
-    p.add_argument("--pause-ms", type=float, default=200.0, help="pause between long-text segments (default: 200)")
+    p.add_argument(
+        "--pause-ms", type=float, default=200.0, help="pause between long-text segments (default: 200)"
+    )
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -60,8 +72,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "--ref/--speaker its stored voice speaks")  # fmt: skip
     p.add_argument("-o", "--out", type=Path, required=True, help="output .wav or .flac")
     p.add_argument("--verify", action="store_true", help="check the pronunciation and fix misreadings")
-    p.add_argument("--max-retries", type=int, default=3, help="with --verify: regeneration attempts (default: 3)")
-    p.add_argument("--json", action="store_true", help="print path, seconds, tokens, sample_rate, rtf as JSON")
+    p.add_argument(
+        "--max-retries", type=int, default=3, help="with --verify: regeneration attempts (default: 3)"
+    )
+    p.add_argument(
+        "--json", action="store_true", help="print path, seconds, tokens, sample_rate, rtf as JSON"
+    )
     p.set_defaults(func=run_speak)
 
     i = sub.add_parser("info", help="model facts: sample rate, token rate, parameters")
@@ -73,7 +89,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 def load_model(args: argparse.Namespace):
     from voxsmith.pipeline import IndexTTSModel
 
-    return IndexTTSModel.from_pretrained(args.model, threads=args.threads, adapter=getattr(args, "adapter", None))
+    return IndexTTSModel.from_pretrained(
+        args.model, threads=args.threads, adapter=getattr(args, "adapter", None)
+    )
 
 
 def resolve_speaker(model, args: argparse.Namespace):
@@ -99,7 +117,9 @@ def sampling_from(model, args: argparse.Namespace):
     import dataclasses
 
     s = model.parts.default_sampling()
-    changes = {k: getattr(args, k) for k in ("temperature", "top_k", "top_p") if getattr(args, k, None) is not None}
+    changes = {
+        k: getattr(args, k) for k in ("temperature", "top_k", "top_p") if getattr(args, k, None) is not None
+    }
     return dataclasses.replace(s, **changes) if changes else s
 
 

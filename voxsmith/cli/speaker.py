@@ -1,9 +1,9 @@
 """``voxsmith speaker add|list|remove``: the persistent local voice library.
 
-    voxsmith speaker add alice alice_5s.wav      # prepare and store the reference once
-    voxsmith speaker list --json
-    voxsmith speak "你好" --speaker alice -o hello.wav
-    voxsmith speaker remove alice
+voxsmith speaker add alice alice_5s.wav      # prepare and store the reference once
+voxsmith speaker list --json
+voxsmith speak "你好" --speaker alice -o hello.wav
+voxsmith speaker remove alice
 """
 
 from __future__ import annotations
@@ -20,14 +20,18 @@ def register(sub: argparse._SubParsersAction) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--voices", type=Path, help="library directory (default: $VOXSMITH_VOICES or ~/.local/share)")
+    p.add_argument(
+        "--voices", type=Path, help="library directory (default: $VOXSMITH_VOICES or ~/.local/share)"
+    )
     s = p.add_subparsers(dest="speaker_command", metavar="ACTION")
     s.required = True
     a = s.add_parser("add", help="store a voice from a reference clip")
     a.add_argument("name", help="voice name")
     a.add_argument("reference", type=Path, help="reference clip (wav, flac, ogg, mp3)")
     a.add_argument("--overwrite", action="store_true", help="replace an existing voice of that name")
-    a.add_argument("--model", type=Path, help="also cache the embedding for this model now (default: built-in)")
+    a.add_argument(
+        "--model", type=Path, help="also cache the embedding for this model now (default: built-in)"
+    )
     a.add_argument("--no-embed", action="store_true", help="store only; embed at first use")
     a.set_defaults(func=run_add)
     ls = s.add_parser("list", help="list stored voices")

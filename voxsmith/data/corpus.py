@@ -21,7 +21,6 @@ import os
 import queue
 import signal
 import time
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -35,6 +34,7 @@ from voxsmith.data.speakers import Roster, Speaker, split_speakers
 from voxsmith.data.styles import emotion_vector
 from voxsmith.data.texts import TextConfig
 from voxsmith.errors import ConfigError, DataError
+from voxsmith.fileio import LineAppender, folder_lock
 
 log = logging.getLogger(__name__)
 
@@ -231,32 +231,9 @@ def require_engines(roster: Roster, langs: tuple[str, ...]) -> None:
         make_engine(name).require()
 
 
-@contextlib.contextmanager
-def build_lock(out: Path) -> Iterator[None]:
+def build_lock(out: Path) -> contextlib.AbstractContextManager[None]:
     """Refuse a second builder on the same directory (two writers would duplicate clips)."""
-    lock = out / "build.lock"
-    for _ in range(2):
-        try:
-            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-        except FileExistsError:
-            try:
-                pid = int(lock.read_text().strip() or 0)
-                os.kill(pid, 0)  # raises when no such process: the lock is stale
-            except (ValueError, ProcessLookupError, FileNotFoundError):
-                lock.unlink(missing_ok=True)
-                continue
-            except PermissionError:
-                pass  # the process exists under another user
-            raise ConfigError(
-                f"another build (pid {pid}) is running on {out}; wait for it or stop it"
-            ) from None
-        with os.fdopen(fd, "w") as f:
-            f.write(str(os.getpid()))
-        break
-    try:
-        yield
-    finally:
-        lock.unlink(missing_ok=True)
+    return folder_lock(out / "build.lock", "build")
 
 
 def build(cfg: BuildConfig) -> BuildReport:
@@ -312,7 +289,7 @@ def _build(cfg: BuildConfig, out: Path) -> BuildReport:
             total=len(jobs), initial=len(jobs) - len(todo), unit="clip", mininterval=5.0, smoothing=0.05
         )
     t0 = time.perf_counter()
-    with ManifestWriter(out) as writer, open(out / "failures.jsonl", "a", encoding="utf-8") as failures:
+    with ManifestWriter(out) as writer, LineAppender(out / "failures.jsonl") as failures:
 
         def on_result(res: dict) -> None:
             job = by_id[res["id"]]
@@ -326,14 +303,13 @@ def _build(cfg: BuildConfig, out: Path) -> BuildReport:
                     clip_path(job),
                     cfg.render.sample_rate,
                 )
-                writer.append(row)
+                writer.append_row(row)
                 stats["ok"] += 1
                 stats["audio_s"] += res["duration_s"]
             else:
                 stats["failed"] += 1
                 log.warning("clip %s failed: %s", job.id, res["error"])
-                failures.write(json.dumps({"id": job.id, "error": res["error"], "time": time.time()}) + "\n")
-                failures.flush()
+                failures.append(json.dumps({"id": job.id, "error": res["error"], "time": time.time()}))
             if bar is not None:
                 bar.update(1)
                 wall = time.perf_counter() - t0

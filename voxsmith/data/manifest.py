@@ -14,12 +14,11 @@ the same settings give the same file whatever the order in which workers finishe
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections import defaultdict
 from pathlib import Path
 
 from voxsmith.errors import DataError
+from voxsmith.fileio import LineAppender, atomic_write_lines
 
 MANIFEST = "manifest.jsonl"
 REQUIRED = (
@@ -74,38 +73,20 @@ def read_rows(root: Path, *, repair: bool = False) -> list[dict]:
 
 def write_rows(root: Path, rows: list[dict]) -> Path:
     """Rewrite the manifest atomically with ``rows`` sorted by id."""
-    path = root / MANIFEST
-    fd, tmp = tempfile.mkstemp(prefix=".manifest.", suffix=".tmp", dir=root)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        for r in sorted(rows, key=lambda r: r["id"]):
-            f.write(json.dumps(r, ensure_ascii=False) + "\n")
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    return path
+    return atomic_write_lines(
+        root / MANIFEST, [json.dumps(r, ensure_ascii=False) for r in sorted(rows, key=lambda r: r["id"])]
+    )
 
 
-class ManifestWriter:
-    """Appends rows one whole line at a time (single writer: the builder's main process)."""
+class ManifestWriter(LineAppender):
+    """Appends checked rows one whole line at a time (single writer: the builder's main process)."""
 
     def __init__(self, root: Path):
-        self.path = root / MANIFEST
-        self._f = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
+        super().__init__(root / MANIFEST)
 
-    def append(self, row: dict) -> None:
+    def append_row(self, row: dict) -> None:
         check_row(row)
-        self._f.write(json.dumps(row, ensure_ascii=False) + "\n")
-        self._f.flush()
-        os.fsync(self._f.fileno())
-
-    def close(self) -> None:
-        self._f.close()
-
-    def __enter__(self) -> ManifestWriter:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        self.append(json.dumps(row, ensure_ascii=False))
 
 
 def summarize(rows: list[dict]) -> dict:

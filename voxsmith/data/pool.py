@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +17,7 @@ from voxsmith.data.frontend import Frontend
 from voxsmith.data.plan import PlanConfig, PoolSentence
 from voxsmith.data.texts import TextConfig, generate
 from voxsmith.errors import DataError, VoxsmithError
+from voxsmith.fileio import atomic_write_lines
 
 log = logging.getLogger(__name__)
 
@@ -111,8 +110,5 @@ def load_or_make_pool(out_dir: Path, cfg: PlanConfig, text_cfg: TextConfig) -> l
                 pool.append(PoolSentence(**d))
     lines = [json.dumps({"meta": meta})]
     lines += [json.dumps(s.__dict__, ensure_ascii=False) for s in pool]
-    fd, tmp = tempfile.mkstemp(prefix=".sentences.", dir=out_dir)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write("\n".join(lines) + "\n")
-    os.replace(tmp, path)
+    atomic_write_lines(path, lines)
     return pool

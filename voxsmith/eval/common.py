@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import importlib
 import os
-import tempfile
 from pathlib import Path
 from types import ModuleType
 
@@ -14,6 +13,7 @@ import numpy as np
 
 from voxsmith.audio import Audio, AudioProcessor, resample
 from voxsmith.errors import EngineError
+from voxsmith.fileio import atomic_write_text  # noqa: F401 - re-exported
 
 AudioInput = Audio | str | os.PathLike  # a clip: a file path or samples in memory
 
@@ -48,19 +48,3 @@ def load_audio(src: AudioInput, sample_rate: int) -> np.ndarray:
     if isinstance(src, Audio):
         return resample(src.samples, src.sample_rate, sample_rate)
     return AudioProcessor.load(src, sr=sample_rate).samples
-
-
-def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
-    """Write ``text`` (UTF-8) via a temp file in the same folder and a rename: readers never
-    see a half-written file."""
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, out)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return out

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -25,6 +24,7 @@ import torch
 from voxsmith.checkpoints import load_safetensors, save_safetensors
 from voxsmith.embeddings import SpeakerEmbedding
 from voxsmith.errors import CheckpointError
+from voxsmith.fileio import atomic_write_text
 from voxsmith.finetune.config import METHODS
 from voxsmith.text.glossary import Glossary
 
@@ -67,18 +67,6 @@ class Adapter:
     @property
     def name(self) -> str:
         return self.path.resolve().name
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def save_weights(tensors: dict[str, torch.Tensor], out: Path, method: str, stages: dict) -> Path:

@@ -25,7 +25,6 @@ import hashlib
 import logging
 import math
 import os
-import tempfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +35,7 @@ from tqdm import tqdm
 
 from voxsmith.audio import SAMPLE_RATE, Audio
 from voxsmith.errors import DataError, TextError
+from voxsmith.fileio import atomic_path
 from voxsmith.finetune.config import FinetuneConfig
 from voxsmith.text.frontend import TextFrontend
 from voxsmith.text.glossary import Glossary
@@ -230,16 +230,9 @@ class FinetuneData:
             "spk_latents": np.stack(lat),
             "emo_feats": np.stack(emo),
         }
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz")
-        os.close(fd)
-        try:
+        with atomic_path(path, suffix=".npz") as tmp:
             np.savez(tmp, key=np.asarray(h), codes=np.concatenate(codes), lens=np.array([len(c) for c in codes]),
                      style=arrays["style"], spk_latents=arrays["spk_latents"], emo_feats=arrays["emo_feats"])  # fmt: skip
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
         return arrays
 
     # ----- facts -------------------------------------------------------------------------

@@ -123,7 +123,9 @@ class ModelParts(PartsBase):
         return self.vocoder(mel)
 
 
-def save_parts(parts: ModelParts, root: str | Path, dtype: torch.dtype = torch.float16, **card: object) -> Path:
+def save_parts(
+    parts: ModelParts, root: str | Path, dtype: torch.dtype = torch.float16, **card: object
+) -> Path:
     """Write a model directory (``model.json`` + one safetensors per part) that ``load_parts`` reads.
 
     Each file is written atomically; ``model.json`` goes last, so a directory interrupted
@@ -196,7 +198,9 @@ def load_parts(root: str | Path) -> ModelParts:
     if (root / PART_FILES["emotion"]).is_file():
         t, c = _load(root / PART_FILES["emotion"], "emotion_matrix")
         emotion = EmotionMatrix(t["feat1"], t["feat2"], c["counts"])
-    parts = ModelParts(card.get("name", root.name), content, codec, gpt, s2m, style, vocoder, emotion, card=card)
+    parts = ModelParts(
+        card.get("name", root.name), content, codec, gpt, s2m, style, vocoder, emotion, card=card
+    )
     parts.s2m_steps = int(card.get("s2m_steps", parts.s2m_steps))
     parts.cfg_rate = float(card.get("cfg_rate", parts.cfg_rate))
     for m in parts.modules().values():

@@ -13,13 +13,12 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import os
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from voxsmith.errors import ConfigError
+from voxsmith.fileio import append_line, atomic_write_lines
+from voxsmith.fileio import folder_lock as _lock
 from voxsmith.prepare.process import SourceResult
 from voxsmith.prepare.sources import SourceFile
 
@@ -82,60 +81,22 @@ class SourceStore:
     def append(self, rec: Record) -> None:
         """Record a finished source (one whole line, flushed to disk)."""
         self.records[rec.result.rel] = rec
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path, "a", encoding="utf-8") as f:
-            f.write(json.dumps(rec.to_dict(), ensure_ascii=False) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
+        append_line(self.path, json.dumps(rec.to_dict(), ensure_ascii=False))
 
     def compact(self, keep: list[str]) -> None:
         """Rewrite the file atomically with the records of ``keep`` (source paths) only."""
         recs = [self.records[k] for k in keep if k in self.records]
         self.records = {r.result.rel: r for r in recs}
-        write_lines(self.path, [json.dumps(r.to_dict(), ensure_ascii=False) for r in recs])
+        atomic_write_lines(self.path, [json.dumps(r.to_dict(), ensure_ascii=False) for r in recs])
 
 
 def write_lines(path: Path, lines: list[str]) -> Path:
-    """Write ``lines`` (one per line) atomically: temp file in the same folder, fsync, rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write("".join(line + "\n" for line in lines))
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    """Write ``lines`` (one per line) atomically."""
+    return atomic_write_lines(path, lines)
 
 
 @contextlib.contextmanager
 def folder_lock(out: Path) -> Iterator[None]:
     """Hold ``out/prepare.lock``; a lock left by a dead process is taken over."""
-    lock = Path(out) / LOCK
-    for _ in range(2):
-        try:
-            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-        except FileExistsError:
-            try:
-                pid = int(lock.read_text().strip() or 0)
-                if pid <= 0:
-                    raise ValueError("no pid")
-                os.kill(pid, 0)  # raises when no such process: the lock is stale
-            except (ValueError, ProcessLookupError, FileNotFoundError):
-                lock.unlink(missing_ok=True)
-                continue
-            except PermissionError:
-                pass  # the process exists under another user
-            raise ConfigError(
-                f"another prepare (pid {pid}) is running on {out}; wait for it or stop it"
-            ) from None
-        with os.fdopen(fd, "w") as f:
-            f.write(str(os.getpid()))
-        break
-    try:
+    with _lock(Path(out) / LOCK, "prepare"):
         yield
-    finally:
-        lock.unlink(missing_ok=True)

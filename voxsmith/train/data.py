@@ -14,7 +14,6 @@ import hashlib
 import json
 import logging
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from tqdm import tqdm
 
 from voxsmith.audio import SAMPLE_RATE, AudioProcessor, MelConfig
 from voxsmith.errors import DataError
+from voxsmith.fileio import atomic_path
 
 log = logging.getLogger(__name__)
 
@@ -110,15 +110,8 @@ class CorpusData:
         audio = np.concatenate(audio_parts)
         mel = np.concatenate(mel_parts)
         n_samples = np.asarray(lengths, dtype=np.int64)
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=cache.parent, suffix=".npz")
-        os.close(fd)
-        try:
+        with atomic_path(cache, suffix=".npz") as tmp:
             np.savez(tmp, key=np.asarray(key), audio=audio, mel=mel, n_samples=n_samples)
-            os.replace(tmp, cache)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
         return audio, mel, self._clips(n_samples)
 
     def _clips(self, n_samples: np.ndarray) -> list[Clip]:

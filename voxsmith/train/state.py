@@ -14,7 +14,6 @@ import logging
 import os
 import random
 import signal
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -25,6 +24,7 @@ import numpy as np
 import torch
 
 from voxsmith.errors import CheckpointError
+from voxsmith.fileio import atomic_path, atomic_write_lines
 
 log = logging.getLogger(__name__)
 
@@ -53,15 +53,8 @@ def _set_rng_state(state: dict[str, Any]) -> None:
 
 
 def atomic_torch_save(obj: Any, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         torch.save(obj, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 class RunDir:
@@ -173,11 +166,7 @@ class RunDir:
     def truncate_log(self, step: int) -> None:
         """Drop log rows past ``step`` (written after the last saved state, before a kill)."""
         rows = [r for r in self.read_log() if r["step"] <= step]
-        p = self.path / LOSS_FILE
-        fd, tmp = tempfile.mkstemp(dir=self.path, suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.writelines(json.dumps(r) + "\n" for r in rows)
-        os.replace(tmp, p)
+        atomic_write_lines(self.path / LOSS_FILE, [json.dumps(r) for r in rows])
 
     def plot(self) -> Path | None:
         """Write ``losses.png`` (one curve per logged key); None if nothing is logged."""
@@ -200,7 +189,8 @@ class RunDir:
         fig.suptitle(f"{self.stage}: {self.path.name}")
         fig.tight_layout()
         out = self.path / "losses.png"
-        fig.savefig(out, dpi=90)
+        with atomic_path(out, suffix=".png") as tmp:
+            fig.savefig(tmp, dpi=90)
         plt.close(fig)
         return out
 

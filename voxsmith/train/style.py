@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
-import tempfile
 import time
 from collections import defaultdict
 from dataclasses import dataclass
@@ -31,6 +29,7 @@ from tqdm import tqdm
 
 from voxsmith.audio import SAMPLE_RATE, Audio, AudioProcessor
 from voxsmith.errors import ConfigError, DataError
+from voxsmith.fileio import atomic_path
 from voxsmith.models.style import StyleEncoder, StyleEncoderConfig
 from voxsmith.train.data import CorpusData, read_manifest
 from voxsmith.train.state import RunDir, StopRequest, init_weights, seed_all
@@ -210,15 +209,8 @@ def write_style_cache(encoder: StyleEncoder, corpus: str | Path) -> list[Path]:
         )
         ids = np.array([c.row["id"] for c in data.clips])
         path = Path(corpus) / "cache" / f"style_{split}.npz"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".style_{split}.", suffix=".npz")
-        os.close(fd)
-        try:
+        with atomic_path(path, suffix=".npz") as tmp:
             np.savez(tmp, ids=ids, style=styles)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
         paths.append(path)
     return paths
 

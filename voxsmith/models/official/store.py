@@ -29,6 +29,7 @@ import torch
 
 from voxsmith.checkpoints import load_safetensors, save_safetensors, strict_load
 from voxsmith.errors import CheckpointError
+from voxsmith.fileio import atomic_path
 from voxsmith.models.bigvgan import BigVGAN, BigVGANConfig
 from voxsmith.models.emotion import EmotionMatrix
 from voxsmith.models.gpt import GPTConfig, UnifiedVoice
@@ -60,14 +61,8 @@ def _cast(tensors: dict[str, torch.Tensor], dtype: torch.dtype | None, keep: tup
 
 
 def _copy_file(src: Path, dst: Path) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".tmp", dir=dst.parent)
-    os.close(fd)
-    try:
+    with atomic_path(dst) as tmp:
         shutil.copyfile(src, tmp)
-        os.replace(tmp, dst)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def _copy_dir(src: Path, dst: Path) -> None:
