@@ -110,7 +110,7 @@ def write_model_card(root: str | Path, card: dict, quality: dict | None = None) 
         "",
         f"Hardware: {tr.get('hardware', 'unknown')}.",
         "",
-        "| part | parameters | steps | wall time (h) |",
+        "| part | parameters | steps | wall time (h, at least) |",
         "|---|---|---|---|",
     ]
     hours = tr.get("hours", {})
@@ -122,8 +122,9 @@ def write_model_card(root: str | Path, card: dict, quality: dict | None = None) 
         )
     lines += [
         "",
-        "Wall time is counted across resumed sessions from when runs began keeping the total; "
-        "earlier sessions are not all included. Reproduce: README, *Building the built-in model*.",
+        "Wall time is summed over resumed sessions since runs began keeping the total (2026-12-01); "
+        "sessions before that count only their last process. Reproduce: README, *Building the "
+        "built-in model*.",
         "",
         "## Measured quality",
         "",
