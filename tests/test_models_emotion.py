@@ -34,7 +34,9 @@ def test_adversary_pushes_the_encoder_against_the_classifier():
     adv.loss(enc(x), spk).backward()
     reversed_grad = enc.weight.grad.clone()
     enc.zero_grad()
-    torch.nn.functional.cross_entropy(adv.classifier(enc(x)), spk).backward()
+    torch.nn.functional.cross_entropy(
+        adv.classifier(torch.nn.functional.normalize(enc(x), dim=-1)), spk
+    ).backward()
     torch.testing.assert_close(reversed_grad, -enc.weight.grad)
     assert adv.classifier[0].weight.grad is not None  # the classifier itself learns normally
     with pytest.raises(ConfigError):
@@ -99,3 +101,15 @@ def test_emo_alpha_scales_the_weights_as_officially():
     torch.testing.assert_close(scale_weights([0.5, 0.33333], 0.6), torch.tensor([0.3, 0.1999]))
     torch.testing.assert_close(scale_weights([0.5, 0.2], 1.7), torch.tensor([0.5, 0.2]))  # clamped to 1
     assert float(scale_weights([0.5], -1.0)[0]) == 0.0
+
+
+def test_speaker_adversary_cannot_be_fooled_by_growing_the_norm():
+    torch.manual_seed(0)
+    adv = SpeakerAdversary(8, num_speakers=3, hidden=16)
+    x = torch.randn(4, 8, requires_grad=True)
+    ids = torch.tensor([0, 1, 2, 0])
+    assert torch.allclose(adv.loss(x, ids), adv.loss(100 * x, ids), atol=1e-5)
+    adv.loss(x, ids).backward()
+    # the reversed gradient reaching the encoder has no component along the vector itself
+    radial = (x.grad * x).sum(-1) / x.norm(dim=-1)
+    assert radial.abs().max() < 1e-5 and x.grad.abs().max() > 1e-4
