@@ -48,3 +48,28 @@ def test_gpt_recipe_trains_and_resumes(tmp_path):
     steps = [json.loads(x)["step"] for x in (out / "losses.jsonl").read_text().splitlines()]
     assert max(steps) == 14 and steps.count(2) == 1
     assert torch.isfinite(tensors["mel_head.weight"]).all()
+
+
+def test_reset_emotion_conditioner_touches_only_the_emotion_path():
+    from voxsmith.models.gpt import UnifiedVoice
+    from voxsmith.train.gpt import EMOTION_MODULES, reset_emotion_conditioner
+
+    torch.manual_seed(1)
+    model = UnifiedVoice(_debug_gpt(16))
+    with torch.no_grad():
+        model.emo_layer.weight.mul_(1000.0)  # a collapsed, inflated emotion path
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    model.emo_layer.weight.sum().backward()
+    model.text_embedding.weight.sum().backward()
+    opt.step()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    reset_emotion_conditioner(model, opt, seed=3)
+    after = model.state_dict()
+    torch.manual_seed(3)
+    fresh = UnifiedVoice(_debug_gpt(16)).state_dict()
+    for k in after:
+        if k.split(".")[0] in EMOTION_MODULES:
+            assert torch.equal(after[k], fresh[k]), k
+        else:
+            assert torch.equal(after[k], before[k]), k
+    assert model.emo_layer.weight not in opt.state and model.text_embedding.weight in opt.state

@@ -40,6 +40,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--fresh", action="store_true", help="ignore an existing state in --out and start over")
     p.add_argument("--content", type=Path, help="codec stage: content.safetensors to use")
     p.add_argument(
+        "--reinit-emotion",
+        action="store_true",
+        help="gpt stage, one-off: fresh weights for the emotion conditioner after resuming "
+        "(recovers a collapsed emotion path; give it once, not on every resume)",
+    )
+    p.add_argument(
         "--codec",
         type=Path,
         help="gpt and s2m stages: codec.safetensors to use; codec stage: keep this codebook "
@@ -123,6 +129,7 @@ def run(args: argparse.Namespace) -> int:
             _every(cfg, args),
             resume=resume,
             init=args.init,
+            reinit_emotion=args.reinit_emotion,
         )
     elif args.stage == "s2m":
         from voxsmith.train.s2m import S2MTrainConfig, train_s2m

@@ -146,8 +146,13 @@ def train_gpt(
     model_cfg: GPTConfig | None = None,
     resume: bool = True,
     init: str | Path | None = None,
+    reinit_emotion: bool = False,
 ) -> Path:
-    """Train (or resume) the GPT; returns the exported ``gpt.safetensors``."""
+    """Train (or resume) the GPT; returns the exported ``gpt.safetensors``.
+
+    ``reinit_emotion``: once, after resuming or ``init``, give the emotion conditioner fresh
+    weights (and forget their optimiser moments), e.g. to recover a collapsed emotion path.
+    """
     cfg = cfg or GPTTrainConfig()
     model_cfg = model_cfg or tiny_config(codebook_size)
     torch.set_num_threads(cfg.threads)
@@ -172,6 +177,8 @@ def train_gpt(
         step, _ = run.resume(modules, {"opt": opt}, {"sched": sched})
     elif init is not None:
         init_weights(model, init, "gpt")
+    if reinit_emotion:
+        reset_emotion_conditioner(model, opt, seed=cfg.seed + step)
     log.info(
         "gpt: %d params, %d train clips, step %d",
         sum(p.numel() for p in model.parameters()),
@@ -222,6 +229,22 @@ def train_gpt(
                 break
     bar.close()
     return run.path / "gpt.safetensors"
+
+
+EMOTION_MODULES = ("emo_conditioning_encoder", "emo_perceiver_encoder", "emovec_layer", "emo_layer")
+
+
+@torch.no_grad()
+def reset_emotion_conditioner(model: UnifiedVoice, opt: torch.optim.Optimizer, seed: int = 0) -> None:
+    """Fresh initial weights for the emotion path (as a new model of this config would get them)."""
+    torch.manual_seed(seed)
+    fresh = UnifiedVoice(model.config)
+    for name in EMOTION_MODULES:
+        module = getattr(model, name)
+        module.load_state_dict(getattr(fresh, name).state_dict())
+        for p in module.parameters():
+            opt.state.pop(p, None)  # stale Adam moments would undo the reset
+    log.info("gpt: emotion conditioner re-initialised (%s)", ", ".join(EMOTION_MODULES))
 
 
 @torch.no_grad()
