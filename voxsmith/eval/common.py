@@ -13,7 +13,6 @@ import numpy as np
 
 from voxsmith.audio import Audio, AudioProcessor, resample
 from voxsmith.errors import EngineError
-from voxsmith.fileio import atomic_write_text  # noqa: F401 - re-exported
 
 AudioInput = Audio | str | os.PathLike  # a clip: a file path or samples in memory
 

@@ -14,8 +14,9 @@ import io
 from pathlib import Path
 from typing import Any
 
-from voxsmith.eval.common import atomic_write_text, require
+from voxsmith.eval.common import require
 from voxsmith.eval.summary import DELTA_FIELDS
+from voxsmith.fileio import atomic_write_text
 
 ITEM_COLUMNS = (
     "id",

@@ -39,13 +39,13 @@ import numpy as np
 from voxsmith.audio import AudioProcessor
 from voxsmith.errors import ConfigError, VoxsmithError
 from voxsmith.eval.asr import AsrJudge
-from voxsmith.eval.common import atomic_write_text
 from voxsmith.eval.manifest import EvalItem, load_manifest, load_pool
 from voxsmith.eval.mos import MosJudge
 from voxsmith.eval.prosody import DELTA_KEYS, ProsodyJudge, prosody_deltas
 from voxsmith.eval.scoring import guess_lang
 from voxsmith.eval.sim import SpeakerJudge, centroid, cosine
 from voxsmith.eval.summary import summarize
+from voxsmith.fileio import atomic_write_text
 
 log = logging.getLogger(__name__)
 

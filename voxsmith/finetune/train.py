@@ -29,6 +29,7 @@ from tqdm import tqdm
 
 from voxsmith.checkpoints import load_safetensors
 from voxsmith.errors import ConfigError
+from voxsmith.fileio import atomic_write_text
 from voxsmith.finetune.adapters import resolve_settings
 from voxsmith.finetune.artifact import (
     CONFIG_FILE,
@@ -36,7 +37,6 @@ from voxsmith.finetune.artifact import (
     SPEAKER_FILE,
     WEIGHTS_FILE,
     AdapterSpec,
-    atomic_write_text,
     save_weights,
     write_config,
 )

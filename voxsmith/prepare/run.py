@@ -21,11 +21,12 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+from voxsmith.fileio import atomic_write_lines, folder_lock
 from voxsmith.prepare.config import PrepareConfig
 from voxsmith.prepare.process import SourceProcessor, SourceResult, text_sha
 from voxsmith.prepare.report import assign_splits, build_report, nothing_usable
 from voxsmith.prepare.sources import SourceFile, find_sources
-from voxsmith.prepare.state import Record, SourceStore, folder_lock, write_lines
+from voxsmith.prepare.state import LOCK, Record, SourceStore
 from voxsmith.prepare.transcripts import GivenText, TranscriptIndex
 
 log = logging.getLogger(__name__)
@@ -111,7 +112,7 @@ def prepare(
     sources = find_sources(raw)
     index = TranscriptIndex.build(raw, cfg.transcripts)
     out.mkdir(parents=True, exist_ok=True)
-    with folder_lock(out):
+    with folder_lock(out / LOCK, "prepare"):
         return _prepare(cfg, raw, out, sources, index, processor, on_source)
 
 
@@ -162,9 +163,9 @@ def _prepare(
     results = [store.records[r].result for r in rels]
     rows = sorted((row for res in results for row in res.rows), key=lambda r: r["id"])
     assign_splits(rows, cfg.valid_share)
-    write_lines(out / "manifest.jsonl", [json.dumps(r, ensure_ascii=False) for r in rows])
+    atomic_write_lines(out / "manifest.jsonl", [json.dumps(r, ensure_ascii=False) for r in rows])
     drops = [d.to_dict() for res in results for d in res.drops]
-    write_lines(out / "dropped.jsonl", [json.dumps(d, ensure_ascii=False) for d in drops])
+    atomic_write_lines(out / "dropped.jsonl", [json.dumps(d, ensure_ascii=False) for d in drops])
     removed = _remove_stale_wavs(out, rows)
     if removed:
         log.info("removed %d wav file(s) no longer in the manifest", removed)
@@ -178,7 +179,7 @@ def _prepare(
         "settings": key,
     }
     report = build_report(results, rows, this_run)
-    write_lines(out / "report.json", [json.dumps(report, ensure_ascii=False, indent=1)])
+    atomic_write_lines(out / "report.json", [json.dumps(report, ensure_ascii=False, indent=1)])
     if not rows:
         raise nothing_usable(report, str(raw))
     if cfg.features:

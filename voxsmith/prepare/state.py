@@ -10,15 +10,12 @@ second ``prepare`` off the same folder.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from voxsmith.fileio import append_line, atomic_write_lines
-from voxsmith.fileio import folder_lock as _lock
 from voxsmith.prepare.process import SourceResult
 from voxsmith.prepare.sources import SourceFile
 
@@ -88,15 +85,3 @@ class SourceStore:
         recs = [self.records[k] for k in keep if k in self.records]
         self.records = {r.result.rel: r for r in recs}
         atomic_write_lines(self.path, [json.dumps(r.to_dict(), ensure_ascii=False) for r in recs])
-
-
-def write_lines(path: Path, lines: list[str]) -> Path:
-    """Write ``lines`` (one per line) atomically."""
-    return atomic_write_lines(path, lines)
-
-
-@contextlib.contextmanager
-def folder_lock(out: Path) -> Iterator[None]:
-    """Hold ``out/prepare.lock``; a lock left by a dead process is taken over."""
-    with _lock(Path(out) / LOCK, "prepare"):
-        yield

@@ -215,6 +215,7 @@ def assemble(
         s2m_style = trained_style and (Path(corpus) / "cache" / "style_train.npz").is_file()
     emotion = fit_emotion_matrix(corpus, gpt, style)
     manifest = read_manifest(corpus)
+    runs_info = {k: _run_info(p) for k, p in where.items()}
     card = {
         "size": "tiny",
         "created": time.strftime("%Y-%m-%d"),
@@ -223,8 +224,8 @@ def assemble(
         "training": {
             "corpus_minutes": round(sum(float(r.get("duration_s", 0)) for r in manifest) / 60, 1),
             "corpus_speakers": len({r["speaker"] for r in manifest}),
-            "steps": {k: _run_info(p)[0] for k, p in where.items()},
-            "hours": {k: _run_info(p)[1] for k, p in where.items()},
+            "steps": {k: info[0] for k, info in runs_info.items()},
+            "hours": {k: info[1] for k, info in runs_info.items()},
             "hardware": hardware(),
             "style_trained": trained_style,
         },

@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -349,11 +348,10 @@ def train_checker(
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min(1.0, (s + 1) / cfg.warmup) * max(0.05, 1 - s / cfg.steps)
     )
-    step, extra = 0, {}
+    step = 0
     if resume and run.has_state():
-        step, extra = run.resume({"model": model}, {"opt": opt}, {"sched": sched})
+        step, _ = run.resume({"model": model}, {"opt": opt}, {"sched": sched})
     bar = tqdm(total=cfg.steps, initial=step, desc="checker", unit="step")
-    t0 = time.time() - float(extra.get("elapsed_s", 0.0))
     path = run.path / "checker.safetensors"
     while step < cfg.steps:
         rng = np.random.default_rng([cfg.seed, step])
@@ -384,17 +382,19 @@ def train_checker(
                 val_unit_error=uer,
                 **{f"calib_poly_{k}": v for k, v in poly.items() if k in ("false_alarm", "detection")},
             )
-            elapsed = time.time() - t0
             run.checkpoint(
                 step,
                 {"model": model},
                 {"opt": opt},
                 {"sched": sched},
-                {"elapsed_s": elapsed},
                 export=functools.partial(save_checker, model, cal, path),
             )
             log.info(
-                "checker step %d: val unit error %.3f, calibration %s, %.0f s", step, uer, cal.stats, elapsed
+                "checker step %d: val unit error %.3f, calibration %s, %.0f s",
+                step,
+                uer,
+                cal.stats,
+                run.train_seconds,
             )
     bar.close()
     return path

@@ -8,7 +8,6 @@ writes ``codes/<split>.npz`` (codes per clip) for the GPT and S2M stages.
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -112,7 +111,6 @@ def train_content(
     elif init is not None:
         init_weights(model, init, "content")
     bar = tqdm(total=cfg.steps, initial=step, desc="content", unit="step")
-    t0 = time.time()
     with StopRequest() as stop:
         while step < cfg.steps:
             rng = np.random.default_rng([cfg.seed, step])
@@ -136,7 +134,7 @@ def train_content(
             if step % cfg.val_every == 0 or step == cfg.steps or stop.requested:
                 run.log(step, val_unit_error=unit_error_rate(model, CorpusData(corpus, "valid")))
                 run.checkpoint(
-                    step, {"model": model}, {"opt": opt}, {"sched": sched}, {"elapsed_s": time.time() - t0},
+                    step, {"model": model}, {"opt": opt}, {"sched": sched},
                     export=lambda: save_safetensors(
                         model.state_dict(), run.path / "content.safetensors", kind="content",
                         config=model_cfg.to_dict(), dtype=torch.float16,

@@ -14,7 +14,6 @@ stage (``cache/codes_<split>.npz``) and the frontend's phones (``row["phones"]``
 from __future__ import annotations
 
 import logging
-import time
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -187,7 +186,6 @@ def train_gpt(
     )
     valid = None
     bar = tqdm(total=cfg.steps, initial=step, desc="gpt", unit="step")
-    t0 = time.time()
     with StopRequest() as stop:
         while step < cfg.steps:
             rng = np.random.default_rng([cfg.seed, step])
@@ -219,7 +217,7 @@ def train_gpt(
                     valid = GPTData(corpus, "valid", tok)
                 run.log(step, val_mel_ce=validate(model, valid, cfg))
                 run.checkpoint(
-                    step, modules, {"opt": opt}, {"sched": sched}, {"elapsed_s": time.time() - t0},
+                    step, modules, {"opt": opt}, {"sched": sched},
                     export=lambda: save_safetensors(
                         model.state_dict(), run.path / "gpt.safetensors", kind="gpt",
                         config=_config_dict(model_cfg), dtype=torch.float16,

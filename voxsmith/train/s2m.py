@@ -11,7 +11,6 @@ reference clip). The style vector of each clip comes from the style stage
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -142,7 +141,6 @@ def train_s2m(
         log.warning("s2m: no style vectors (run `voxsmith train style` first); training with zero style")
     valid = None
     bar = tqdm(total=cfg.steps, initial=step, desc="s2m", unit="step")
-    t0 = time.time()
     with StopRequest() as stop:
         while step < cfg.steps:
             rng = np.random.default_rng([cfg.seed, step])
@@ -165,7 +163,7 @@ def train_s2m(
                     valid = S2MData(corpus, "valid")
                 run.log(step, val_fm_loss=validate(model, codec, valid, cfg, style_dim))
                 run.checkpoint(
-                    step, {"model": model}, {"opt": opt}, {"sched": sched}, {"elapsed_s": time.time() - t0},
+                    step, {"model": model}, {"opt": opt}, {"sched": sched},
                     export=lambda: save_safetensors(
                         model.state_dict(), run.path / "s2m.safetensors", kind="s2m",
                         config=model_cfg.to_dict(), dtype=torch.float16,

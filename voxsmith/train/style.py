@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import math
-import time
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -265,7 +264,6 @@ def train_style(
     )
     val_set: VerificationSet | None = None
     bar = tqdm(total=cfg.steps, initial=step, desc="style", unit="step")
-    t0 = time.time()
     with StopRequest() as stop:
         while step < cfg.steps:
             rng = np.random.default_rng([cfg.seed, step])  # data order is a function of (seed, step)
@@ -295,7 +293,6 @@ def train_style(
                     modules,
                     {"opt": opt},
                     {"sched": sched},
-                    {"elapsed_s": time.time() - t0},
                     export=lambda: encoder.save(run.path / "style.safetensors"),
                 )
             if stop.requested:

@@ -8,7 +8,6 @@ magnitude) that pin down fine structure. An explicit loop: setup → steps → c
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -108,7 +107,6 @@ def train(
         cfg.steps,
     )
     bar = tqdm(total=cfg.steps, initial=step, desc="vocoder", unit="step")
-    t0 = time.time()
     with StopRequest() as stop:
         while step < cfg.steps:
             rng = np.random.default_rng([cfg.seed, step])  # data order is a function of (seed, step)
@@ -146,7 +144,6 @@ def train(
                     modules,
                     opts,
                     scheds,
-                    {"elapsed_s": time.time() - t0},
                     export=lambda: export(model, run.path / "vocoder.safetensors"),
                 )
             if stop.requested:
