@@ -73,3 +73,59 @@ def test_reset_emotion_conditioner_touches_only_the_emotion_path():
         else:
             assert torch.equal(after[k], before[k]), k
     assert model.emo_layer.weight not in opt.state and model.text_embedding.weight in opt.state
+
+
+def _codes_file(path, clips: dict[str, np.ndarray]):
+    ids = np.array(list(clips))
+    lens = np.array([len(c) for c in clips.values()])
+    np.savez(path, ids=ids, lens=lens, codes=np.concatenate(list(clips.values())).astype(np.int16))
+    return path
+
+
+def test_code_correspondence_recovers_a_renumbering_and_moves_rows(tmp_path):
+    from voxsmith.train.code_remap import code_correspondence, load_codes, remap_code_rows
+
+    rng = np.random.default_rng(0)
+    perm = rng.permutation(8)  # new code perm[c] marks the frames old code c marked
+    old = {f"c{i}": rng.integers(0, 8, 40) for i in range(5)}
+    new = {k: perm[v] for k, v in old.items()}
+    old_path = _codes_file(tmp_path / "old.npz", old)
+    new_path = _codes_file(tmp_path / "new.npz", new)
+    mapping, agreement = code_correspondence(load_codes(old_path), load_codes(new_path), 8, 8)
+    assert agreement == 1.0 and (mapping[perm] == np.arange(8)).all()
+    rows = torch.arange(10, dtype=torch.float32)[:, None].repeat(1, 3)  # 8 codes + start + stop
+    state = {"mel_embedding.weight": rows, "mel_head.weight": rows * 2, "mel_head.bias": rows[:, 0]}
+    moved = remap_code_rows(state, mapping, 8)
+    assert torch.equal(moved["mel_embedding.weight"][perm, 0], torch.arange(8.0))
+    assert torch.equal(moved["mel_head.bias"][8:], torch.tensor([8.0, 9.0]))  # start/stop stay last
+    # a coarser new codebook: each new code takes the old code it overlaps most
+    merged = {k: v // 2 for k, v in old.items()}
+    mapping, agreement = code_correspondence(old, merged, 8, 4)
+    assert set(mapping.tolist()) <= set(range(8)) and all(m // 2 == i for i, m in enumerate(mapping))
+    assert 0.4 < agreement < 0.7
+
+
+def test_gpt_init_with_remapped_codes(tmp_path):
+    corpus = tmp_path / "corpus"
+    make_fake_corpus(corpus)
+    content = train_content(
+        corpus,
+        tmp_path / "content",
+        ContentTrainConfig(steps=2, max_batch_frames=800, warmup=1, val_every=2),
+        ContentEncoderConfig.debug(len(UNITS)),
+    )
+    train_codec(corpus, content, tmp_path / "codec", codebook_size=16)
+    cfg = GPTTrainConfig(steps=2, max_batch_codes=200, max_ref_frames=60, warmup=1, val_every=2)
+    first = train_gpt(corpus, tmp_path / "gpt1", 16, cfg, _debug_gpt(16))
+    old_codes = tmp_path / "codes_old.npz"
+    (corpus / "cache" / "codes_train.npz").replace(old_codes)
+    train_codec(corpus, content, tmp_path / "codec2", codebook_size=8, seed=1)  # refit, fewer codes
+    cfg0 = GPTTrainConfig(steps=1, lr=0.0, max_batch_codes=200, max_ref_frames=60, warmup=1, val_every=1)
+    second = train_gpt(corpus, tmp_path / "gpt2", 8, cfg0, _debug_gpt(8), init=first, remap_codes=old_codes)
+    a, _, _ = load_safetensors(first, kind="gpt")
+    b, _, _ = load_safetensors(second, kind="gpt")
+    assert b["mel_embedding.weight"].shape[0] == 10
+    assert torch.equal(b["mel_head.bias"][8:], a["mel_head.bias"][16:])  # start / stop rows
+    old_rows = {tuple(r.tolist()) for r in a["mel_embedding.weight"][:16]}
+    assert all(tuple(r.tolist()) in old_rows for r in b["mel_embedding.weight"][:8])
+    assert torch.equal(b["text_embedding.weight"], a["text_embedding.weight"])

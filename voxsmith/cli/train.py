@@ -46,6 +46,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "(recovers a collapsed emotion path; give it once, not on every resume)",
     )
     p.add_argument(
+        "--remap-codes",
+        type=Path,
+        help="gpt stage, with --init after a codec refit: the codes_train.npz the init weights "
+        "were trained on; their code rows are matched to the new codes frame by frame",
+    )
+    p.add_argument(
         "--codec",
         type=Path,
         help="gpt and s2m stages: codec.safetensors to use; codec stage: keep this codebook "
@@ -130,6 +136,7 @@ def run(args: argparse.Namespace) -> int:
             resume=resume,
             init=args.init,
             reinit_emotion=args.reinit_emotion,
+            remap_codes=args.remap_codes,
         )
     elif args.stage == "s2m":
         from voxsmith.train.s2m import S2MTrainConfig, train_s2m

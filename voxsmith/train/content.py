@@ -157,10 +157,13 @@ def _edit_distance(a: list[int], b: list[int]) -> int:
 
 
 @torch.no_grad()
-def greedy_units(model: ContentEncoder, mel: torch.Tensor) -> list[int]:
-    """Greedy CTC decoding of one clip (80, T) → unit ids."""
+def greedy_units(model: ContentEncoder, mel: torch.Tensor, codec: KMeansCodec | None = None) -> list[int]:
+    """Greedy CTC decoding of one clip (80, T) → unit ids. With ``codec``, the CTC head reads
+    the quantised features (the codes' centroids) instead: what the codes still say."""
     model.eval()
-    _, logits, _ = model(mel.unsqueeze(0))
+    h, logits, _ = model(mel.unsqueeze(0))
+    if codec is not None:
+        logits = model.ctc_head(codec.vq2emb(codec.quantize(h)))
     ids = logits[0].argmax(-1).tolist()
     out, last = [], -1
     for i in ids:
@@ -171,12 +174,16 @@ def greedy_units(model: ContentEncoder, mel: torch.Tensor) -> list[int]:
 
 
 @torch.no_grad()
-def unit_error_rate(model: ContentEncoder, data: CorpusData, n: int = 40) -> float:
+def unit_error_rate(
+    model: ContentEncoder, data: CorpusData, n: int = 40, codec: KMeansCodec | None = None
+) -> float:
+    """Unit (toned-pinyin / phone) error rate of greedy CTC decoding on the first ``n`` clips;
+    with ``codec``, of the quantised features (see ``greedy_units``)."""
     targets = clip_targets(data)
     errs, total = 0, 0
     for i in range(min(n, len(data))):
         ref = [u for u in targets[i] if u != 1]
-        errs += _edit_distance(greedy_units(model, data.clip_mel(i)), ref)
+        errs += _edit_distance(greedy_units(model, data.clip_mel(i), codec), ref)
         total += max(1, len(ref))
     return errs / total
 
@@ -240,6 +247,15 @@ def train_codec(
             extra={"mse": f"{mse:.5f}"},
         )
     write_codes(codec, feats, train, Path(corpus))
+    try:  # how much of the pronunciation the codes keep (the ceiling for GPT + S2M)
+        valid = CorpusData(corpus, "valid")
+        log.info(
+            "codec: valid unit error %.3f from features, %.3f from codes",
+            unit_error_rate(encoder, valid, 80),
+            unit_error_rate(encoder, valid, 80, codec),
+        )
+    except DataError:
+        pass
     for split in ("valid", "test"):
         try:
             data = CorpusData(corpus, split)

@@ -22,11 +22,12 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from voxsmith.checkpoints import save_safetensors
+from voxsmith.checkpoints import load_safetensors, save_safetensors, strict_load
 from voxsmith.errors import DataError
 from voxsmith.models.emotion import SpeakerAdversary
 from voxsmith.models.gpt import GPTBatch, GPTConfig, UnifiedVoice
 from voxsmith.text.tokenizer import PhoneTokenizer, Segment
+from voxsmith.train.code_remap import code_correspondence, load_codes, remap_code_rows
 from voxsmith.train.data import CorpusData
 from voxsmith.train.state import RunDir, StopRequest, init_weights, seed_all
 
@@ -137,6 +138,19 @@ def tiny_config(codebook_size: int) -> GPTConfig:
     return GPTConfig.tiny(number_text_tokens=PhoneTokenizer().vocab_size, codebook_size=codebook_size)
 
 
+def init_remapped(model: UnifiedVoice, init: str | Path, old_codes: str | Path, new_codes: Path) -> None:
+    """Load ``init`` into ``model`` with its code rows matched from ``old_codes`` to ``new_codes``."""
+    tensors, _, _ = load_safetensors(init, kind="gpt")
+    n_old = tensors["mel_embedding.weight"].shape[0] - 2  # + start and stop codes
+    n_new = model.config.number_mel_codes - 2
+    mapping, agreement = code_correspondence(load_codes(old_codes), load_codes(new_codes), n_old, n_new)
+    strict_load(model, remap_code_rows(tensors, mapping, n_old), f"gpt init {init}")
+    log.info(
+        "gpt: initialised from %s, %d old codes matched to %d new (%.0f%% of frames agree, %d distinct)",
+        init, n_old, n_new, 100 * agreement, len(set(mapping.tolist())),
+    )  # fmt: skip
+
+
 def train_gpt(
     corpus: str | Path,
     out: str | Path,
@@ -146,8 +160,13 @@ def train_gpt(
     resume: bool = True,
     init: str | Path | None = None,
     reinit_emotion: bool = False,
+    remap_codes: str | Path | None = None,
 ) -> Path:
     """Train (or resume) the GPT; returns the exported ``gpt.safetensors``.
+
+    ``remap_codes``: with ``init``, the ``codes_train.npz`` the init weights were trained
+    on; their code rows are matched to the corpus's current codes (``train.code_remap``),
+    so a GPT carries over to a refitted codec.
 
     ``reinit_emotion``: once, after resuming or ``init``, give the emotion conditioner fresh
     weights (and forget their optimiser moments), e.g. to recover a collapsed emotion path.
@@ -174,6 +193,8 @@ def train_gpt(
     step = 0
     if resume and run.has_state():
         step, _ = run.resume(modules, {"opt": opt}, {"sched": sched})
+    elif init is not None and remap_codes is not None:
+        init_remapped(model, init, remap_codes, Path(corpus) / "cache" / "codes_train.npz")
     elif init is not None:
         init_weights(model, init, "gpt")
     if reinit_emotion:
