@@ -74,8 +74,10 @@ def main() -> None:
                 import torch
 
                 codes = model.speaker_encoder(args.data / t["path"]).prompt_codes
+                # the text as one segment (an S2M that reads GPT latents needs it)
+                ids = [int(i) for seg in model.frontend.process(t["text"]).segment_tokens for i in seg]
                 with torch.inference_mode():
-                    mel = model.parts.codes_to_mel(codes, emb, seed=args.seed)
+                    mel = model.parts.codes_to_mel(codes, emb, text_ids=ids, seed=args.seed)
                 sources.append(("oracle", args.out / f"{t['id']}.oracle.wav"))
                 AudioProcessor.save(model.vocoder(mel), sources[-1][1])
             for kind, src in sources:

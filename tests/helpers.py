@@ -50,8 +50,12 @@ def make_fake_corpus(root, n_speakers: int = 3, clips_per_speaker: int = 4, seco
     (root / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
 
 
-def make_random_model(root, seed: int = 0, codebook_size: int = 64, max_tokens: int = 48):
+def make_random_model(
+    root, seed: int = 0, codebook_size: int = 64, max_tokens: int = 48, gpt_latents: bool = False
+):
     """A complete model directory with small random weights (for facade and CLI tests).
+
+    ``gpt_latents``: its S2M reads the GPT's latents through a ``gpt_layer`` (official design).
 
     The GPT never learned to stop, so generation runs to ``max_tokens``; everything else
     (shapes, files, controls, errors) behaves as with the trained built-in model.
@@ -76,9 +80,12 @@ def make_random_model(root, seed: int = 0, codebook_size: int = 64, max_tokens: 
     codec = KMeansCodec(KMeansCodecConfig(dim=content.cfg.dim, codebook_size=codebook_size))
     codec.centroids.normal_()
     gpt_cfg = GPTConfig.tiny(number_text_tokens=PhoneTokenizer().vocab_size, codebook_size=codebook_size)
-    gpt = UnifiedVoice(dataclasses.replace(gpt_cfg, model_dim=64, layers=2, heads=2, max_mel_tokens=max_tokens))
+    gpt = UnifiedVoice(
+        dataclasses.replace(gpt_cfg, model_dim=64, layers=2, heads=2, max_mel_tokens=max_tokens)
+    )
     style = StyleEncoder(StyleEncoderConfig.debug())
-    s2m = S2M(S2MConfig.tiny(content_dim=content.cfg.dim, gpt_dim=None, style_dim=style.style_dim))
+    gpt_dim = gpt.config.model_dim if gpt_latents else None
+    s2m = S2M(S2MConfig.tiny(content_dim=content.cfg.dim, gpt_dim=gpt_dim, style_dim=style.style_dim))
     vocoder = VocosVocoder(VocosConfig.debug())
     counts = [2, 1, 1, 1, 1, 1, 1, 2]
     emotion = EmotionMatrix(

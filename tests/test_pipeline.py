@@ -20,7 +20,9 @@ def model(tmp_path_factory) -> IndexTTSModel:
 
 
 def _voice(seconds: float = 4.0, freq: float = 180.0, seed: int = 0) -> Audio:
-    x = make_tone(seconds, freq=freq) + 0.02 * np.random.default_rng(seed).standard_normal(int(seconds * 22050))
+    x = make_tone(seconds, freq=freq) + 0.02 * np.random.default_rng(seed).standard_normal(
+        int(seconds * 22050)
+    )
     return Audio(x.astype(np.float32), 22050)
 
 
@@ -147,3 +149,19 @@ def test_verify_without_a_checker_is_a_clear_error(model, spk, monkeypatch, tmp_
     monkeypatch.setattr(checker_mod, "DEFAULT_MODEL", tmp_path / "missing.safetensors")
     with pytest.raises(CheckpointError, match="pronunciation checker"):
         model.synthesize("你好", speaker_embedding=spk, verify=True)
+
+
+def test_tiny_s2m_reading_gpt_latents_hears_the_text(tmp_path):
+    model = IndexTTSModel.from_pretrained(make_random_model(tmp_path / "m", gpt_latents=True))
+    parts = model.parts
+    assert "gpt_layer" in parts.s2m.models
+    spk = model.speaker_encoder(_voice())
+    res = model.synthesize("今天天气不错。", speaker_embedding=spk, target_tokens=12, seed=1)
+    assert res.tokens == 12 and np.isfinite(res.audio.samples).all()
+    codes = torch.arange(12) % 64
+    mel_a = parts.codes_to_mel(codes, spk, text_ids=[5, 6, 7, 8], seed=0)
+    mel_b = parts.codes_to_mel(codes, spk, text_ids=[9, 10, 11, 12], seed=0)
+    assert mel_a.shape == mel_b.shape == (80, 48)
+    assert not torch.allclose(mel_a, mel_b)  # same codes, other text: the latents differ
+    with pytest.raises(ConfigError, match="text_ids"):
+        parts.codes_to_mel(codes, spk, seed=0)

@@ -3,9 +3,11 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 
 from tests.helpers import make_fake_corpus
 from voxsmith.checkpoints import load_safetensors
+from voxsmith.errors import ConfigError, DataError
 from voxsmith.models.content import ContentEncoderConfig
 from voxsmith.models.s2m import S2MConfig
 from voxsmith.models.units import UNITS
@@ -25,8 +27,9 @@ def test_s2m_recipe_trains_and_resumes(tmp_path):
     codec = train_codec(corpus, content, tmp_path / "codec", codebook_size=16)
     cfg = S2MTrainConfig(steps=16, batch_size=2, crop_codes=12, warmup=1, log_every=2, val_every=8, lr=1e-3)
     data = S2MData(corpus, "train")
-    codes, mel, lens, prompts, style = data.batch(np.random.default_rng(0), cfg, 8)
+    codes, mel, lens, prompts, style, latent = data.batch(np.random.default_rng(0), cfg, 8)
     assert mel.shape[-1] == codes.shape[1] * 4 and (prompts < lens).all() and style.shape == (2, 8)
+    assert latent is None
     model_cfg = S2MConfig.tiny(content_dim=32, gpt_dim=None, style_dim=8)
     model_cfg.dit.depth, model_cfg.wavenet.num_layers = 2, 1
     out = tmp_path / "s2m"
@@ -40,3 +43,53 @@ def test_s2m_recipe_trains_and_resumes(tmp_path):
     train_s2m(corpus, codec, out, cfg, model_cfg)
     steps = [json.loads(x)["step"] for x in (out / "losses.jsonl").read_text().splitlines()]
     assert max(steps) == 18 and steps.count(2) == 1
+
+
+def test_s2m_recipe_reads_gpt_latents_and_starts_from_an_s2m_without_them(tmp_path):
+    import torch
+
+    from voxsmith.models.gpt import GPTConfig
+    from voxsmith.models.s2m import S2M
+    from voxsmith.text.tokenizer import PhoneTokenizer
+    from voxsmith.train.gpt import GPTTrainConfig, train_gpt
+    from voxsmith.train.s2m import init_s2m
+
+    corpus = tmp_path / "corpus"
+    make_fake_corpus(corpus)
+    content = train_content(
+        corpus,
+        tmp_path / "content",
+        ContentTrainConfig(steps=2, max_batch_frames=800, warmup=1, val_every=2),
+        ContentEncoderConfig.debug(len(UNITS)),
+    )
+    codec = train_codec(corpus, content, tmp_path / "codec", codebook_size=16)
+    gpt_cfg = GPTConfig.tiny(number_text_tokens=PhoneTokenizer().vocab_size, codebook_size=16)
+    gpt_cfg.model_dim, gpt_cfg.layers, gpt_cfg.heads = 32, 1, 2
+    gpt = train_gpt(
+        corpus,
+        tmp_path / "gpt",
+        16,
+        GPTTrainConfig(steps=2, max_batch_codes=200, warmup=1, val_every=2),
+        gpt_cfg,
+    )
+    cfg = S2MTrainConfig(steps=4, batch_size=2, crop_codes=12, warmup=1, log_every=2, val_every=4)
+    plain_cfg = S2MConfig.tiny(content_dim=32, gpt_dim=None, style_dim=8)
+    plain_cfg.dit.depth, plain_cfg.wavenet.num_layers = 2, 1
+    plain = train_s2m(corpus, codec, tmp_path / "s2m", cfg, plain_cfg)
+    with_cfg = S2MConfig.tiny(content_dim=32, gpt_dim=32, style_dim=8)
+    with_cfg.dit.depth, with_cfg.wavenet.num_layers = 2, 1
+    # an S2M without gpt_layer carries over: zero gpt_layer output, the same conditioning
+    old, new = S2M(plain_cfg), S2M(with_cfg)
+    init_s2m(old, plain)
+    init_s2m(new, plain)
+    emb, lat = torch.randn(1, 6, 32), torch.randn(1, 6, 32)
+    assert torch.allclose(old.condition(emb)[0], new.condition(emb, lat)[0])
+    path = train_s2m(corpus, codec, tmp_path / "s2m_gpt", cfg, with_cfg, init=plain, gpt=gpt)
+    assert len(list((corpus / "cache").glob("latents_train_*.npz"))) == 1
+    with pytest.raises(DataError):  # clips without latents drop out; none left is an error
+        S2MData(corpus, "train", {})
+    tensors, _, _ = load_safetensors(path, kind="s2m")
+    assert any(k.startswith("models.gpt_layer.") for k in tensors)
+    assert float(tensors["models.gpt_layer.2.weight"].abs().sum()) > 0  # it learned to read them
+    with pytest.raises(ConfigError, match="GPT latents"):
+        train_s2m(corpus, codec, tmp_path / "s2m_bad", cfg, with_cfg)

@@ -46,6 +46,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "(recovers a collapsed emotion path; give it once, not on every resume)",
     )
     p.add_argument(
+        "--gpt",
+        type=Path,
+        help="s2m stage: gpt.safetensors whose latents S2M reads through its gpt_layer (the "
+        "official design); latents are cached per GPT file",
+    )
+    p.add_argument(
         "--remap-codes",
         type=Path,
         help="gpt stage, with --init after a codec refit: the codes_train.npz the init weights "
@@ -146,7 +152,9 @@ def run(args: argparse.Namespace) -> int:
         cfg = S2MTrainConfig(seed=args.seed, threads=args.threads)
         if args.steps:
             cfg.steps = args.steps
-        path = train_s2m(args.data, args.codec, args.out, _every(cfg, args), resume=resume, init=args.init)
+        path = train_s2m(
+            args.data, args.codec, args.out, _every(cfg, args), resume=resume, init=args.init, gpt=args.gpt
+        )
     elif args.stage == "checker":
         from voxsmith.check.config import CheckerConfig
         from voxsmith.train.checker import CheckerTrainConfig, train_checker

@@ -102,15 +102,18 @@ class ModelParts(PartsBase):
                      n_steps: int | None = None, seed: int | None = None) -> torch.Tensor:  # fmt: skip
         """(N,) codes → (80, 4N) mel, the speaker's reference as in-context prompt.
 
-        The tiny S2M reads no GPT latents, so ``text_ids``, ``emo_vec`` and ``target`` are unused.
+        ``text_ids``, ``emo_vec`` and ``target`` matter only to an S2M that reads GPT latents
+        (``PartsBase.gpt_latent``); an S2M trained without them ignores them.
         """
         gen = torch.Generator().manual_seed(seed) if seed is not None else None
+        codes = codes.long().unsqueeze(0)
         mel = self.s2m.infer(
-            self.codec.vq2emb(codes.long()).unsqueeze(0),
+            self.codec.vq2emb(codes),
             spk.prompt_mel.unsqueeze(0),
             # a S2M trained before the style stage existed saw zero style vectors only
             (spk.style if self.card.get("s2m_style", True) else torch.zeros_like(spk.style)).unsqueeze(0),
             ref_emb=self.codec.vq2emb(spk.prompt_codes.long()).unsqueeze(0),
+            gpt_latent=self.gpt_latent(codes, spk, text_ids, emo_vec, target),
             n_steps=n_steps or self.s2m_steps,
             cfg_rate=self.cfg_rate,
             generator=gen,

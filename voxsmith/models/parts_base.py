@@ -3,7 +3,7 @@
 Two implementations share this contract:
 
 - :class:`voxsmith.models.parts.ModelParts` — the tiny built-in model (log-mel conditioning,
-  CTC content encoder + k-means codec, S2M without GPT latents, Vocos vocoder);
+  CTC content encoder + k-means codec, S2M with or without GPT latents, Vocos vocoder);
 - :class:`voxsmith.models.official.OfficialParts` — the official IndexTTS-2 checkpoints
   (w2v-BERT 2.0 features, MaskGCT RepCodec, GPT latents into S2M, CAMPPlus, BigVGAN).
 
@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from voxsmith.audio import Audio
-from voxsmith.errors import CheckpointError
+from voxsmith.errors import CheckpointError, ConfigError
 from voxsmith.models.emotion import EmotionMatrix
 from voxsmith.models.gpt import UnifiedVoice
 from voxsmith.models.sampling import SamplingConfig
@@ -114,6 +114,31 @@ class PartsBase(ABC):
             sampling=sampling, target_tokens=target, generator=generator,
         )  # fmt: skip
         return res.codes(0)
+
+    def gpt_latent(
+        self,
+        codes: torch.Tensor,
+        spk: SpeakerEmbedding,
+        text_ids: list[int] | None,
+        emo_vec: torch.Tensor | None,
+        target: int | None,
+    ) -> torch.Tensor | None:
+        """GPT latents ``(1, N, D)`` of codes ``(1, N)`` for an S2M with a ``gpt_layer``, else None.
+
+        A teacher-forced pass over the text with the conditioning generation used: the
+        free-length slot or, when the codes were generated for an exact ``target``, that
+        count's duration embedding.
+        """
+        if "gpt_layer" not in self.s2m.models:  # type: ignore[attr-defined]
+            return None
+        if text_ids is None:
+            raise ConfigError("codes_to_mel needs the segment's text_ids (the GPT latents depend on them)")
+        emo = spk.emo_vec if emo_vec is None else emo_vec
+        duration = None if target is None else torch.tensor([codes.shape[1]])
+        return self.gpt.latents(
+            spk.spk_latents.unsqueeze(0), emo.reshape(1, -1), torch.tensor([text_ids], dtype=torch.long),
+            codes.long(), duration=duration,
+        )  # fmt: skip
 
     @abstractmethod
     def codes_to_mel(

@@ -6,6 +6,12 @@ with an in-context prompt: a random prefix of the same crop is given as clean me
 loss covers the rest (the way the model is used at inference, where the prompt is the
 reference clip). The style vector of each clip comes from the style stage
 (``cache/style_<split>.npz``); without it the style input is zero.
+
+With ``gpt`` (``voxsmith train s2m --gpt PATH``), S2M also reads that GPT's latents
+(``train.gpt_latents``) through its ``gpt_layer``, as the official S2M does: the GPT has
+attended to the text, so its latents say what the lossy codes blur. An S2M trained
+without them starts from its old weights with a zero ``gpt_layer`` output (same outputs
+at step 0). The GPT is fixed for a run; a resume picks up the GPT file as it is then.
 """
 
 from __future__ import annotations
@@ -19,11 +25,12 @@ import torch
 from tqdm import tqdm
 
 from voxsmith.checkpoints import load_safetensors, save_safetensors, strict_load
-from voxsmith.errors import DataError
+from voxsmith.errors import ConfigError, DataError
 from voxsmith.models.kmeans_codec import KMeansCodec, KMeansCodecConfig
 from voxsmith.models.s2m import S2M, S2MConfig
 from voxsmith.train.data import CorpusData
-from voxsmith.train.state import RunDir, StopRequest, init_weights, seed_all
+from voxsmith.train.gpt_latents import latents_cache
+from voxsmith.train.state import RunDir, StopRequest, seed_all
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +62,9 @@ def load_codec(path: str | Path) -> KMeansCodec:
 class S2MData:
     """Clips of a split with their codes (and style vectors when the style stage ran)."""
 
-    def __init__(self, corpus: str | Path, split: str):
+    def __init__(self, corpus: str | Path, split: str, latents: dict[str, np.ndarray] | None = None):
         self.data = CorpusData(corpus, split)
+        self.latents = latents
         root = Path(corpus) / "cache"
         codes_path = root / f"codes_{split}.npz"
         if not codes_path.is_file():
@@ -66,6 +74,8 @@ class S2MData:
             by_id = {i: z["codes"][offsets[k] : offsets[k + 1]] for k, i in enumerate(z["ids"].tolist())}
         self.codes = [by_id.get(c.row["id"]) for c in self.data.clips]
         self.keep = [k for k, c in enumerate(self.codes) if c is not None and len(c) >= 8]
+        if latents is not None:  # clips the GPT could not read (no phones) drop out
+            self.keep = [k for k in self.keep if self.data.clips[k].row["id"] in latents]
         if not self.keep:
             raise DataError(f"{corpus}: no {split} clips with codes")
         style_path = root / f"style_{split}.npz"
@@ -79,8 +89,9 @@ class S2MData:
         return torch.zeros(dim) if v is None else torch.from_numpy(v.astype(np.float32))
 
     def batch(self, rng: np.random.Generator, cfg: S2MTrainConfig, style_dim: int):
-        """codes (B, N), mel (B, 80, N*4), mel_lens (B,), prompt_lens (B,), style (B, S)."""
-        codes_b, mels, lens, prompts, styles = [], [], [], [], []
+        """codes (B, N), mel (B, 80, N*4), mel_lens (B,), prompt_lens (B,), style (B, S) and
+        GPT latents (B, N, D) when the data has them, else None."""
+        codes_b, mels, lens, prompts, styles, lats = [], [], [], [], [], []
         for _ in range(cfg.batch_size):
             k = self.keep[int(rng.integers(len(self.keep)))]
             codes = self.codes[k]
@@ -94,19 +105,43 @@ class S2MData:
             share = rng.uniform(cfg.prompt_min, cfg.prompt_max)
             prompts.append(max(1, int(share * n)) * FRAMES_PER_CODE)
             styles.append(self.style_of(k, style_dim))
+            if self.latents is not None:
+                lats.append(
+                    torch.from_numpy(self.latents[self.data.clips[k].row["id"]][s : s + n].astype(np.float32))
+                )
         n_max = max(len(c) for c in codes_b)
         codes = torch.zeros(len(codes_b), n_max, dtype=torch.long)
         mel = torch.full((len(mels), 80, n_max * FRAMES_PER_CODE), float(np.log(1e-5)))
         for i, (c, m) in enumerate(zip(codes_b, mels, strict=True)):
             codes[i, : len(c)] = c
             mel[i, :, : m.shape[1]] = m
-        return codes, mel, torch.tensor(lens), torch.tensor(prompts), torch.stack(styles)
+        latent = None
+        if lats:
+            latent = torch.zeros(len(lats), n_max, lats[0].shape[-1])
+            for i, x in enumerate(lats):
+                latent[i, : len(x)] = x
+        return codes, mel, torch.tensor(lens), torch.tensor(prompts), torch.stack(styles), latent
 
 
-def tiny_config(codec_dim: int, style_dim: int = 192) -> S2MConfig:
+def tiny_config(codec_dim: int, style_dim: int = 192, gpt_dim: int | None = None) -> S2MConfig:
     return S2MConfig.tiny(
-        content_dim=codec_dim, gpt_dim=None, style_dim=style_dim, frames_per_code=FRAMES_PER_CODE
+        content_dim=codec_dim, gpt_dim=gpt_dim, style_dim=style_dim, frames_per_code=FRAMES_PER_CODE
     )
+
+
+def init_s2m(model: S2M, path: str | Path) -> None:
+    """``init_weights`` for S2M, also from an S2M without ``gpt_layer`` into one with it: the
+    new layer's last linear starts at zero, so the model computes what it did before."""
+    tensors, _, _ = load_safetensors(path, kind="s2m")
+    own = model.state_dict()
+    new = [k for k in own if k.startswith("models.gpt_layer.") and k not in tensors]
+    if new:
+        last = max(int(k.split(".")[2]) for k in new)
+        for k in new:
+            tensors[k] = torch.zeros_like(own[k]) if int(k.split(".")[2]) == last else own[k]
+        log.info("s2m: %s has no gpt_layer; it starts with a zero output", path)
+    strict_load(model, tensors, f"s2m init {path}")
+    log.info("s2m: initialised from %s", path)
 
 
 def train_s2m(
@@ -117,15 +152,29 @@ def train_s2m(
     model_cfg: S2MConfig | None = None,
     resume: bool = True,
     init: str | Path | None = None,
+    gpt: str | Path | None = None,
 ) -> Path:
-    """Train (or resume) S2M; returns the exported ``s2m.safetensors``."""
+    """Train (or resume) S2M; returns the exported ``s2m.safetensors``.
+
+    ``gpt``: a ``gpt.safetensors`` whose latents S2M reads (see the module docstring).
+    """
     cfg = cfg or S2MTrainConfig()
     codec = load_codec(codec_path)
-    model_cfg = model_cfg or tiny_config(codec.cfg.dim)
     torch.set_num_threads(cfg.threads)
+    latents: dict[str, dict[str, np.ndarray] | None] = {"train": None, "valid": None}
+    if gpt is not None:
+        for split in latents:
+            latents[split] = latents_cache(corpus, split, gpt)
+        gpt_dim = next(iter(latents["train"].values())).shape[-1]  # type: ignore[union-attr]
+    model_cfg = model_cfg or tiny_config(codec.cfg.dim, gpt_dim=gpt_dim if gpt is not None else None)
+    if (model_cfg.gpt_dim is None) != (gpt is None):
+        raise ConfigError(
+            f"s2m: the model {'reads' if model_cfg.gpt_dim else 'has no'} GPT latents, "
+            f"but {'no --gpt was' if gpt is None else 'a --gpt is'} given"
+        )
     seed_all(cfg.seed)
     run = RunDir(out, "s2m")
-    train = S2MData(corpus, "train")
+    train = S2MData(corpus, "train", latents["train"])
     model = S2M(model_cfg)
     style_dim = model_cfg.dit.style_dim
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=(0.9, 0.98), weight_decay=0.01)
@@ -136,7 +185,7 @@ def train_s2m(
     if resume and run.has_state():
         step, _ = run.resume({"model": model}, {"opt": opt}, {"sched": sched})
     elif init is not None:
-        init_weights(model, init, "s2m")
+        init_s2m(model, init)
     if not train.style:
         log.warning("s2m: no style vectors (run `voxsmith train style` first); training with zero style")
     valid = None
@@ -144,10 +193,12 @@ def train_s2m(
     with StopRequest() as stop:
         while step < cfg.steps:
             rng = np.random.default_rng([cfg.seed, step])
-            codes, mel, lens, prompts, style = train.batch(rng, cfg, style_dim)
+            codes, mel, lens, prompts, style, latent = train.batch(rng, cfg, style_dim)
             gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + step)
             model.train()
-            loss = model.loss(codec.vq2emb(codes), mel, lens, style, prompt_lens=prompts, generator=gen)
+            loss = model.loss(
+                codec.vq2emb(codes), mel, lens, style, gpt_latent=latent, prompt_lens=prompts, generator=gen
+            )
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -160,7 +211,7 @@ def train_s2m(
                 bar.set_postfix(fm=f"{loss.item():.3f}")
             if step % cfg.val_every == 0 or step == cfg.steps or stop.requested:
                 if valid is None:
-                    valid = S2MData(corpus, "valid")
+                    valid = S2MData(corpus, "valid", latents["valid"])
                 run.log(step, val_fm_loss=validate(model, codec, valid, cfg, style_dim))
                 run.checkpoint(
                     step, {"model": model}, {"opt": opt}, {"sched": sched},
@@ -181,11 +232,12 @@ def validate(model: S2M, codec: KMeansCodec, data: S2MData, cfg: S2MTrainConfig,
     model.eval()
     losses = []
     for b in range(4):
-        codes, mel, lens, prompts, style = data.batch(
+        codes, mel, lens, prompts, style, latent = data.batch(
             np.random.default_rng([cfg.seed, 20_000 + b]), cfg, style_dim
         )
         gen = torch.Generator().manual_seed(b)
-        losses.append(
-            model.loss(codec.vq2emb(codes), mel, lens, style, prompt_lens=prompts, generator=gen).item()
+        loss = model.loss(
+            codec.vq2emb(codes), mel, lens, style, gpt_latent=latent, prompt_lens=prompts, generator=gen
         )
+        losses.append(loss.item())
     return float(np.mean(losses))

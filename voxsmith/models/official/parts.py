@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING
 import torch
 
 from voxsmith.audio import Audio, resample
-from voxsmith.errors import ConfigError
 from voxsmith.models.bigvgan import BigVGAN
 from voxsmith.models.emotion import EmotionMatrix
 from voxsmith.models.gpt import UnifiedVoice
@@ -131,20 +130,11 @@ class OfficialParts(PartsBase):
         The pass uses the conditioning generation used: the free-length slot (official) or, when
         the codes were generated for an exact ``target``, that count's duration embedding.
         """
-        if text_ids is None:
-            raise ConfigError(
-                "official codes_to_mel needs the segment's text_ids (the GPT latents depend on them)"
-            )
-        emo = spk.emo_vec if emo_vec is None else emo_vec
         n = codes.numel()
         if n == 0:
             return torch.zeros(self.s2m.cfg.n_mels, 0)
         codes = codes.long().unsqueeze(0)
-        duration = None if target is None else torch.tensor([n])
-        latent = self.gpt.latents(
-            spk.spk_latents.unsqueeze(0), emo.reshape(1, -1), torch.tensor([text_ids], dtype=torch.long), codes,
-            duration=duration,
-        )  # fmt: skip
+        latent = self.gpt_latent(codes, spk, text_ids, emo_vec, target)
         gen = torch.Generator().manual_seed(seed) if seed is not None else None
         mel = self.s2m.infer(
             self.codec.vq2emb(codes),

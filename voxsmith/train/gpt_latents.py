@@ -1,0 +1,82 @@
+"""GPT latents of the corpus clips, for an S2M that reads them (the official design).
+
+The official S2M adds ``gpt_layer(GPT latents)`` to the codec embedding of the codes: the
+GPT's last hidden state at each code has attended to the text, so it carries what was
+said where the lossy codes alone blur it. Training S2M that way needs the latents of
+every training clip under a fixed GPT: teacher-forced over the clip's text and codes,
+conditioned like inference (speaker latents from another clip of the speaker, emotion from
+another clip of the same style, free length). They are computed once per GPT checkpoint
+and cached as ``cache/latents_<split>_<sha of the GPT file>.npz`` (fp16).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from voxsmith.checkpoints import load_safetensors, strict_load
+from voxsmith.fileio import atomic_path
+from voxsmith.models.gpt import GPTConfig, UnifiedVoice
+from voxsmith.text.tokenizer import PhoneTokenizer
+from voxsmith.train.code_remap import load_codes
+
+log = logging.getLogger(__name__)
+
+
+def load_gpt(path: str | Path) -> UnifiedVoice:
+    tensors, config, _ = load_safetensors(path, kind="gpt")
+    model = UnifiedVoice(GPTConfig.from_dict(config))
+    strict_load(model, tensors, str(path))
+    return model.eval()
+
+
+def file_digest(path: str | Path, n: int = 12) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()[:n]
+
+
+@torch.no_grad()
+def clip_latents(gpt: UnifiedVoice, corpus: str | Path, split: str, seed: int = 0, max_ref: int = 500):
+    """Latents ``(N, D)`` fp16 of every clip of ``split`` with codes and text, by clip id."""
+    from voxsmith.train.gpt import GPTData  # the GPT recipe's pairing of clips and references
+
+    data = GPTData(corpus, split, PhoneTokenizer())
+    gpt.eval()
+    out: dict[str, np.ndarray] = {}
+    for k in tqdm(data.keep, desc=f"gpt latents {split}", unit="clip", leave=False):
+        row = data.data.clips[k].row
+        rng = np.random.default_rng([seed, k])
+        spk_ref = data._ref(k, data.by_speaker[row["speaker"]], rng, max_ref)
+        emo_ref = data._ref(k, data.by_style[(row["speaker"], row.get("style", "neutral"))], rng, max_ref)
+        codes = torch.from_numpy(data.codes[k].astype(np.int64))[None]
+        lat = gpt.latents(
+            gpt.speaker_latents(spk_ref[None]), gpt.emotion_vector(emo_ref[None]),
+            torch.tensor([data.text[k]]), codes,
+        )  # fmt: skip
+        out[row["id"]] = lat[0].to(torch.float16).numpy()
+    return out
+
+
+def latents_cache(corpus: str | Path, split: str, gpt_path: str | Path) -> dict[str, np.ndarray]:
+    """The cached latents of ``split`` under the GPT at ``gpt_path`` (computed on first use)."""
+    path = Path(corpus) / "cache" / f"latents_{split}_{file_digest(gpt_path)}.npz"
+    if not path.is_file():
+        log.info("gpt latents: computing %s with %s", path.name, gpt_path)
+        lat = clip_latents(load_gpt(gpt_path), corpus, split)
+        ids = list(lat)
+        with atomic_path(path, suffix=".npz") as tmp:
+            np.savez(
+                tmp,
+                ids=np.array(ids),
+                lens=np.array([len(lat[i]) for i in ids], dtype=np.int64),
+                codes=np.concatenate([lat[i] for i in ids]),  # named like codes files: one loader
+            )
+    return load_codes(path)
