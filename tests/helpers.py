@@ -93,3 +93,23 @@ def make_random_model(
     )
     parts = ModelParts("random", content, codec, gpt, s2m, style, vocoder, emotion, s2m_steps=2)
     return save_parts(parts, root, dtype=torch.float32)
+
+
+def make_coded_corpus(root, codebook_size: int = 16):
+    """A fake corpus with a 2-step debug content encoder and its k-means codes written.
+
+    Returns ``(corpus, content.safetensors, codec.safetensors)``.
+    """
+    from voxsmith.models.content import ContentEncoderConfig
+    from voxsmith.models.units import UNITS
+    from voxsmith.train.content import ContentTrainConfig, train_codec, train_content
+
+    corpus = root / "corpus"
+    make_fake_corpus(corpus)
+    content = train_content(
+        corpus,
+        root / "content",
+        ContentTrainConfig(steps=2, max_batch_frames=800, warmup=1, val_every=2),
+        ContentEncoderConfig.debug(len(UNITS)),
+    )
+    return corpus, content, train_codec(corpus, content, root / "codec", codebook_size=codebook_size)

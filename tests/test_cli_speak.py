@@ -52,7 +52,9 @@ def test_speak_json_with_target_tokens(env, capsys, tmp_path):
 )
 def test_speak_bad_input_leaves_no_file(env, capsys, tmp_path, extra, needle):
     out = tmp_path / "bad.wav"
-    code, _, err = _run(capsys, "speak", "你好", "--ref", env["ref"], "--model", env["model"], "-o", out, *extra)
+    code, _, err = _run(
+        capsys, "speak", "你好", "--ref", env["ref"], "--model", env["model"], "-o", out, *extra
+    )
     assert code == 2 and needle in err and not out.exists()
     assert "Traceback" not in err
 
@@ -60,7 +62,9 @@ def test_speak_bad_input_leaves_no_file(env, capsys, tmp_path, extra, needle):
 def test_speak_unreadable_reference(env, capsys, tmp_path):
     bad = tmp_path / "bad.wav"
     bad.write_bytes(b"not audio at all")
-    code, _, err = _run(capsys, "speak", "你好", "--ref", bad, "--model", env["model"], "-o", tmp_path / "o.wav")
+    code, _, err = _run(
+        capsys, "speak", "你好", "--ref", bad, "--model", env["model"], "-o", tmp_path / "o.wav"
+    )
     assert code == 2 and "bad.wav" in err and not (tmp_path / "o.wav").exists()
 
 
@@ -73,7 +77,9 @@ def test_info_json(env, capsys):
 
 def test_voice_library_add_list_speak_remove(env, capsys, tmp_path):
     voices = tmp_path / "voices"
-    code, _, _ = _run(capsys, "speaker", "--voices", voices, "add", "alice", env["ref"], "--model", env["model"])
+    code, _, _ = _run(
+        capsys, "speaker", "--voices", voices, "add", "alice", env["ref"], "--model", env["model"]
+    )
     assert code == 0 and (voices / "alice" / "reference.wav").is_file()
     assert len(list((voices / "alice").glob("*.safetensors"))) == 1  # embedding cached for the model
     code, _, err = _run(capsys, "speaker", "--voices", voices, "add", "alice", env["ref"], "--no-embed")
@@ -87,7 +93,19 @@ def test_voice_library_add_list_speak_remove(env, capsys, tmp_path):
     # the cached embedding file used directly gives the same audio as the library name
     cached = next((voices / "alice").glob("*.safetensors"))
     emb_out = tmp_path / "emb.wav"
-    _run(capsys, "speak", "早上好", "--speaker", cached, "--model", env["model"], "--target-tokens", 9, "-o", emb_out)
+    _run(
+        capsys,
+        "speak",
+        "早上好",
+        "--speaker",
+        cached,
+        "--model",
+        env["model"],
+        "--target-tokens",
+        9,
+        "-o",
+        emb_out,
+    )
     assert np.array_equal(sf.read(out)[0], sf.read(emb_out)[0])
     code, _, err = _run(capsys, "speak", "早上好", "--speaker", "bob", "--voices", voices,
                         "--model", env["model"], "-o", tmp_path / "x.wav")  # fmt: skip
@@ -126,7 +144,8 @@ def test_batch_roles_resume_and_bad_line(env, capsys, tmp_path):
 def test_batch_yaml_script_and_missing_script(env, capsys, tmp_path):
     script = tmp_path / "s.yaml"
     script.write_text(
-        f"roles:\n  a: {{ref: {env['ref']}}}\nlines:\n  - {{text: 你好, role: a, target_tokens: 5}}\n", encoding="utf-8"
+        f"roles:\n  a: {{ref: {env['ref']}}}\nlines:\n  - {{text: 你好, role: a, target_tokens: 5}}\n",
+        encoding="utf-8",
     )
     code, stdout, _ = _run(capsys, "batch", script, "--out", tmp_path / "o", "--model", env["model"], "--json",
                            "--no-progress")  # fmt: skip

@@ -5,13 +5,11 @@ import json
 import numpy as np
 import torch
 
-from tests.helpers import make_fake_corpus
+from tests.helpers import make_coded_corpus
 from voxsmith.checkpoints import load_safetensors
-from voxsmith.models.content import ContentEncoderConfig
 from voxsmith.models.gpt import GPTConfig
-from voxsmith.models.units import UNITS
 from voxsmith.text.tokenizer import PhoneTokenizer
-from voxsmith.train.content import ContentTrainConfig, train_codec, train_content
+from voxsmith.train.content import train_codec
 from voxsmith.train.gpt import GPTData, GPTTrainConfig, train_gpt
 
 
@@ -22,15 +20,7 @@ def _debug_gpt(codebook: int) -> GPTConfig:
 
 
 def test_gpt_recipe_trains_and_resumes(tmp_path):
-    corpus = tmp_path / "corpus"
-    make_fake_corpus(corpus)
-    content = train_content(
-        corpus,
-        tmp_path / "content",
-        ContentTrainConfig(steps=2, max_batch_frames=800, warmup=1, val_every=2),
-        ContentEncoderConfig.debug(len(UNITS)),
-    )
-    train_codec(corpus, content, tmp_path / "codec", codebook_size=16)
+    corpus, _, _ = make_coded_corpus(tmp_path)
     data = GPTData(corpus, "train", PhoneTokenizer())
     batch, speakers, langs = data.batch(np.random.default_rng(0), 200, 100)
     assert batch.spk_feats.shape[-1] == 80 and batch.spk_feats.shape[1] <= 100
@@ -106,15 +96,7 @@ def test_code_correspondence_recovers_a_renumbering_and_moves_rows(tmp_path):
 
 
 def test_gpt_init_with_remapped_codes(tmp_path):
-    corpus = tmp_path / "corpus"
-    make_fake_corpus(corpus)
-    content = train_content(
-        corpus,
-        tmp_path / "content",
-        ContentTrainConfig(steps=2, max_batch_frames=800, warmup=1, val_every=2),
-        ContentEncoderConfig.debug(len(UNITS)),
-    )
-    train_codec(corpus, content, tmp_path / "codec", codebook_size=16)
+    corpus, content, _ = make_coded_corpus(tmp_path)
     cfg = GPTTrainConfig(steps=2, max_batch_codes=200, max_ref_frames=60, warmup=1, val_every=2)
     first = train_gpt(corpus, tmp_path / "gpt1", 16, cfg, _debug_gpt(16))
     old_codes = tmp_path / "codes_old.npz"

@@ -5,26 +5,15 @@ import json
 import numpy as np
 import pytest
 
-from tests.helpers import make_fake_corpus
+from tests.helpers import make_coded_corpus
 from voxsmith.checkpoints import load_safetensors
 from voxsmith.errors import ConfigError, DataError
-from voxsmith.models.content import ContentEncoderConfig
 from voxsmith.models.s2m import S2MConfig
-from voxsmith.models.units import UNITS
-from voxsmith.train.content import ContentTrainConfig, train_codec, train_content
 from voxsmith.train.s2m import S2MData, S2MTrainConfig, train_s2m
 
 
 def test_s2m_recipe_trains_and_resumes(tmp_path):
-    corpus = tmp_path / "corpus"
-    make_fake_corpus(corpus)
-    content = train_content(
-        corpus,
-        tmp_path / "content",
-        ContentTrainConfig(steps=2, max_batch_frames=800, warmup=1, val_every=2),
-        ContentEncoderConfig.debug(len(UNITS)),
-    )
-    codec = train_codec(corpus, content, tmp_path / "codec", codebook_size=16)
+    corpus, _, codec = make_coded_corpus(tmp_path)
     cfg = S2MTrainConfig(steps=16, batch_size=2, crop_codes=12, warmup=1, log_every=2, val_every=8, lr=1e-3)
     data = S2MData(corpus, "train")
     codes, mel, lens, prompts, style, latent = data.batch(np.random.default_rng(0), cfg, 8)
@@ -54,15 +43,7 @@ def test_s2m_recipe_reads_gpt_latents_and_starts_from_an_s2m_without_them(tmp_pa
     from voxsmith.train.gpt import GPTTrainConfig, train_gpt
     from voxsmith.train.s2m import init_s2m
 
-    corpus = tmp_path / "corpus"
-    make_fake_corpus(corpus)
-    content = train_content(
-        corpus,
-        tmp_path / "content",
-        ContentTrainConfig(steps=2, max_batch_frames=800, warmup=1, val_every=2),
-        ContentEncoderConfig.debug(len(UNITS)),
-    )
-    codec = train_codec(corpus, content, tmp_path / "codec", codebook_size=16)
+    corpus, _, codec = make_coded_corpus(tmp_path)
     gpt_cfg = GPTConfig.tiny(number_text_tokens=PhoneTokenizer().vocab_size, codebook_size=16)
     gpt_cfg.model_dim, gpt_cfg.layers, gpt_cfg.heads = 32, 1, 2
     gpt = train_gpt(
