@@ -31,6 +31,8 @@ def test_gpt_recipe_trains_and_resumes(tmp_path):
     rows = [json.loads(x) for x in (out / "losses.jsonl").read_text().splitlines()]
     ce = [r["mel_ce"] for r in rows if "mel_ce" in r]
     assert ce[-1] < ce[0]
+    val = [r for r in rows if "val_mel_ce" in r]
+    assert val and all(r["val_emo_spread"] > 0 and r["val_emo_norm"] > 0 for r in val)
     tensors, config, _ = load_safetensors(path, kind="gpt")
     assert config["model_dim"] == 32 and tensors["mel_head.weight"].shape[0] == 18
     cfg.steps = 14

@@ -236,7 +236,7 @@ def train_gpt(
             if step % cfg.val_every == 0 or step == cfg.steps or stop.requested:
                 if valid is None:
                     valid = GPTData(corpus, "valid", tok)
-                run.log(step, val_mel_ce=validate(model, valid, cfg))
+                run.log(step, **validate(model, valid, cfg))
                 run.checkpoint(
                     step, modules, {"opt": opt}, {"sched": sched},
                     export=lambda: save_safetensors(
@@ -267,15 +267,29 @@ def reset_emotion_conditioner(model: UnifiedVoice, opt: torch.optim.Optimizer, s
 
 
 @torch.no_grad()
-def validate(model: UnifiedVoice, data: GPTData, cfg: GPTTrainConfig, batches: int = 4) -> float:
+def validate(model: UnifiedVoice, data: GPTData, cfg: GPTTrainConfig, batches: int = 4) -> dict[str, float]:
+    """Mel cross-entropy on fixed valid batches, and the health of the emotion path.
+
+    ``val_emo_spread``: mean distance of the clips' emotion vectors from their mean, over the
+    mean's norm. Near 0 means the conditioner collapsed to a constant (emotion control then
+    does nothing), which the loss alone does not show.
+    """
     model.eval()
-    losses = []
+    losses, emo = [], []
     for b in range(batches):
         batch, _, _ = data.batch(
             np.random.default_rng([cfg.seed, 10_000 + b]), cfg.max_batch_codes, cfg.max_ref_frames
         )
-        losses.append(model(batch, duration_drop=0.0).mel_loss.item())
-    return float(np.mean(losses))
+        out = model(batch, duration_drop=0.0)
+        losses.append(out.mel_loss.item())
+        emo.append(out.emo_vec.reshape(out.emo_vec.shape[0], -1))
+    v = torch.cat(emo)
+    centre = v.mean(0)
+    return {
+        "val_mel_ce": float(np.mean(losses)),
+        "val_emo_norm": float(v.norm(dim=-1).mean()),
+        "val_emo_spread": float((v - centre).norm(dim=-1).mean() / centre.norm().clamp(min=1e-8)),
+    }
 
 
 def _config_dict(cfg: GPTConfig) -> dict:
