@@ -37,6 +37,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--val-every", type=int, help="steps between validation + checkpoint (default: the recipe's)"
     )
+    p.add_argument(
+        "--warmup",
+        type=int,
+        help="learning-rate warm-up steps of a new run (default: the recipe's; a run started "
+        "with --init from trained weights needs little)",
+    )
     p.add_argument("--fresh", action="store_true", help="ignore an existing state in --out and start over")
     p.add_argument("--content", type=Path, help="codec stage: content.safetensors to use")
     p.add_argument(
@@ -75,8 +81,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _every(cfg, args: argparse.Namespace):
+    """The options every recipe shares, applied to its config."""
     if args.val_every:
         cfg.val_every = args.val_every
+    if args.warmup is not None:
+        cfg.warmup = args.warmup
     return cfg
 
 
@@ -165,7 +174,7 @@ def run(args: argparse.Namespace) -> int:
         if args.swap_minutes is not None:
             cfg.swap_minutes = args.swap_minutes
         size = CheckerConfig.tiny() if args.config == "tiny" else CheckerConfig.debug()
-        path = train_checker(args.data, args.out, cfg, size, resume=resume)
+        path = train_checker(args.data, args.out, _every(cfg, args), size, resume=resume)
     else:  # pragma: no cover - argparse restricts choices
         raise ConfigError(f"unknown stage {args.stage}")
     print(json.dumps({"stage": args.stage, "weights": str(path)}))
