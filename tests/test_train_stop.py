@@ -80,6 +80,35 @@ def test_training_time_adds_up_across_resumes(tmp_path, monkeypatch):
     assert torch.load(tmp_path / "run" / "state.pt", weights_only=False)["extra"]["train_seconds"] == 50.0
 
 
+def test_a_run_started_from_trained_weights_counts_their_history(tmp_path, monkeypatch):
+    import voxsmith.train.state as state_mod
+    from voxsmith.train.state import run_totals
+
+    now = [0.0]
+    monkeypatch.setattr(state_mod.time, "monotonic", lambda: now[0])
+    model = torch.nn.Linear(2, 2)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    first = RunDir(tmp_path / "a", "x")
+    now[0] = 3600.0
+    first.save(1900, {"model": model}, {"opt": opt})
+    weights = tmp_path / "a" / "x.safetensors"  # an export beside the state
+    second = RunDir(tmp_path / "b", "x")
+    second.started_from(weights)
+    now[0] = 5400.0
+    second.save(600, {"model": model}, {"opt": opt})
+    assert run_totals(tmp_path / "b" / "state.pt") == (2500, 5400.0)
+    # a resume keeps the history; a third generation adds up all three
+    again = RunDir(tmp_path / "b", "x")
+    again.resume({"model": model}, {"opt": opt})
+    again.save(700, {"model": model}, {"opt": opt})
+    assert run_totals(tmp_path / "b" / "state.pt")[0] == 2600
+    third = RunDir(tmp_path / "c", "x")
+    third.started_from(tmp_path / "b" / "x.safetensors")
+    third.save(1, {"model": model}, {"opt": opt})
+    assert run_totals(tmp_path / "c" / "state.pt")[0] == 2601
+    assert run_totals(tmp_path / "missing.pt") is None
+
+
 def test_model_card_reports_steps_time_hardware_and_quality(tmp_path):
     from voxsmith.train.bundle import hardware, write_model_card
 

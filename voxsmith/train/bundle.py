@@ -36,6 +36,7 @@ from voxsmith.models.s2m import S2M, S2MConfig
 from voxsmith.models.style import StyleEncoder, StyleEncoderConfig, load_style_encoder
 from voxsmith.models.vocoder import VocosConfig, VocosVocoder
 from voxsmith.train.data import read_manifest
+from voxsmith.train.state import run_totals
 
 log = logging.getLogger(__name__)
 
@@ -59,17 +60,12 @@ def _load(path: Path, kind: str, build):
 
 
 def _run_info(path: Path) -> tuple[int | None, float | None]:
-    """(step, training hours) of the run directory an export lives in, for the model card."""
-    state = path.parent / "state.pt"
-    if not state.is_file():
+    """(steps, training hours) behind an export, from the run directory it lives in (with the
+    history of the weights that run started from), for the model card."""
+    totals = run_totals(path.parent / "state.pt") if (path.parent / "state.pt").is_file() else None
+    if totals is None:
         return None, None
-    try:
-        saved = torch.load(state, map_location="cpu", weights_only=False)
-    except Exception:  # the card is informative only
-        return None, None
-    extra = saved.get("extra", {})
-    seconds = extra.get("train_seconds", extra.get("elapsed_s"))
-    return int(saved["step"]), None if seconds is None else round(float(seconds) / 3600, 2)
+    return totals[0], round(totals[1] / 3600, 2)
 
 
 def hardware() -> str:

@@ -110,6 +110,7 @@ def train_content(
         step, _ = run.resume({"model": model}, {"opt": opt}, {"sched": sched})
     elif init is not None:
         init_weights(model, init, "content")
+        run.started_from(init)
     bar = tqdm(total=cfg.steps, initial=step, desc="content", unit="step")
     with StopRequest() as stop:
         while step < cfg.steps:

@@ -193,10 +193,12 @@ def train_gpt(
     step = 0
     if resume and run.has_state():
         step, _ = run.resume(modules, {"opt": opt}, {"sched": sched})
-    elif init is not None and remap_codes is not None:
-        init_remapped(model, init, remap_codes, Path(corpus) / "cache" / "codes_train.npz")
     elif init is not None:
-        init_weights(model, init, "gpt")
+        if remap_codes is not None:
+            init_remapped(model, init, remap_codes, Path(corpus) / "cache" / "codes_train.npz")
+        else:
+            init_weights(model, init, "gpt")
+        run.started_from(init)
     if reinit_emotion:
         reset_emotion_conditioner(model, opt, seed=cfg.seed + step)
     log.info(

@@ -186,6 +186,7 @@ def train_s2m(
         step, _ = run.resume({"model": model}, {"opt": opt}, {"sched": sched})
     elif init is not None:
         init_s2m(model, init)
+        run.started_from(init)
     if not train.style:
         log.warning("s2m: no style vectors (run `voxsmith train style` first); training with zero style")
     valid = None

@@ -57,6 +57,20 @@ def atomic_torch_save(obj: Any, path: Path) -> None:
         torch.save(obj, tmp)
 
 
+def run_totals(state_path: str | os.PathLike) -> tuple[int, float] | None:
+    """(steps, training seconds) behind a run's weights: its own and, when it started from
+    other trained weights (``--init``), those of the run they came from. None if unreadable."""
+    try:
+        saved = torch.load(state_path, map_location="cpu", weights_only=False)
+    except Exception:  # informative only (model cards, logs)
+        return None
+    extra = saved.get("extra", {})
+    seconds = float(extra.get("train_seconds", extra.get("elapsed_s", 0.0)))
+    return int(saved["step"]) + int(extra.get("prior_steps", 0)), seconds + float(
+        extra.get("prior_seconds", 0.0)
+    )
+
+
 class RunDir:
     """One training run on disk: save/resume the full state and log losses."""
 
@@ -67,6 +81,16 @@ class RunDir:
         # wall time spent training this run, summed over every process that resumed it
         self._seconds_before = 0.0
         self._clock = time.monotonic()
+        # what the weights a run started from (--init) had behind them, for model cards
+        self.prior: dict[str, Any] = {"prior_steps": 0, "prior_seconds": 0.0}
+
+    def started_from(self, weights: str | os.PathLike) -> None:
+        """Record that this new run starts from exported ``weights``; when they lie in a run
+        directory, its steps and training time count as this run's history."""
+        totals = run_totals(Path(weights).parent / STATE_FILE)
+        steps, seconds = totals or (0, 0.0)
+        self.prior = {"prior_steps": steps, "prior_seconds": round(seconds, 1), "init_from": str(weights)}
+        log.info("%s: starts from %s (%d steps behind it)", self.path, weights, steps)
 
     @property
     def train_seconds(self) -> float:
@@ -95,7 +119,7 @@ class RunDir:
             "optimizers": {k: o.state_dict() for k, o in optimizers.items()},
             "schedulers": {k: s.state_dict() for k, s in (schedulers or {}).items()},
             "rng": _rng_state(),
-            "extra": {**(extra or {}), "train_seconds": round(self.train_seconds, 1)},
+            "extra": {**(extra or {}), **self.prior, "train_seconds": round(self.train_seconds, 1)},
         }
         atomic_torch_save(state, self.state_path)
 
@@ -143,6 +167,7 @@ class RunDir:
         # runs saved before the total was kept carry only their last process' elapsed_s
         self._seconds_before = float(extra.get("train_seconds", extra.get("elapsed_s", 0.0)))
         self._clock = time.monotonic()
+        self.prior = {k: extra[k] for k in ("prior_steps", "prior_seconds", "init_from") if k in extra}
         log.info("%s: resumed at step %d", self.path, state["step"])
         return int(state["step"]), extra
 

@@ -254,6 +254,7 @@ def train_style(
         step, _ = run.resume(modules, {"opt": opt}, {"sched": sched})
     elif init is not None:
         init_weights(encoder.campplus, init, "style")
+        run.started_from(init)
     log.info(
         "style: %d params, %d train speakers, %.1f min, step %d/%d",
         sum(p.numel() for p in encoder.parameters()),

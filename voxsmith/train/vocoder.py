@@ -99,6 +99,7 @@ def train(
         step, _ = run.resume(modules, opts, scheds)
     elif init is not None:
         init_weights(model, init, "vocos")
+        run.started_from(init)
     log.info(
         "vocoder: %.1f min train audio, %d params, step %d/%d",
         train_data.minutes,
