@@ -101,9 +101,10 @@ def test_gpt_init_with_remapped_codes(tmp_path):
     corpus, content, _ = make_coded_corpus(tmp_path)
     cfg = GPTTrainConfig(steps=2, max_batch_codes=200, max_ref_frames=60, warmup=1, val_every=2)
     first = train_gpt(corpus, tmp_path / "gpt1", 16, cfg, _debug_gpt(16))
-    old_codes = tmp_path / "codes_old.npz"
-    (corpus / "cache" / "codes_train.npz").replace(old_codes)
+    before = (corpus / "cache" / "codes_train.npz").read_bytes()
     train_codec(corpus, content, tmp_path / "codec2", codebook_size=8, seed=1)  # refit, fewer codes
+    old_codes = corpus / "cache" / "codes_train.previous.npz"  # kept by the refit
+    assert old_codes.read_bytes() == before
     cfg0 = GPTTrainConfig(steps=1, lr=0.0, max_batch_codes=200, max_ref_frames=60, warmup=1, val_every=1)
     second = train_gpt(corpus, tmp_path / "gpt2", 8, cfg0, _debug_gpt(8), init=first, remap_codes=old_codes)
     a, _, _ = load_safetensors(first, kind="gpt")

@@ -60,8 +60,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--remap-codes",
         type=Path,
-        help="gpt stage, with --init after a codec refit: the codes_train.npz the init weights "
-        "were trained on; their code rows are matched to the new codes frame by frame",
+        help="gpt stage, with --init after a codec refit: the codes the init weights were "
+        "trained on (the refit keeps them as CORPUS/cache/codes_train.previous.npz); their code "
+        "rows are matched to the new codes frame by frame",
     )
     p.add_argument(
         "--codec",

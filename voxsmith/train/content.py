@@ -219,7 +219,8 @@ def train_codec(
 
     ``reuse``: an existing ``codec.safetensors`` to keep instead of fitting a new codebook,
     e.g. after the corpus grew, so that the codes of the clips already trained on stay the
-    same and a GPT or S2M trained on them continues.
+    same and a GPT or S2M trained on them continues. A new codebook moves the corpus's
+    previous codes to ``cache/codes_<split>.previous.npz`` (what ``--remap-codes`` reads).
     """
     out = Path(out)
     encoder = load_content(content_ckpt)
@@ -237,6 +238,12 @@ def train_codec(
         if Path(reuse).resolve() != path.resolve():
             save_safetensors(codec.state_dict(), path, kind="kmeans_codec", config=codec.cfg.to_dict())
     else:
+        # a new codebook renumbers the codes: keep the old ones for `train gpt --remap-codes`
+        for split in ("train", "valid", "test"):
+            old = Path(corpus) / "cache" / f"codes_{split}.npz"
+            if old.is_file():
+                old.replace(old.with_name(f"codes_{split}.previous.npz"))
+                log.info("codec: previous codes kept as %s", old.with_name(f"codes_{split}.previous.npz"))
         codec = KMeansCodec(KMeansCodecConfig(dim=encoder.cfg.dim, codebook_size=codebook_size))
         mse = codec.fit(torch.cat(feats), seed=seed)
         log.info("codec: %d codes, k-means mse %.4f", codebook_size, mse)
