@@ -75,7 +75,8 @@ def _codes_file(path, clips: dict[str, np.ndarray]):
 
 
 def test_code_correspondence_recovers_a_renumbering_and_moves_rows(tmp_path):
-    from voxsmith.train.code_remap import code_correspondence, load_codes, remap_code_rows
+    from voxsmith.train.code_remap import code_correspondence, remap_code_rows
+    from voxsmith.train.data import load_codes
 
     rng = np.random.default_rng(0)
     perm = rng.permutation(8)  # new code perm[c] marks the frames old code c marked

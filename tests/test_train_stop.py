@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 
+import pytest
 import torch
 
 from tests.helpers import make_fake_corpus
@@ -60,13 +61,26 @@ def test_init_starts_a_fresh_run_from_exported_weights(tmp_path):
     assert all(torch.equal(a[k], c[k]) for k in a)  # lr 0: one step keeps the init weights exactly
 
 
-def test_training_time_adds_up_across_resumes(tmp_path, monkeypatch):
+@pytest.fixture
+def clock(monkeypatch) -> list[float]:
+    """RunDir's monotonic clock, set by hand: ``clock[0] = seconds``."""
     import voxsmith.train.state as state_mod
 
-    now = [100.0]
+    now = [0.0]
     monkeypatch.setattr(state_mod.time, "monotonic", lambda: now[0])
+    return now
+
+
+@pytest.fixture
+def model_opt() -> tuple[torch.nn.Module, torch.optim.Optimizer]:
     model = torch.nn.Linear(2, 2)
-    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    return model, torch.optim.SGD(model.parameters(), lr=0.1)
+
+
+def test_training_time_adds_up_across_resumes(tmp_path, clock, model_opt):
+    now = clock
+    now[0] = 100.0
+    model, opt = model_opt
     run = RunDir(tmp_path / "run", "x")
     now[0] = 130.0
     run.save(1, {"model": model}, {"opt": opt})
@@ -80,14 +94,11 @@ def test_training_time_adds_up_across_resumes(tmp_path, monkeypatch):
     assert torch.load(tmp_path / "run" / "state.pt", weights_only=False)["extra"]["train_seconds"] == 50.0
 
 
-def test_a_run_started_from_trained_weights_counts_their_history(tmp_path, monkeypatch):
-    import voxsmith.train.state as state_mod
+def test_a_run_started_from_trained_weights_counts_their_history(tmp_path, clock, model_opt):
     from voxsmith.train.state import run_totals
 
-    now = [0.0]
-    monkeypatch.setattr(state_mod.time, "monotonic", lambda: now[0])
-    model = torch.nn.Linear(2, 2)
-    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    now = clock
+    model, opt = model_opt
     first = RunDir(tmp_path / "a", "x")
     now[0] = 3600.0
     first.save(1900, {"model": model}, {"opt": opt})

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -108,3 +108,13 @@ def load_safetensors(
         raise CheckpointError(f"{p}: holds a {meta.get('kind')!r} checkpoint, expected {kind!r}")
     tensors = {k: (v.float() if v.is_floating_point() else v) for k, v in tensors.items()}
     return tensors, json.loads(meta.get("config", "{}")), meta
+
+
+def load_module(
+    path: str | os.PathLike, kind: str, build: Callable[[dict], torch.nn.Module]
+) -> torch.nn.Module:
+    """Exported weights of ``kind`` at ``path`` into ``build(config)``, strictly, in eval mode."""
+    tensors, config, _ = load_safetensors(path, kind=kind)
+    module = build(config)
+    strict_load(module, tensors, f"{kind} {path}")
+    return module.eval()

@@ -24,7 +24,7 @@ import torch
 from tqdm import tqdm
 
 from voxsmith.audio import SAMPLE_RATE, Audio, AudioProcessor
-from voxsmith.checkpoints import load_safetensors, strict_load
+from voxsmith.checkpoints import load_module
 from voxsmith.embeddings import EMOTIONS
 from voxsmith.errors import CheckpointError, DataError
 from voxsmith.models.content import ContentEncoder, ContentEncoderConfig
@@ -53,16 +53,13 @@ STAGE_FILES = {
 def _load(path: Path, kind: str, build):
     if not path.is_file():
         raise CheckpointError(f"{path}: exported {kind} weights not found (train that stage first)")
-    tensors, config, _ = load_safetensors(path, kind=kind)
-    module = build(config)
-    strict_load(module, tensors, f"{kind} {path}")
-    return module.eval()
+    return load_module(path, kind, build)
 
 
 def _run_info(path: Path) -> tuple[int | None, float | None]:
     """(steps, training hours) behind an export, from the run directory it lives in (with the
     history of the weights that run started from), for the model card."""
-    totals = run_totals(path.parent / "state.pt") if (path.parent / "state.pt").is_file() else None
+    totals = run_totals(path.parent / "state.pt")
     if totals is None:
         return None, None
     return totals[0], round(totals[1] / 3600, 2)

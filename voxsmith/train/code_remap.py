@@ -12,7 +12,6 @@ new codes that inherited the same row.
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -22,14 +21,6 @@ from voxsmith.errors import DataError
 log = logging.getLogger(__name__)
 
 CODE_ROWS = ("mel_embedding.weight", "mel_head.weight", "mel_head.bias")
-
-
-def load_codes(path: str | Path) -> dict[str, np.ndarray]:
-    """``cache/codes_<split>.npz`` → codes per clip id."""
-    with np.load(path) as z:
-        ids, lens, flat = z["ids"], z["lens"], z["codes"]
-    starts = np.concatenate([[0], np.cumsum(lens)[:-1]])
-    return {str(i): flat[s : s + n] for i, s, n in zip(ids, starts, lens, strict=True)}
 
 
 def code_correspondence(

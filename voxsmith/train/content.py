@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from voxsmith.checkpoints import load_safetensors, save_safetensors, strict_load
+from voxsmith.checkpoints import load_module, load_safetensors, save_safetensors, strict_load
 from voxsmith.errors import ConfigError, DataError
 from voxsmith.models.content import ContentEncoder, ContentEncoderConfig
 from voxsmith.models.kmeans_codec import KMeansCodec, KMeansCodecConfig
@@ -158,14 +158,12 @@ def _edit_distance(a: list[int], b: list[int]) -> int:
 
 
 @torch.no_grad()
-def greedy_units(model: ContentEncoder, mel: torch.Tensor, codec: KMeansCodec | None = None) -> list[int]:
-    """Greedy CTC decoding of one clip (80, T) → unit ids. With ``codec``, the CTC head reads
-    the quantised features (the codes' centroids) instead: what the codes still say."""
-    model.eval()
-    h, logits, _ = model(mel.unsqueeze(0))
+def units_of_features(model: ContentEncoder, h: torch.Tensor, codec: KMeansCodec | None = None) -> list[int]:
+    """Greedy CTC decoding of content features (T', dim) → unit ids. With ``codec``, the CTC
+    head reads their centroids instead: what the codes still say."""
     if codec is not None:
-        logits = model.ctc_head(codec.vq2emb(codec.quantize(h)))
-    ids = logits[0].argmax(-1).tolist()
+        h = codec.vq2emb(codec.quantize(h))
+    ids = model.ctc_head(h).argmax(-1).tolist()
     out, last = [], -1
     for i in ids:
         if i != last and i != 0:
@@ -176,24 +174,28 @@ def greedy_units(model: ContentEncoder, mel: torch.Tensor, codec: KMeansCodec | 
 
 @torch.no_grad()
 def unit_error_rate(
-    model: ContentEncoder, data: CorpusData, n: int = 40, codec: KMeansCodec | None = None
+    model: ContentEncoder,
+    data: CorpusData,
+    n: int = 40,
+    codec: KMeansCodec | None = None,
+    features: list[torch.Tensor] | None = None,
 ) -> float:
     """Unit (toned-pinyin / phone) error rate of greedy CTC decoding on the first ``n`` clips;
-    with ``codec``, of the quantised features (see ``greedy_units``)."""
+    with ``codec``, of the quantised features (see ``units_of_features``). ``features``: the
+    clips' content features when already computed (``content_features``)."""
+    model.eval()
     targets = clip_targets(data)
     errs, total = 0, 0
     for i in range(min(n, len(data))):
         ref = [u for u in targets[i] if u != 1]
-        errs += _edit_distance(greedy_units(model, data.clip_mel(i), codec), ref)
+        h = features[i] if features is not None else model(data.clip_mel(i).unsqueeze(0))[0][0]
+        errs += _edit_distance(units_of_features(model, h, codec), ref)
         total += max(1, len(ref))
     return errs / total
 
 
 def load_content(path: str | Path) -> ContentEncoder:
-    tensors, config, _ = load_safetensors(path, kind="content")
-    model = ContentEncoder(ContentEncoderConfig(**config))
-    strict_load(model, tensors, str(path))
-    return model.eval()
+    return load_module(path, "content", lambda c: ContentEncoder(ContentEncoderConfig(**c)))  # type: ignore[return-value]
 
 
 @torch.no_grad()
@@ -242,8 +244,8 @@ def train_codec(
         for split in ("train", "valid", "test"):
             old = Path(corpus) / "cache" / f"codes_{split}.npz"
             if old.is_file():
-                old.replace(old.with_name(f"codes_{split}.previous.npz"))
-                log.info("codec: previous codes kept as %s", old.with_name(f"codes_{split}.previous.npz"))
+                kept = old.replace(old.with_name(f"codes_{split}.previous.npz"))
+                log.info("codec: previous codes kept as %s", kept)
         codec = KMeansCodec(KMeansCodecConfig(dim=encoder.cfg.dim, codebook_size=codebook_size))
         mse = codec.fit(torch.cat(feats), seed=seed)
         log.info("codec: %d codes, k-means mse %.4f", codebook_size, mse)
@@ -255,21 +257,19 @@ def train_codec(
             extra={"mse": f"{mse:.5f}"},
         )
     write_codes(codec, feats, train, Path(corpus))
-    try:  # how much of the pronunciation the codes keep (the ceiling for GPT + S2M)
-        valid = CorpusData(corpus, "valid")
-        log.info(
-            "codec: valid unit error %.3f from features, %.3f from codes",
-            unit_error_rate(encoder, valid, 80),
-            unit_error_rate(encoder, valid, 80, codec),
-        )
-    except DataError:
-        pass
     for split in ("valid", "test"):
         try:
             data = CorpusData(corpus, split)
         except DataError:
             continue
-        write_codes(codec, content_features(encoder, data), data, Path(corpus))
+        split_feats = content_features(encoder, data)
+        write_codes(codec, split_feats, data, Path(corpus))
+        if split == "valid":  # how much of the pronunciation the codes keep (the ceiling for GPT + S2M)
+            log.info(
+                "codec: valid unit error %.3f from features, %.3f from codes",
+                unit_error_rate(encoder, data, 80, features=split_feats),
+                unit_error_rate(encoder, data, 80, codec, split_feats),
+            )
     return path
 
 

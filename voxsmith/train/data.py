@@ -153,3 +153,19 @@ class CorpusData:
             mels[b, :, :n] = torch.from_numpy(m).T
             wavs[b, : n * HOP] = torch.from_numpy(a.astype(np.float32) / 32767)
         return mels, wavs
+
+
+def load_codes(path: str | Path) -> dict[str, np.ndarray]:
+    """A codes file (``cache/codes_<split>.npz`` layout: ids, lens, concatenated rows) → rows by clip id."""
+    with np.load(path) as z:
+        ids, lens, flat = z["ids"], z["lens"], z["codes"]
+    starts = np.concatenate([[0], np.cumsum(lens)[:-1]])
+    return {str(i): flat[s : s + n] for i, s, n in zip(ids, starts, lens, strict=True)}
+
+
+def split_codes(corpus: str | Path, split: str) -> dict[str, np.ndarray]:
+    """The codec stage's codes of a corpus split, by clip id."""
+    path = Path(corpus) / "cache" / f"codes_{split}.npz"
+    if not path.is_file():
+        raise DataError(f"{path}: no codes; run `voxsmith train codec` first")
+    return load_codes(path)

@@ -27,8 +27,8 @@ from voxsmith.errors import DataError
 from voxsmith.models.emotion import SpeakerAdversary
 from voxsmith.models.gpt import GPTBatch, GPTConfig, UnifiedVoice
 from voxsmith.text.tokenizer import PhoneTokenizer, Segment
-from voxsmith.train.code_remap import code_correspondence, load_codes, remap_code_rows
-from voxsmith.train.data import CorpusData
+from voxsmith.train.code_remap import code_correspondence, remap_code_rows
+from voxsmith.train.data import CorpusData, load_codes, split_codes
 from voxsmith.train.state import RunDir, StopRequest, init_weights, seed_all
 
 log = logging.getLogger(__name__)
@@ -57,12 +57,7 @@ class GPTData:
 
     def __init__(self, corpus: str | Path, split: str, tokenizer: PhoneTokenizer):
         self.data = CorpusData(corpus, split)
-        codes_path = Path(corpus) / "cache" / f"codes_{split}.npz"
-        if not codes_path.is_file():
-            raise DataError(f"{codes_path}: no codes; run `voxsmith train codec` first")
-        with np.load(codes_path) as z:
-            offsets = np.concatenate([[0], np.cumsum(z["lens"])])
-            by_id = {i: z["codes"][offsets[k] : offsets[k + 1]] for k, i in enumerate(z["ids"].tolist())}
+        by_id = split_codes(corpus, split)
         self.codes, self.text, self.keep = [], [], []
         for k, clip in enumerate(self.data.clips):
             codes = by_id.get(clip.row["id"])

@@ -19,20 +19,14 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from voxsmith.checkpoints import load_safetensors, strict_load
+from voxsmith.checkpoints import load_module
 from voxsmith.fileio import atomic_path
 from voxsmith.models.gpt import GPTConfig, UnifiedVoice
 from voxsmith.text.tokenizer import PhoneTokenizer
-from voxsmith.train.code_remap import load_codes
+from voxsmith.train.data import load_codes
+from voxsmith.train.gpt import GPTData
 
 log = logging.getLogger(__name__)
-
-
-def load_gpt(path: str | Path) -> UnifiedVoice:
-    tensors, config, _ = load_safetensors(path, kind="gpt")
-    model = UnifiedVoice(GPTConfig.from_dict(config))
-    strict_load(model, tensors, str(path))
-    return model.eval()
 
 
 def file_digest(path: str | Path, n: int = 12) -> str:
@@ -46,8 +40,6 @@ def file_digest(path: str | Path, n: int = 12) -> str:
 @torch.no_grad()
 def clip_latents(gpt: UnifiedVoice, corpus: str | Path, split: str, seed: int = 0, max_ref: int = 500):
     """Latents ``(N, D)`` fp16 of every clip of ``split`` with codes and text, by clip id."""
-    from voxsmith.train.gpt import GPTData  # the GPT recipe's pairing of clips and references
-
     data = GPTData(corpus, split, PhoneTokenizer())
     gpt.eval()
     out: dict[str, np.ndarray] = {}
@@ -70,7 +62,8 @@ def latents_cache(corpus: str | Path, split: str, gpt_path: str | Path) -> dict[
     path = Path(corpus) / "cache" / f"latents_{split}_{file_digest(gpt_path)}.npz"
     if not path.is_file():
         log.info("gpt latents: computing %s with %s", path.name, gpt_path)
-        lat = clip_latents(load_gpt(gpt_path), corpus, split)
+        gpt = load_module(gpt_path, "gpt", lambda c: UnifiedVoice(GPTConfig.from_dict(c)))
+        lat = clip_latents(gpt, corpus, split)  # type: ignore[arg-type]
         ids = list(lat)
         with atomic_path(path, suffix=".npz") as tmp:
             np.savez(

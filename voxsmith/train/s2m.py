@@ -24,11 +24,11 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from voxsmith.checkpoints import load_safetensors, save_safetensors, strict_load
+from voxsmith.checkpoints import load_module, load_safetensors, save_safetensors, strict_load
 from voxsmith.errors import ConfigError, DataError
 from voxsmith.models.kmeans_codec import KMeansCodec, KMeansCodecConfig
 from voxsmith.models.s2m import S2M, S2MConfig
-from voxsmith.train.data import CorpusData
+from voxsmith.train.data import CorpusData, split_codes
 from voxsmith.train.gpt_latents import latents_cache
 from voxsmith.train.state import RunDir, StopRequest, seed_all
 
@@ -53,10 +53,7 @@ class S2MTrainConfig:
 
 
 def load_codec(path: str | Path) -> KMeansCodec:
-    tensors, config, _ = load_safetensors(path, kind="kmeans_codec")
-    codec = KMeansCodec(KMeansCodecConfig(**config))
-    strict_load(codec, tensors, str(path))
-    return codec
+    return load_module(path, "kmeans_codec", lambda c: KMeansCodec(KMeansCodecConfig(**c)))  # type: ignore[return-value]
 
 
 class S2MData:
@@ -66,12 +63,7 @@ class S2MData:
         self.data = CorpusData(corpus, split)
         self.latents = latents
         root = Path(corpus) / "cache"
-        codes_path = root / f"codes_{split}.npz"
-        if not codes_path.is_file():
-            raise DataError(f"{codes_path}: no codes; run `voxsmith train codec` first")
-        with np.load(codes_path) as z:
-            offsets = np.concatenate([[0], np.cumsum(z["lens"])])
-            by_id = {i: z["codes"][offsets[k] : offsets[k + 1]] for k, i in enumerate(z["ids"].tolist())}
+        by_id = split_codes(corpus, split)
         self.codes = [by_id.get(c.row["id"]) for c in self.data.clips]
         self.keep = [k for k, c in enumerate(self.codes) if c is not None and len(c) >= 8]
         if latents is not None:  # clips the GPT could not read (no phones) drop out
@@ -162,11 +154,11 @@ def train_s2m(
     codec = load_codec(codec_path)
     torch.set_num_threads(cfg.threads)
     latents: dict[str, dict[str, np.ndarray] | None] = {"train": None, "valid": None}
+    gpt_dim = None
     if gpt is not None:
-        for split in latents:
-            latents[split] = latents_cache(corpus, split, gpt)
+        latents = {split: latents_cache(corpus, split, gpt) for split in latents}
         gpt_dim = next(iter(latents["train"].values())).shape[-1]  # type: ignore[union-attr]
-    model_cfg = model_cfg or tiny_config(codec.cfg.dim, gpt_dim=gpt_dim if gpt is not None else None)
+    model_cfg = model_cfg or tiny_config(codec.cfg.dim, gpt_dim=gpt_dim)
     if (model_cfg.gpt_dim is None) != (gpt is None):
         raise ConfigError(
             f"s2m: the model {'reads' if model_cfg.gpt_dim else 'has no'} GPT latents, "
