@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 import torch
 
 from tests.helpers import make_coded_corpus
@@ -115,3 +116,28 @@ def test_gpt_init_with_remapped_codes(tmp_path):
     old_rows = {tuple(r.tolist()) for r in a["mel_embedding.weight"][:16]}
     assert all(tuple(r.tolist()) in old_rows for r in b["mel_embedding.weight"][:8])
     assert torch.equal(b["text_embedding.weight"], a["text_embedding.weight"])
+
+
+def test_remap_and_latent_inputs_fail_clearly(tmp_path, capsys):
+    from voxsmith.cli.main import main
+    from voxsmith.errors import CheckpointError, DataError
+    from voxsmith.train.data import load_codes
+    from voxsmith.train.gpt_latents import latents_cache
+
+    with pytest.raises(DataError, match="codes file not found"):
+        load_codes(tmp_path / "missing.npz")
+    with pytest.raises(CheckpointError, match="GPT weights not found"):
+        latents_cache(tmp_path, "train", tmp_path / "missing_gpt.safetensors")
+    argv = [
+        "train",
+        "gpt",
+        "--data",
+        str(tmp_path),
+        "--out",
+        str(tmp_path / "run"),
+        "--codec",
+        "c.safetensors",
+    ]
+    assert main([*argv, "--remap-codes", "old.npz"]) == 2
+    assert "give --init too" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()

@@ -140,6 +140,8 @@ def run(args: argparse.Namespace) -> int:
 
         if args.codec is None:
             raise ConfigError("the gpt stage needs --codec PATH/codec.safetensors")
+        if args.remap_codes is not None and args.init is None:
+            raise ConfigError("--remap-codes matches the rows of --init weights; give --init too")
         _, codec_cfg, _ = load_safetensors(args.codec, kind="kmeans_codec")
         cfg = GPTTrainConfig(seed=args.seed, threads=args.threads)
         if args.steps:

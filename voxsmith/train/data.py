@@ -157,6 +157,8 @@ class CorpusData:
 
 def load_codes(path: str | Path) -> dict[str, np.ndarray]:
     """A codes file (``cache/codes_<split>.npz`` layout: ids, lens, concatenated rows) → rows by clip id."""
+    if not Path(path).is_file():
+        raise DataError(f"{path}: codes file not found")
     with np.load(path) as z:
         ids, lens, flat = z["ids"], z["lens"], z["codes"]
     starts = np.concatenate([[0], np.cumsum(lens)[:-1]])

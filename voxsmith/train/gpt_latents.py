@@ -20,6 +20,7 @@ import torch
 from tqdm import tqdm
 
 from voxsmith.checkpoints import load_module
+from voxsmith.errors import CheckpointError
 from voxsmith.fileio import atomic_path
 from voxsmith.models.gpt import GPTConfig, UnifiedVoice
 from voxsmith.text.tokenizer import PhoneTokenizer
@@ -59,6 +60,8 @@ def clip_latents(gpt: UnifiedVoice, corpus: str | Path, split: str, seed: int = 
 
 def latents_cache(corpus: str | Path, split: str, gpt_path: str | Path) -> dict[str, np.ndarray]:
     """The cached latents of ``split`` under the GPT at ``gpt_path`` (computed on first use)."""
+    if not Path(gpt_path).is_file():
+        raise CheckpointError(f"{gpt_path}: GPT weights not found (the S2M stage reads their latents)")
     path = Path(corpus) / "cache" / f"latents_{split}_{file_digest(gpt_path)}.npz"
     if not path.is_file():
         log.info("gpt latents: computing %s with %s", path.name, gpt_path)
