@@ -82,6 +82,27 @@ def test_forward_returns_losses_and_trains():
         assert grad is not None and grad.abs().sum() > 0, name
 
 
+def test_code_noise_corrupts_only_real_input_codes():
+    from voxsmith.models.gpt import _corrupt
+
+    torch.manual_seed(0)
+    inputs = torch.full((64, 12), 7)
+    inputs[:, 0] = 38  # start
+    lengths = torch.randint(1, 11, (64,))
+    out = _corrupt(inputs, lengths, 0.5, 6)
+    pos = torch.arange(12)[None, :]
+    real = (pos >= 1) & (pos <= lengths[:, None])
+    changed = out != inputs
+    assert not changed[~real].any()  # start, stop and padding untouched
+    assert 0.4 < changed[real].float().mean() < 0.6
+    assert out[changed].max() < 6 and out[changed].min() >= 0  # random codes of the codebook
+    model = _model().eval()
+    with torch.no_grad():
+        clean, noisy = model(_batch()), model(_batch(), code_noise=0.5)
+    torch.testing.assert_close(clean.mel_targets, noisy.mel_targets)  # targets stay the real codes
+    assert not torch.allclose(clean.mel_logits, noisy.mel_logits)
+
+
 def test_padding_content_is_ignored():
     model = _model()
     a = _batch()

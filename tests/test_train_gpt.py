@@ -26,7 +26,10 @@ def test_gpt_recipe_trains_and_resumes(tmp_path):
     batch, speakers, langs = data.batch(np.random.default_rng(0), 200, 100)
     assert batch.spk_feats.shape[-1] == 80 and batch.spk_feats.shape[1] <= 100
     assert batch.codes.max() < 16 and speakers.max() < 3 and (langs == 0).all()
-    cfg = GPTTrainConfig(steps=12, max_batch_codes=200, max_ref_frames=60, warmup=1, log_every=2, val_every=6)
+    cfg = GPTTrainConfig(
+        steps=12, max_batch_codes=200, max_ref_frames=60, warmup=1, log_every=2, val_every=6,
+        dropout=0.3, code_noise=0.1,
+    )  # fmt: skip
     out = tmp_path / "gpt"
     path = train_gpt(corpus, out, 16, cfg, _debug_gpt(16))
     rows = [json.loads(x) for x in (out / "losses.jsonl").read_text().splitlines()]
@@ -34,8 +37,10 @@ def test_gpt_recipe_trains_and_resumes(tmp_path):
     assert ce[-1] < ce[0]
     val = [r for r in rows if "val_mel_ce" in r]
     assert val and all(r["val_emo_spread"] > 0 and r["val_emo_norm"] > 0 for r in val)
+    assert all(0.0 <= r["val_mel_acc"] <= 1.0 for r in val)
     tensors, config, _ = load_safetensors(path, kind="gpt")
     assert config["model_dim"] == 32 and tensors["mel_head.weight"].shape[0] == 18
+    assert config["dropout"] == 0.3  # the training override is recorded
     cfg.steps = 14
     train_gpt(corpus, out, 16, cfg, _debug_gpt(16))
     steps = [json.loads(x)["step"] for x in (out / "losses.jsonl").read_text().splitlines()]

@@ -16,6 +16,7 @@ import logging
 import os
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from voxsmith.audio import SAMPLE_RATE, Audio
@@ -25,7 +26,9 @@ from voxsmith.check.content import ContentChecker, ContentResult
 from voxsmith.check.expected import ExpectedToken, expected_tokens, tone_variants
 from voxsmith.check.gop import TokenScore, confidence, score_tokens
 from voxsmith.check.model import PronRecognizer, load_checker
+from voxsmith.check.pitch import pitch_features
 from voxsmith.check.report import CheckReport, SyllableCheck
+from voxsmith.check.tone import ToneJudge, token_features
 from voxsmith.errors import CheckpointError
 from voxsmith.eval.common import AudioInput, load_audio
 from voxsmith.models.units import units_to_ids
@@ -51,9 +54,11 @@ class PronunciationChecker:
         frontend: TextFrontend | None = None,
         content: ContentChecker | None = None,
         check_all: bool = False,
+        tone_judge: ToneJudge | None = None,
     ) -> None:
         self.model = model.eval()
         self.calibration = calibration
+        self.tone_judge = tone_judge
         self.frontend = frontend or TextFrontend()
         self.content = content or ContentChecker()
         self.check_all = check_all
@@ -65,14 +70,24 @@ class PronunciationChecker:
         if not p.is_file():
             what = "the built-in pronunciation checker is not installed" if path is None else "file not found"
             raise CheckpointError(f"{p}: {what}; {TRAIN_HINT}")
-        model, calibration = load_checker(p)
+        model, calibration, judge = load_checker(p)
         if not calibration.fitted:
             log.warning("%s: calibration was not fitted on data; decisions use default thresholds", p)
-        return cls(model, calibration, **kwargs)
+        return cls(model, calibration, tone_judge=judge, **kwargs)
 
     def log_probs(self, audio: AudioInput) -> torch.Tensor:
         """(T', n_units) CTC log-posteriors of a clip (a path or ``Audio``, any sample rate)."""
         return self.model.log_probs(self.model.features(load_audio(audio, SAMPLE_RATE)))
+
+    def tone_log_probs(
+        self, clip: Audio, spans: np.ndarray, n_frames: int, tokens: list[ExpectedToken]
+    ) -> np.ndarray | None:
+        """(K, 5) tone judgement of aligned tokens, or None without a judge (or weight 0)."""
+        if self.tone_judge is None or not self.calibration.tone_weight:
+            return None
+        readings = [t.reading if t.kind == "zh" else "" for t in tokens]
+        pitch = pitch_features(load_audio(clip, SAMPLE_RATE))
+        return self.tone_judge.log_probs(token_features(pitch, spans, n_frames, readings))
 
     def pronunciation(self, audio: AudioInput, text: str) -> tuple[str, list[SyllableCheck]]:
         """The normalised text and one ``SyllableCheck`` per Chinese syllable of ``text``."""
@@ -80,13 +95,15 @@ class PronunciationChecker:
         zh = [t for t in tokens if t.kind == "zh"]
         if not zh:
             return result.normalized, []
-        lp = self.log_probs(audio)
+        clip = audio if isinstance(audio, Audio) else Audio(load_audio(audio, SAMPLE_RATE), SAMPLE_RATE)
+        lp = self.log_probs(clip)
         alignment = viterbi_align(lp.numpy(), units_to_ids([u for t in tokens for u in t.units]))
         if alignment is None:  # the clip is too short for the text: nothing can be heard as meant
             log.info("no alignment of %d tokens in %d frames", len(tokens), lp.shape[0])
             return result.normalized, [self._unaligned(t) for t in zh]
         spans = token_spans(alignment, [len(t.units) for t in tokens])
-        scores = score_tokens(lp, tokens, spans, tones=True)
+        tone_lp = self.tone_log_probs(clip, spans, lp.shape[0], tokens)
+        scores = score_tokens(lp, tokens, spans, True, tone_lp, self.calibration.tone_weight)
         return result.normalized, [
             self._decide(t, s) for t, s in zip(tokens, scores, strict=True) if s is not None
         ]

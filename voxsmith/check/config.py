@@ -70,13 +70,15 @@ class Calibration:
     syllable's aligned window, in nats. A syllable is flagged when its margin is below the
     threshold; ``confidence = sigmoid(scale * (margin - threshold))`` so that 0.5 is the
     decision boundary. ``poly_*`` judges polyphones against their other readings,
-    ``syl_*`` judges any syllable against its other tones (``check_all``).
+    ``syl_*`` judges any syllable against its other tones (``check_all``). With a tone judge
+    in the file, candidate scores add ``tone_weight`` times its tone log-probability.
     """
 
     poly_threshold: float = 0.0  # nats; below = the polyphone was read another way
     poly_scale: float = 1.0  # logistic slope of the confidence (1/nats)
     syl_threshold: float = -2.0  # nats; below = the syllable's tone was read another way
     syl_scale: float = 1.0  # logistic slope of the confidence (1/nats)
+    tone_weight: float = 0.0  # weight of the pitch tone judge in candidate scores (0: recogniser only)
     max_false_alarm: float = 0.02  # false-alarm rate the thresholds were fitted for
     fitted: bool = False  # False = defaults, not fitted on data
     stats: dict | None = None  # what the fit saw: counts, false alarms, detection on the fit data

@@ -8,6 +8,9 @@ after token ``k-2`` to just before token ``k+2``; the CTC log-likelihood of
 ``F.ctc_loss`` call (in chunks), on the columns of the units involved only.
 
     margin = LL(intended) - max LL(other candidate)     (nats; > 0: the intended wins)
+
+With a tone judge (``check.tone``), each candidate's LL gains ``tone_weight * log p_tone``
+of its tone, so pitch weighs in wherever the candidates' tones differ.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from voxsmith.check.expected import ExpectedToken, syllable_units, tone_variants
+from voxsmith.check.tone import tone_of
 from voxsmith.models.units import units_to_ids
 
 CHUNK = 256  # windows per ctc_loss call
@@ -33,13 +37,22 @@ class TokenScore:
     reading: str
     alternatives: tuple[str, ...]  # other polyphone readings
     lls: dict[str, float] = field(default_factory=dict)  # candidate -> window log-likelihood
+    tone_lp: np.ndarray | None = None  # (5,) the tone judge's log p(tone 1..5), if any
+    tone_weight: float = 0.0  # its weight in ``score``
+
+    def score(self, candidate: str) -> float:
+        """The recogniser's LL of ``candidate`` plus the weighted tone judgement of its tone."""
+        ll = self.lls[candidate]
+        if self.tone_lp is None or not self.tone_weight:
+            return ll
+        return ll + self.tone_weight * float(self.tone_lp[tone_of(candidate) - 1])
 
     def margin(self, intended: str, others: tuple[str, ...] | list[str]) -> float:
-        """LL(intended) - max LL(others), clipped to +-MARGIN_CLIP."""
-        rivals = [self.lls[o] for o in others if o != intended]
+        """score(intended) - max score(others), clipped to +-MARGIN_CLIP."""
+        rivals = [self.score(o) for o in others if o != intended]
         if not rivals:
             return MARGIN_CLIP
-        own, rival = self.lls[intended], max(rivals)
+        own, rival = self.score(intended), max(rivals)
         if not math.isfinite(own) and not math.isfinite(rival):
             return 0.0  # neither fits the window: no evidence either way
         return float(np.clip(own - rival, -MARGIN_CLIP, MARGIN_CLIP))
@@ -53,8 +66,8 @@ class TokenScore:
         return self.margin(self.reading, tone_variants(self.reading))
 
     def best(self, candidates: tuple[str, ...] | list[str]) -> str:
-        """The candidate with the highest likelihood (the intended reading wins ties)."""
-        return max(candidates, key=lambda c: (self.lls[c], c == self.reading))
+        """The candidate with the highest score (the intended reading wins ties)."""
+        return max(candidates, key=lambda c: (self.score(c), c == self.reading))
 
 
 def _window(k: int, spans: np.ndarray, n_frames: int) -> tuple[int, int]:
@@ -108,12 +121,18 @@ def window_log_likelihoods(
 
 
 def score_tokens(
-    log_probs: torch.Tensor, tokens: list[ExpectedToken], spans: np.ndarray, tones: bool = True
+    log_probs: torch.Tensor,
+    tokens: list[ExpectedToken],
+    spans: np.ndarray,
+    tones: bool = True,
+    tone_lp: np.ndarray | None = None,
+    tone_weight: float = 0.0,
 ) -> list[TokenScore | None]:
     """A ``TokenScore`` per Chinese token (None for English words).
 
     Candidates: the intended reading, the other polyphone readings and, with ``tones``,
-    the intended syllable in the other four tones.
+    the intended syllable in the other four tones. ``tone_lp``: (K, 5) tone judgement of
+    every token (rows of English words unused), weighed in with ``tone_weight``.
     """
     token_ids = [units_to_ids(list(t.units)) for t in tokens]
     scores: list[TokenScore | None] = []
@@ -124,6 +143,8 @@ def score_tokens(
             scores.append(None)
             continue
         ts = TokenScore(tok.reading, tok.alternatives)
+        if tone_lp is not None:
+            ts.tone_lp, ts.tone_weight = tone_lp[k], tone_weight
         cands = dict.fromkeys(
             (tok.reading, *tok.alternatives, *(tone_variants(tok.reading) if tones else ()))
         )

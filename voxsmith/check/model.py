@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from voxsmith.audio import AudioProcessor
 from voxsmith.check.config import Calibration, CheckerConfig
 from voxsmith.check.pitch import pitch_features
+from voxsmith.check.tone import ToneJudge
 from voxsmith.checkpoints import load_safetensors, save_safetensors, strict_load
 from voxsmith.errors import CheckpointError
 from voxsmith.models.content import ContentEncoder
@@ -133,14 +134,28 @@ class PronRecognizer(nn.Module):
         return F.ctc_loss(logp, targets, lens, target_lens, blank=0, reduction="mean", zero_infinity=True)
 
 
-def save_checker(model: PronRecognizer, calibration: Calibration, path: str | os.PathLike) -> Path:
-    """Write the self-describing checker file: weights (fp16), model config, unit inventory, calibration."""
+TONE_PREFIX = "tone_judge."  # keys of the optional pitch tone judge (check/tone.py)
+
+
+def save_checker(
+    model: PronRecognizer,
+    calibration: Calibration,
+    path: str | os.PathLike,
+    tone_judge: ToneJudge | None = None,
+) -> Path:
+    """Write the self-describing checker file: weights (fp16), model config, unit inventory,
+    calibration and, if given, the tone judge (its weights under ``tone_judge.``)."""
     config = {"model": model.cfg.to_dict(), "units": list(UNITS), "calibration": calibration.to_dict()}
-    return save_safetensors(model.state_dict(), path, kind=KIND, config=config, dtype=torch.float16)
+    tensors = dict(model.state_dict())
+    if tone_judge is not None:
+        config["tone_judge"] = {"hidden": tone_judge.hidden}
+        tensors.update({TONE_PREFIX + k: v for k, v in tone_judge.state_dict().items()})
+    return save_safetensors(tensors, path, kind=KIND, config=config, dtype=torch.float16)
 
 
-def load_checker(path: str | os.PathLike) -> tuple[PronRecognizer, Calibration]:
-    """Build the recogniser a checker file describes and load it strictly (eval mode)."""
+def load_checker(path: str | os.PathLike) -> tuple[PronRecognizer, Calibration, ToneJudge | None]:
+    """Build what a checker file describes and load it strictly (eval mode): the recogniser,
+    its calibration and the tone judge (None in files without one)."""
     tensors, config, _ = load_safetensors(path, kind=KIND)
     if config.get("units") != list(UNITS):
         raise CheckpointError(
@@ -148,5 +163,13 @@ def load_checker(path: str | os.PathLike) -> tuple[PronRecognizer, Calibration]:
             f"({len(config.get('units') or [])} units, this voxsmith has {len(UNITS)}); retrain it"
         )
     model = PronRecognizer(CheckerConfig.from_dict(config["model"]))
-    strict_load(model, tensors, str(path))
-    return model.eval(), Calibration.from_dict(config.get("calibration", {}))
+    judge_tensors = {k[len(TONE_PREFIX) :]: v for k, v in tensors.items() if k.startswith(TONE_PREFIX)}
+    strict_load(model, {k: v for k, v in tensors.items() if not k.startswith(TONE_PREFIX)}, str(path))
+    judge = None
+    if "tone_judge" in config:
+        judge = ToneJudge(int(config["tone_judge"]["hidden"]))
+        strict_load(judge, judge_tensors, f"{path} (tone judge)")
+        judge.eval()
+    elif judge_tensors:
+        raise CheckpointError(f"{path}: tone judge weights without their config; re-export the checker")
+    return model.eval(), Calibration.from_dict(config.get("calibration", {})), judge

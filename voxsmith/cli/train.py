@@ -58,6 +58,18 @@ def register(sub: argparse._SubParsersAction) -> None:
         "official design); latents are cached per GPT file",
     )
     p.add_argument(
+        "--dropout",
+        type=float,
+        help="gpt stage: GPT-2 dropout while training (default: the model's 0.1; more fights "
+        "overfitting a small corpus)",
+    )
+    p.add_argument(
+        "--code-noise",
+        type=float,
+        help="gpt stage: share of teacher-forced input codes replaced by random codes "
+        "(default: 0; e.g. 0.1 against overfitting and for robust sampling)",
+    )
+    p.add_argument(
         "--remap-codes",
         type=Path,
         help="gpt stage, with --init after a codec refit: the codes the init weights were "
@@ -77,6 +89,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--swap-minutes",
         type=float,
         help="checker stage: minutes of reading-swap clips to render with ttskit first (default: the recipe's)",
+    )
+    p.add_argument(
+        "--recalibrate",
+        action="store_true",
+        help="checker stage: no training; refit the pitch tone judge and the calibration of the "
+        "run's weights and export them",
     )
     p.set_defaults(func=run)
 
@@ -143,9 +161,15 @@ def run(args: argparse.Namespace) -> int:
         if args.remap_codes is not None and args.init is None:
             raise ConfigError("--remap-codes matches the rows of --init weights; give --init too")
         _, codec_cfg, _ = load_safetensors(args.codec, kind="kmeans_codec")
-        cfg = GPTTrainConfig(seed=args.seed, threads=args.threads)
+        cfg = GPTTrainConfig(seed=args.seed, threads=args.threads, dropout=args.dropout)
         if args.steps:
             cfg.steps = args.steps
+        if args.code_noise is not None:
+            if not 0.0 <= args.code_noise < 1.0:
+                raise ConfigError(f"--code-noise must be in [0, 1), got {args.code_noise}")
+            cfg.code_noise = args.code_noise
+        if args.dropout is not None and not 0.0 <= args.dropout < 1.0:
+            raise ConfigError(f"--dropout must be in [0, 1), got {args.dropout}")
         path = train_gpt(
             args.data,
             args.out,
@@ -177,7 +201,11 @@ def run(args: argparse.Namespace) -> int:
         if args.swap_minutes is not None:
             cfg.swap_minutes = args.swap_minutes
         size = CheckerConfig.tiny() if args.config == "tiny" else CheckerConfig.debug()
-        path = train_checker(args.data, args.out, _every(cfg, args), size, resume=resume)
+        if args.recalibrate and args.fresh:
+            raise ConfigError("--recalibrate works on the run's trained weights; drop --fresh")
+        path = train_checker(
+            args.data, args.out, _every(cfg, args), size, resume=resume, recalibrate=args.recalibrate
+        )
     else:  # pragma: no cover - argparse restricts choices
         raise ConfigError(f"unknown stage {args.stage}")
     print(json.dumps({"stage": args.stage, "weights": str(path)}))

@@ -81,6 +81,7 @@ class GPTOutput:
     text_loss: torch.Tensor
     mel_loss: torch.Tensor
     mel_logits: torch.Tensor  # (B, Lc+2, V) logits of the code positions
+    mel_targets: torch.Tensor  # (B, Lc+2) next codes, IGNORE after the stop
     emo_vec: torch.Tensor  # (B, D) emotion vector (feed it to a speaker adversary through a GRL)
     spk_latents: torch.Tensor  # (B, N, D)
 
@@ -109,6 +110,14 @@ class TeacherForced:
     text_targets: torch.Tensor  # (B, Lt+2) next ids, IGNORE after the stop
     mel_inputs: torch.Tensor  # (B, Lc+2)
     mel_targets: torch.Tensor  # (B, Lc+2)
+
+
+def _corrupt(inputs: torch.Tensor, lengths: torch.Tensor, share: float, codebook: int) -> torch.Tensor:
+    """``inputs`` (B, Lc+2) with a ``share`` of positions ``1 … length`` set to random codes."""
+    pos = torch.arange(inputs.size(1), device=inputs.device)[None, :]
+    real = (pos >= 1) & (pos <= lengths.to(inputs.device)[:, None])
+    hit = real & (torch.rand(inputs.shape, device=inputs.device) < share)
+    return torch.where(hit, torch.randint_like(inputs, codebook), inputs)
 
 
 def _aligned(ids: torch.Tensor, lengths: torch.Tensor, start: int, stop: int) -> tuple[torch.Tensor, ...]:
@@ -239,11 +248,18 @@ class UnifiedVoice(nn.Module):
         text_lengths: torch.Tensor,
         codes: torch.Tensor,
         code_lengths: torch.Tensor,
+        code_noise: float = 0.0,
     ) -> TeacherForced:
-        """One pass over ``[conds][text][codes]`` with the training position layout 0, 1, 2, …"""
+        """One pass over ``[conds][text][codes]`` with the training position layout 0, 1, 2, …
+
+        ``code_noise``: share of the real input codes replaced by random codes (targets kept),
+        so the model learns to continue from imperfect histories as it must when sampling.
+        """
         cfg = self.config
         t_in, t_tar, t_valid = _aligned(text_ids, text_lengths, cfg.start_text_token, cfg.stop_text_token)
         m_in, m_tar, _ = _aligned(codes, code_lengths, cfg.start_mel_token, cfg.stop_mel_token)
+        if code_noise > 0:
+            m_in = _corrupt(m_in, code_lengths, code_noise, cfg.number_mel_codes - 2)
         text = self.text_embedding(t_in) + self.text_pos_embedding(t_in.size(1))
         mel = self.mel_embedding(m_in) + self.mel_pos_embedding(m_in.size(1))
         b = text.size(0)
@@ -278,9 +294,17 @@ class UnifiedVoice(nn.Module):
         return self.teacher_forced(conds, text_ids, text_lengths, codes, code_lengths).mel_hidden[:, :-2]
 
     def forward(
-        self, batch: GPTBatch, *, text_loss_weight: float = 0.01, duration_drop: float | None = None
+        self,
+        batch: GPTBatch,
+        *,
+        text_loss_weight: float = 0.01,
+        duration_drop: float | None = None,
+        code_noise: float = 0.0,
     ) -> GPTOutput:
-        """Training pass: conditioners, duration slot (dropped with ``duration_drop``), losses."""
+        """Training pass: conditioners, duration slot (dropped with ``duration_drop``), losses.
+
+        ``code_noise``: share of input codes replaced by random ones (see :meth:`teacher_forced`).
+        """
         spk = self.speaker_latents(batch.spk_feats, batch.spk_lengths)
         emo_feats = batch.spk_feats if batch.emo_feats is None else batch.emo_feats
         emo_lengths = batch.spk_lengths if batch.emo_feats is None else batch.emo_lengths
@@ -291,7 +315,9 @@ class UnifiedVoice(nn.Module):
         drop = torch.rand(duration.shape, device=duration.device) < duration_drop
         duration[drop] = -1
         conds = self.conditioning(spk, emo_vec, duration)
-        tf = self.teacher_forced(conds, batch.text_ids, batch.text_lengths, batch.codes, batch.code_lengths)
+        tf = self.teacher_forced(
+            conds, batch.text_ids, batch.text_lengths, batch.codes, batch.code_lengths, code_noise
+        )
         text_logits = self.text_head(tf.text_hidden)
         mel_logits = self.mel_head(tf.mel_hidden)
         text_loss = F.cross_entropy(text_logits.transpose(1, 2), tf.text_targets, ignore_index=IGNORE)
@@ -301,6 +327,7 @@ class UnifiedVoice(nn.Module):
             text_loss=text_loss,
             mel_loss=mel_loss,
             mel_logits=mel_logits,
+            mel_targets=tf.mel_targets,
             emo_vec=emo_vec,
             spk_latents=spk,
         )

@@ -14,6 +14,9 @@
    reading pretending that one was intended (the audio then says a *wrong* reading: what
    the checker must catch). Thresholds keep false alarms on correct readings under
    ``max_false_alarm``.
+4. The pitch tone judge (``check/tone.py``), fitted at each validation on the training
+   clips' syllable contours (as the current recogniser aligns them); the calibration picks
+   its weight in the candidate scores on the held-out voices (0 = it does not help).
 
 The calibration clips are those of ``calib_voices`` Mandarin engine voices of the train
 split that the recogniser never hears in training (all speakers built on them), because
@@ -46,10 +49,11 @@ from tqdm import tqdm
 from voxsmith.audio import MelConfig
 from voxsmith.check.align import token_spans, viterbi_align
 from voxsmith.check.config import Calibration, CheckerConfig
-from voxsmith.check.expected import expected_tokens, tone_variants
+from voxsmith.check.expected import ExpectedToken, expected_tokens, tone_variants
 from voxsmith.check.gop import fit_threshold, score_tokens
 from voxsmith.check.model import PronRecognizer, save_checker
 from voxsmith.check.pitch import pitch_features
+from voxsmith.check.tone import N_FEATURES, ToneJudge, fit_tone_judge, token_features, tone_of
 from voxsmith.errors import DataError, VoxsmithError
 from voxsmith.models.units import SIL, UNK, row_units, units_to_ids
 from voxsmith.text.frontend import TextFrontend
@@ -80,6 +84,7 @@ class CheckerTrainConfig:
     calib_voices: int = 2  # Mandarin engine voices held out of training for the calibration
     calib_clips: int = 300  # clips used for the calibration (at most)
     max_false_alarm: float = 0.02  # calibration target on correct readings
+    tone_clips: int = 600  # training clips the pitch tone judge is fitted on at each validation; 0 = no judge
     seed: int = 0
     threads: int = 2
 
@@ -106,9 +111,14 @@ class ClipSet:
         mel = part.clip_mel(j)
         if not self.pitch:
             return mel
+        return torch.cat([mel, self.pitch_of(i)], 0)
+
+    def pitch_of(self, i: int) -> torch.Tensor:
+        """(3, frames) pitch channels of clip ``i`` (computed once, then kept)."""
         if i not in self._pitch:
-            self._pitch[i] = pitch_features(part.clip_audio(j))[:, : mel.shape[-1]].half()
-        return torch.cat([mel, self._pitch[i].float()], 0)
+            part, j = self._where[i]
+            self._pitch[i] = pitch_features(part.clip_audio(j))[:, : part.clip_mel(j).shape[-1]].half()
+        return self._pitch[i].float()
 
 
 def clip_targets(data: ClipSet) -> list[list[int]]:
@@ -215,20 +225,24 @@ def unit_error_rate(model: PronRecognizer, data: ClipSet, targets: list[list[int
     return errs / max(1, total)
 
 
-@torch.no_grad()
-def collect_margins(
-    model: PronRecognizer, data: ClipSet, pool: list[int], frontend: TextFrontend | None = None
-) -> dict[str, list[float]]:
-    """Margins of correct and wrong readings on clips whose labels the frontend reproduces.
+@dataclass
+class AlignedClip:
+    """One clip as the checker sees it: expected tokens, posteriors, spans, pitch."""
 
-    ``poly_pos``/``poly_neg``: polyphones, true reading vs each other reading as intended;
-    ``tone_pos``/``tone_neg``: every syllable, true reading vs each other tone as intended.
-    At the swapped syllables of a reading-swap clip only the wrong readings count: the
-    engine may not have said an unusual reading cleanly, which would make a poor example
-    of a correct one, while the usual reading intended over it is the case to catch.
-    """
+    tokens: list[ExpectedToken]
+    log_probs: torch.Tensor  # (T', U)
+    spans: np.ndarray  # (K, 2) token frames
+    pitch: torch.Tensor  # (3, T) mel-rate pitch channels
+    swapped: set[int]  # syllables read another way on purpose (reading-swap clips)
+
+
+@torch.no_grad()
+def aligned_clips(
+    model: PronRecognizer, data: ClipSet, pool: list[int], frontend: TextFrontend | None = None
+) -> list[AlignedClip]:
+    """Clips of ``pool`` whose labels the frontend reproduces, aligned to their expected units."""
     frontend = frontend or TextFrontend()
-    out: dict[str, list[float]] = {"poly_pos": [], "poly_neg": [], "tone_pos": [], "tone_neg": []}
+    out = []
     for i in pool:
         row = data.clips[i].row
         try:
@@ -245,30 +259,103 @@ def collect_margins(
         if alignment is None:
             continue
         spans = token_spans(alignment, [len(t.units) for t in tokens])
-        swapped = set(row.get("swapped") or [])
-        for tok, sc in zip(tokens, score_tokens(lp, tokens, spans, tones=True), strict=True):
+        out.append(AlignedClip(tokens, lp, spans, data.pitch_of(i), set(row.get("swapped") or [])))
+    return out
+
+
+def clip_tone_features(clip: AlignedClip) -> np.ndarray:
+    """(K, 32) tone-judge features of every token of an aligned clip."""
+    readings = [t.reading if t.kind == "zh" else "" for t in clip.tokens]
+    return token_features(clip.pitch, clip.spans, clip.log_probs.shape[0], readings)
+
+
+def tone_examples(clips: list[AlignedClip]) -> tuple[np.ndarray, np.ndarray]:
+    """Features and tones (1-5) of the Chinese syllables of ``clips`` (swapped ones left out:
+    an engine may say an unusual reading unclearly)."""
+    feats, tones = [], []
+    for clip in clips:
+        f = clip_tone_features(clip)
+        for k, tok in enumerate(clip.tokens):
+            if tok.kind == "zh" and tok.syllable not in clip.swapped:
+                feats.append(f[k])
+                tones.append(tone_of(tok.reading))
+    return np.asarray(feats, dtype=np.float32).reshape(-1, N_FEATURES), np.asarray(tones)
+
+
+def score_clips(clips: list[AlignedClip], judge: ToneJudge | None = None) -> list[tuple[AlignedClip, list]]:
+    """Candidate scores of every token (``gop.score_tokens``), with the judge's tone log-probs."""
+    out = []
+    for clip in clips:
+        tone_lp = judge.log_probs(clip_tone_features(clip)) if judge is not None else None
+        out.append((clip, score_tokens(clip.log_probs, clip.tokens, clip.spans, True, tone_lp)))
+    return out
+
+
+def collect_margins(
+    scored: list[tuple[AlignedClip, list]], tone_weight: float = 0.0
+) -> dict[str, list[float]]:
+    """Margins of correct and wrong readings, the judge weighed in with ``tone_weight``.
+
+    ``poly_pos``/``poly_neg``: polyphones, true reading vs each other reading as intended;
+    ``tone_pos``/``tone_neg``: every syllable, true reading vs each other tone as intended.
+    At the swapped syllables of a reading-swap clip only the wrong readings count: the
+    engine may not have said an unusual reading cleanly, which would make a poor example
+    of a correct one, while the usual reading intended over it is the case to catch.
+    """
+    out: dict[str, list[float]] = {"poly_pos": [], "poly_neg": [], "tone_pos": [], "tone_neg": []}
+    for clip, scores in scored:
+        for tok, sc in zip(clip.tokens, scores, strict=True):
             if sc is None:
                 continue
-            if tok.syllable not in swapped:
+            sc.tone_weight = tone_weight
+            if tok.syllable not in clip.swapped:
                 out["tone_pos"].append(sc.tone_margin)
             for v in tone_variants(tok.reading):
                 out["tone_neg"].append(sc.margin(v, tone_variants(v)))
             if tok.alternatives:
                 readings = (tok.reading, *tok.alternatives)
-                if tok.syllable not in swapped:
+                if tok.syllable not in clip.swapped:
                     out["poly_pos"].append(sc.margin(tok.reading, tok.alternatives))
                 for alt in tok.alternatives:
                     out["poly_neg"].append(sc.margin(alt, [r for r in readings if r != alt]))
     return out
 
 
+TONE_WEIGHTS = (0.0, 0.5, 1.0, 2.0, 4.0)  # judge weights tried by the calibration
+
+
 def calibrate(
-    model: PronRecognizer, data: ClipSet, pool: list[int], max_false_alarm: float = 0.02
+    model: PronRecognizer,
+    data: ClipSet,
+    pool: list[int],
+    max_false_alarm: float = 0.02,
+    judge: ToneJudge | None = None,
+    weights: tuple[float, ...] = TONE_WEIGHTS,
 ) -> Calibration:
-    """Fit the polyphone and tone thresholds on ``pool`` clips (defaults kept where data is too thin)."""
-    m = {k: np.asarray(v) for k, v in collect_margins(model, data, pool).items()}
+    """Fit the thresholds (and, with a tone judge, its weight) on ``pool`` clips.
+
+    The weight is the one of ``weights`` under which most wrong polyphone readings fall
+    below a threshold that keeps false alarms at ``max_false_alarm`` (the smaller on ties);
+    defaults are kept where data is too thin.
+    """
+    scored = score_clips(aligned_clips(model, data, pool), judge)
     cal = Calibration(max_false_alarm=max_false_alarm)
     stats: dict = {"split": data.split, "clips": len(pool)}
+    best: tuple[float, float, dict] | None = None  # (detection, weight, margins)
+    search = {}
+    for w in weights if judge is not None else (0.0,):
+        m = {k: np.asarray(v) for k, v in collect_margins(scored, w).items()}
+        if len(m["poly_pos"]) < 5 or len(m["poly_neg"]) < 5:
+            best = best or (0.0, w, m)
+            break
+        det = fit_threshold(m["poly_pos"], m["poly_neg"], max_false_alarm)[2]["detection"]
+        search[w] = det
+        if best is None or det > best[0]:
+            best = (det, w, m)
+    assert best is not None
+    _, cal.tone_weight, m = best
+    if search:
+        stats["tone_weight_search"] = {str(w): d for w, d in search.items()}
     for key in ("poly", "tone"):
         pos, neg = m[f"{key}_pos"], m[f"{key}_neg"]
         if len(pos) < 5 or len(neg) < 5:
@@ -283,6 +370,20 @@ def calibrate(
     cal.fitted = bool(stats.get("poly", {}).get("n_correct")) and "fitted" not in stats["poly"]
     cal.stats = stats
     return cal
+
+
+def fit_judge(
+    model: PronRecognizer, data: ClipSet, pool: list[int], max_clips: int, seed: int
+) -> tuple[ToneJudge | None, dict]:
+    """Train the tone judge on up to ``max_clips`` Mandarin clips of ``pool`` (spread evenly)."""
+    zh = [i for i in pool if data.clips[i].row.get("lang") == "zh"]
+    step = max(1, len(zh) // max(1, max_clips))
+    feats, tones = tone_examples(aligned_clips(model, data, zh[::step][:max_clips]))
+    if len(feats) < 50:
+        log.warning("checker: only %d syllables for the tone judge; none fitted", len(feats))
+        return None, {"syllables": int(len(feats))}
+    judge, acc = fit_tone_judge(feats, tones, seed=seed)
+    return judge, {"syllables": int(len(feats)), "train_accuracy": round(acc, 4)}
 
 
 def voice_of(row: dict) -> str:
@@ -314,8 +415,13 @@ def train_checker(
     cfg: CheckerTrainConfig | None = None,
     model_cfg: CheckerConfig | None = None,
     resume: bool = True,
+    recalibrate: bool = False,
 ) -> Path:
-    """Train (or resume) the recogniser and calibrate it; returns ``checker.safetensors``."""
+    """Train (or resume) the recogniser and calibrate it; returns ``checker.safetensors``.
+
+    ``recalibrate``: no training; refit the tone judge and the calibration of the run's
+    current weights and export them (e.g. after the calibration method changed).
+    """
     cfg = cfg or CheckerTrainConfig()
     model_cfg = model_cfg or CheckerConfig.tiny()
     torch.set_num_threads(cfg.threads)
@@ -351,8 +457,46 @@ def train_checker(
     step = 0
     if resume and run.has_state():
         step, _ = run.resume({"model": model}, {"opt": opt}, {"sched": sched})
-    bar = tqdm(total=cfg.steps, initial=step, desc="checker", unit="step")
     path = run.path / "checker.safetensors"
+
+    def validate_and_export(step: int, save_state: bool = True) -> None:
+        model.eval()
+        uer = unit_error_rate(model, valid, v_targets, v_pool[: cfg.val_clips])
+        judge, judge_stats = (
+            fit_judge(model, data, pool, cfg.tone_clips, cfg.seed) if cfg.tone_clips > 0 else (None, {})
+        )
+        cal = calibrate(model, calib_data, calib_pool[: cfg.calib_clips], cfg.max_false_alarm, judge)
+        if cal.stats is not None:
+            if held:
+                cal.stats["voices"] = held
+            if judge_stats:
+                cal.stats["tone_judge"] = judge_stats
+        poly = cal.stats.get("poly", {}) if cal.stats else {}
+        run.log(
+            step,
+            val_unit_error=uer,
+            tone_weight=cal.tone_weight,
+            **{f"calib_poly_{k}": v for k, v in poly.items() if k in ("false_alarm", "detection")},
+        )
+        export = functools.partial(save_checker, model, cal, path, judge)
+        if save_state:
+            run.checkpoint(step, {"model": model}, {"opt": opt}, {"sched": sched}, export=export)
+        else:
+            export()
+        log.info(
+            "checker step %d: val unit error %.3f, calibration %s, %.0f s",
+            step,
+            uer,
+            cal.stats,
+            run.train_seconds,
+        )
+
+    if recalibrate:
+        if not run.has_state():
+            raise DataError(f"{run.path}: no trained checker to recalibrate (no state.pt)")
+        validate_and_export(step, save_state=False)
+        return path
+    bar = tqdm(total=cfg.steps, initial=step, desc="checker", unit="step")
     while step < cfg.steps:
         rng = np.random.default_rng([cfg.seed, step])
         mel, lens, tg, tg_lens = make_batch(
@@ -371,31 +515,7 @@ def train_checker(
             run.log(step, ctc=loss.item(), lr=sched.get_last_lr()[0])
             bar.set_postfix(ctc=f"{loss.item():.3f}")
         if step % cfg.val_every == 0 or step == cfg.steps:
-            model.eval()
-            uer = unit_error_rate(model, valid, v_targets, v_pool[: cfg.val_clips])
-            cal = calibrate(model, calib_data, calib_pool[: cfg.calib_clips], cfg.max_false_alarm)
-            if cal.stats is not None and held:
-                cal.stats["voices"] = held
-            poly = cal.stats.get("poly", {}) if cal.stats else {}
-            run.log(
-                step,
-                val_unit_error=uer,
-                **{f"calib_poly_{k}": v for k, v in poly.items() if k in ("false_alarm", "detection")},
-            )
-            run.checkpoint(
-                step,
-                {"model": model},
-                {"opt": opt},
-                {"sched": sched},
-                export=functools.partial(save_checker, model, cal, path),
-            )
-            log.info(
-                "checker step %d: val unit error %.3f, calibration %s, %.0f s",
-                step,
-                uer,
-                cal.stats,
-                run.train_seconds,
-            )
+            validate_and_export(step)
     bar.close()
     return path
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +25,7 @@ from tqdm import tqdm
 from voxsmith.checkpoints import load_safetensors, save_safetensors, strict_load
 from voxsmith.errors import DataError
 from voxsmith.models.emotion import SpeakerAdversary
-from voxsmith.models.gpt import GPTBatch, GPTConfig, UnifiedVoice
+from voxsmith.models.gpt import IGNORE, GPTBatch, GPTConfig, UnifiedVoice
 from voxsmith.text.tokenizer import PhoneTokenizer, Segment
 from voxsmith.train.code_remap import code_correspondence, remap_code_rows
 from voxsmith.train.data import CorpusData, load_codes, split_codes
@@ -46,6 +46,8 @@ class GPTTrainConfig:
     text_loss_weight: float = 0.01  # official weighting of the text prediction loss
     speaker_adv_weight: float = 0.1  # GRL speaker classifier on the emotion vector
     lang_adv_weight: float = 0.1  # GRL language classifier on the pooled speaker latents
+    dropout: float | None = None  # GPT-2 dropout while training (None: the model config's)
+    code_noise: float = 0.0  # share of teacher-forced input codes replaced by random codes
     log_every: int = 50
     val_every: int = 1000
     seed: int = 0
@@ -168,6 +170,9 @@ def train_gpt(
     """
     cfg = cfg or GPTTrainConfig()
     model_cfg = model_cfg or tiny_config(codebook_size)
+    if cfg.dropout is not None:
+        # training-only regularisation: the exported config records it, inference ignores it
+        model_cfg = replace(model_cfg, dropout=cfg.dropout)
     torch.set_num_threads(cfg.threads)
     seed_all(cfg.seed)
     tok = PhoneTokenizer()
@@ -209,7 +214,7 @@ def train_gpt(
             rng = np.random.default_rng([cfg.seed, step])
             batch, speakers, langs = train.batch(rng, cfg.max_batch_codes, cfg.max_ref_frames)
             model.train()
-            out_ = model(batch, text_loss_weight=cfg.text_loss_weight)
+            out_ = model(batch, text_loss_weight=cfg.text_loss_weight, code_noise=cfg.code_noise)
             adv_s = spk_adv.loss(out_.emo_vec, speakers)
             adv_l = lang_adv.loss(out_.spk_latents.mean(1), langs)
             loss = out_.loss + cfg.speaker_adv_weight * adv_s + cfg.lang_adv_weight * adv_l
@@ -272,7 +277,7 @@ def validate(model: UnifiedVoice, data: GPTData, cfg: GPTTrainConfig, batches: i
     does nothing), which the loss alone does not show.
     """
     model.eval()
-    losses, emo = [], []
+    losses, emo, hits, total = [], [], 0, 0
     for b in range(batches):
         batch, _, _ = data.batch(
             np.random.default_rng([cfg.seed, 10_000 + b]), cfg.max_batch_codes, cfg.max_ref_frames
@@ -280,10 +285,15 @@ def validate(model: UnifiedVoice, data: GPTData, cfg: GPTTrainConfig, batches: i
         out = model(batch, duration_drop=0.0)
         losses.append(out.mel_loss.item())
         emo.append(out.emo_vec.reshape(out.emo_vec.shape[0], -1))
+        targets = out.mel_targets
+        real = targets != IGNORE
+        hits += int((out.mel_logits.argmax(-1)[real] == targets[real]).sum())
+        total += int(real.sum())
     v = torch.cat(emo)
     centre = v.mean(0)
     return {
         "val_mel_ce": float(np.mean(losses)),
+        "val_mel_acc": hits / max(total, 1),  # top-1 next-code accuracy (stop included)
         "val_emo_norm": float(v.norm(dim=-1).mean()),
         "val_emo_spread": float((v - centre).norm(dim=-1).mean() / centre.norm().clamp(min=1e-8)),
     }
