@@ -22,7 +22,7 @@ from voxsmith.check.model import PronRecognizer, load_checker, save_checker
 from voxsmith.check.overrides import force_readings
 from voxsmith.check.report import CheckReport, SyllableCheck
 from voxsmith.cli.main import main
-from voxsmith.errors import CheckpointError
+from voxsmith.errors import CheckpointError, DataError
 from voxsmith.eval.asr import AsrBackend, AsrJudge, Transcript
 from voxsmith.models.units import UNITS, split_syllable, units_to_ids
 from voxsmith.text.frontend import TextFrontend
@@ -297,16 +297,35 @@ def test_debug_recipe_reduces_loss_and_resumes(trained):
     steps = [r["step"] for r in rows if "ctc" in r]
     assert steps == sorted(set(steps)) and steps[-1] == 18
     assert torch.load(root / "run" / "state.pt", weights_only=False)["step"] == 18
-    model, cal = load_checker(path)
+    model, cal, _ = load_checker(path)
     assert model.cfg == CheckerConfig.debug() and cal.stats["split"] == "valid"
     assert (root / "run" / "losses.png").is_file()
+
+
+def test_recalibrate_fits_the_tone_judge_without_training(trained, tmp_path):
+    import shutil
+
+    root, _, _ = trained
+    run = tmp_path / "run"
+    shutil.copytree(root / "run", run)
+    cfg = CheckerTrainConfig(
+        steps=18, max_batch_frames=1200, warmup=1, threads=1, swap_minutes=0, tone_min_syllables=4
+    )
+    path = train_checker(root / "corpus", run, cfg, CheckerConfig.debug(), recalibrate=True)
+    _, cal, judge = load_checker(path)
+    assert judge is not None and cal.stats["tone_judge"]["syllables"] >= 4
+    assert torch.load(run / "state.pt", weights_only=False)["step"] == 18  # no training, no new state
+    last = json.loads((run / "losses.jsonl").read_text().splitlines()[-1])
+    assert last["step"] == 18 and "tone_weight" in last and "val_unit_error" in last
+    with pytest.raises(DataError, match="no trained checker"):
+        train_checker(root / "corpus", tmp_path / "empty", cfg, CheckerConfig.debug(), recalibrate=True)
 
 
 def test_checker_file_round_trip_and_kind_check(tmp_path):
     model = PronRecognizer(CheckerConfig.debug())
     cal = Calibration(poly_threshold=-1.5, fitted=True)
     path = save_checker(model, cal, tmp_path / "c.safetensors")
-    loaded, cal2 = load_checker(path)
+    loaded, cal2, _ = load_checker(path)
     assert cal2.poly_threshold == -1.5 and cal2.fitted
     mel = torch.randn(1, CheckerConfig.debug().in_channels, 41)
     logits, lens = loaded(mel)
@@ -418,6 +437,8 @@ def test_cli_train_checker_stage(trained, capsys):
         "weights": str(out / "checker.safetensors"),
     }
     assert load_checker(out / "checker.safetensors")[0].cfg == CheckerConfig.debug()
+    code, _, err = _cli(capsys, *argv, "--recalibrate", "--fresh")
+    assert code == 2 and "drop --fresh" in err
 
 
 def test_loop_keeps_unspeakable_pieces_with_the_sentence_before():

@@ -149,11 +149,17 @@ class ToneJudge(nn.Module):
 
 
 def fit_tone_judge(
-    feats: np.ndarray, tones: np.ndarray, *, hidden: int = 64, epochs: int = 150, seed: int = 0
+    feats: np.ndarray,
+    tones: np.ndarray,
+    *,
+    hidden: int = 64,
+    epochs: int = 150,
+    seed: int = 0,
+    min_syllables: int = 50,
 ) -> tuple[ToneJudge, float]:
     """Train a judge on (N, 32) features and tones 1-5; returns it and its training accuracy."""
-    if len(feats) < 50:
-        raise ValueError(f"the tone judge needs at least 50 syllables, got {len(feats)}")
+    if len(feats) < min_syllables:
+        raise ValueError(f"the tone judge needs at least {min_syllables} syllables, got {len(feats)}")
     gen = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
     judge = ToneJudge(hidden)

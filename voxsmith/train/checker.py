@@ -85,6 +85,7 @@ class CheckerTrainConfig:
     calib_clips: int = 300  # clips used for the calibration (at most)
     max_false_alarm: float = 0.02  # calibration target on correct readings
     tone_clips: int = 600  # training clips the pitch tone judge is fitted on at each validation; 0 = no judge
+    tone_min_syllables: int = 50  # fewer Mandarin syllables than this: no judge
     seed: int = 0
     threads: int = 2
 
@@ -373,16 +374,16 @@ def calibrate(
 
 
 def fit_judge(
-    model: PronRecognizer, data: ClipSet, pool: list[int], max_clips: int, seed: int
+    model: PronRecognizer, data: ClipSet, pool: list[int], max_clips: int, seed: int, min_syllables: int = 50
 ) -> tuple[ToneJudge | None, dict]:
     """Train the tone judge on up to ``max_clips`` Mandarin clips of ``pool`` (spread evenly)."""
     zh = [i for i in pool if data.clips[i].row.get("lang") == "zh"]
     step = max(1, len(zh) // max(1, max_clips))
     feats, tones = tone_examples(aligned_clips(model, data, zh[::step][:max_clips]))
-    if len(feats) < 50:
+    if len(feats) < max(min_syllables, 2):
         log.warning("checker: only %d syllables for the tone judge; none fitted", len(feats))
         return None, {"syllables": int(len(feats))}
-    judge, acc = fit_tone_judge(feats, tones, seed=seed)
+    judge, acc = fit_tone_judge(feats, tones, seed=seed, min_syllables=min_syllables)
     return judge, {"syllables": int(len(feats)), "train_accuracy": round(acc, 4)}
 
 
@@ -463,7 +464,9 @@ def train_checker(
         model.eval()
         uer = unit_error_rate(model, valid, v_targets, v_pool[: cfg.val_clips])
         judge, judge_stats = (
-            fit_judge(model, data, pool, cfg.tone_clips, cfg.seed) if cfg.tone_clips > 0 else (None, {})
+            fit_judge(model, data, pool, cfg.tone_clips, cfg.seed, cfg.tone_min_syllables)
+            if cfg.tone_clips > 0
+            else (None, {})
         )
         cal = calibrate(model, calib_data, calib_pool[: cfg.calib_clips], cfg.max_false_alarm, judge)
         if cal.stats is not None:
