@@ -40,7 +40,9 @@ def test_s2m_recipe_reads_gpt_latents_and_starts_from_an_s2m_without_them(tmp_pa
     from voxsmith.models.gpt import GPTConfig
     from voxsmith.models.s2m import S2M
     from voxsmith.text.tokenizer import PhoneTokenizer
+    from voxsmith.train.data import load_codes
     from voxsmith.train.gpt import GPTTrainConfig, train_gpt
+    from voxsmith.train.gpt_latents import latents_cache
     from voxsmith.train.s2m import init_s2m
 
     corpus, _, codec = make_coded_corpus(tmp_path)
@@ -66,7 +68,17 @@ def test_s2m_recipe_reads_gpt_latents_and_starts_from_an_s2m_without_them(tmp_pa
     emb, lat = torch.randn(1, 6, 32), torch.randn(1, 6, 32)
     assert torch.allclose(old.condition(emb)[0], new.condition(emb, lat)[0])
     path = train_s2m(corpus, codec, tmp_path / "s2m_gpt", cfg, with_cfg, init=plain, gpt=gpt)
-    assert len(list((corpus / "cache").glob("latents_train_*.npz"))) == 1
+    (cache,) = (corpus / "cache").glob("latents_train_*.npz")
+    full = latents_cache(corpus, "train", gpt)
+    # the corpus grew (here: one clip's latents missing): only the missing ones are computed
+    ids = sorted(full)[1:]
+    np.savez(
+        cache, ids=np.array(ids), lens=np.array([len(full[i]) for i in ids]),
+        codes=np.concatenate([full[i] for i in ids]),
+    )  # fmt: skip
+    again = latents_cache(corpus, "train", gpt)
+    assert set(again) == set(full) and np.array_equal(again[sorted(full)[0]], full[sorted(full)[0]])
+    assert set(load_codes(cache)) == set(full)  # and written back
     with pytest.raises(DataError):  # clips without latents drop out; none left is an error
         S2MData(corpus, "train", {})
     tensors, _, _ = load_safetensors(path, kind="s2m")

@@ -24,7 +24,7 @@ from voxsmith.errors import CheckpointError
 from voxsmith.fileio import atomic_path
 from voxsmith.models.gpt import GPTConfig, UnifiedVoice
 from voxsmith.text.tokenizer import PhoneTokenizer
-from voxsmith.train.data import load_codes
+from voxsmith.train.data import load_codes, split_codes
 from voxsmith.train.gpt import GPTData
 
 log = logging.getLogger(__name__)
@@ -39,12 +39,21 @@ def file_digest(path: str | Path, n: int = 12) -> str:
 
 
 @torch.no_grad()
-def clip_latents(gpt: UnifiedVoice, corpus: str | Path, split: str, seed: int = 0, max_ref: int = 500):
-    """Latents ``(N, D)`` fp16 of every clip of ``split`` with codes and text, by clip id."""
+def clip_latents(
+    gpt: UnifiedVoice,
+    corpus: str | Path,
+    split: str,
+    seed: int = 0,
+    max_ref: int = 500,
+    skip: set[str] | frozenset[str] = frozenset(),
+):
+    """Latents ``(N, D)`` fp16 of every clip of ``split`` with codes and text, by clip id
+    (clips whose id is in ``skip`` left out)."""
     data = GPTData(corpus, split, PhoneTokenizer())
     gpt.eval()
     out: dict[str, np.ndarray] = {}
-    for k in tqdm(data.keep, desc=f"gpt latents {split}", unit="clip", leave=False):
+    todo = [k for k in data.keep if data.data.clips[k].row["id"] not in skip]
+    for k in tqdm(todo, desc=f"gpt latents {split}", unit="clip", leave=False):
         row = data.data.clips[k].row
         rng = np.random.default_rng([seed, k])
         spk_ref = data._ref(k, data.by_speaker[row["speaker"]], rng, max_ref)
@@ -59,20 +68,28 @@ def clip_latents(gpt: UnifiedVoice, corpus: str | Path, split: str, seed: int = 
 
 
 def latents_cache(corpus: str | Path, split: str, gpt_path: str | Path) -> dict[str, np.ndarray]:
-    """The cached latents of ``split`` under the GPT at ``gpt_path`` (computed on first use)."""
+    """The cached latents of ``split`` under the GPT at ``gpt_path``: computed on first use,
+    and completed for clips that got codes since (the corpus grew)."""
     if not Path(gpt_path).is_file():
         raise CheckpointError(f"{gpt_path}: GPT weights not found (the S2M stage reads their latents)")
     path = Path(corpus) / "cache" / f"latents_{split}_{file_digest(gpt_path)}.npz"
-    if not path.is_file():
-        log.info("gpt latents: computing %s with %s", path.name, gpt_path)
-        gpt = load_module(gpt_path, "gpt", lambda c: UnifiedVoice(GPTConfig.from_dict(c)))
-        lat = clip_latents(gpt, corpus, split)  # type: ignore[arg-type]
-        ids = list(lat)
-        with atomic_path(path, suffix=".npz") as tmp:
-            np.savez(
-                tmp,
-                ids=np.array(ids),
-                lens=np.array([len(lat[i]) for i in ids], dtype=np.int64),
-                codes=np.concatenate([lat[i] for i in ids]),  # named like codes files: one loader
-            )
-    return load_codes(path)
+    cached = load_codes(path) if path.is_file() else {}
+    if cached and set(split_codes(corpus, split)) <= set(cached):
+        return cached
+    gpt = load_module(gpt_path, "gpt", lambda c: UnifiedVoice(GPTConfig.from_dict(c)))
+    new = clip_latents(gpt, corpus, split, skip=set(cached))  # type: ignore[arg-type]
+    if not new and cached:
+        return cached  # the clips without latents are ones the GPT cannot read (no phones)
+    log.info(
+        "gpt latents: %d clips of %s computed with %s (%d cached)", len(new), path.name, gpt_path, len(cached)
+    )
+    lat = {**cached, **new}
+    ids = list(lat)
+    with atomic_path(path, suffix=".npz") as tmp:
+        np.savez(
+            tmp,
+            ids=np.array(ids),
+            lens=np.array([len(lat[i]) for i in ids], dtype=np.int64),
+            codes=np.concatenate([lat[i] for i in ids]),  # named like codes files: one loader
+        )
+    return lat
