@@ -42,6 +42,10 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=Path("builtin_quality"))
     ap.add_argument("--json", type=Path)
     ap.add_argument("--oracle", action="store_true", help="also render the real clips' own codes")
+    ap.add_argument("--temperature", type=float, help="GPT sampling temperature (default: the model's)")
+    ap.add_argument("--top-p", type=float, help="GPT nucleus mass (default: the model's)")
+    ap.add_argument("--top-k", type=int, help="GPT top-k (default: the model's)")
+    ap.add_argument("--beams", type=int, help="GPT beams (default: the model's)")
     ap.add_argument(
         "--vocoded",
         action="store_true",
@@ -57,6 +61,11 @@ def main() -> None:
     from voxsmith.pipeline import IndexTTSModel
 
     model = IndexTTSModel.from_pretrained(args.model, threads=args.threads)
+    sampling = model.parts.default_sampling()
+    for name, value in (("temperature", args.temperature), ("top_p", args.top_p), ("top_k", args.top_k),
+                        ("num_beams", args.beams)):  # fmt: skip
+        if value is not None:
+            setattr(sampling, name, value)
     rows = [r for r in read_rows(args.data) if r["split"] == "test"]
     by_spk: dict[str, list[dict]] = defaultdict(list)
     for r in rows:
@@ -75,7 +84,7 @@ def main() -> None:
         emb = model.speaker_encoder(args.data / ref["path"])
         for t in targets:
             t0 = time.perf_counter()
-            res = model.synthesize(t["text"], speaker_embedding=emb, seed=args.seed)
+            res = model.synthesize(t["text"], speaker_embedding=emb, seed=args.seed, sampling=sampling)
             wall = time.perf_counter() - t0
             path = args.out / f"{t['id']}.wav"
             AudioProcessor.save(res.audio, path)
@@ -124,7 +133,8 @@ def main() -> None:
             "dnsmos": round(float(np.mean([i["dnsmos"] for i in sel])), 2),
         }
     summary["gen"]["rtf_median"] = float(np.median([i["rtf"] for i in items if i["kind"] == "gen"]))
-    out = {"model": model.model_id, "speakers": speakers, "summary": summary, "items": items}
+    out = {"model": model.model_id, "sampling": vars(sampling), "speakers": speakers, "summary": summary,
+           "items": items}  # fmt: skip
     print(json.dumps(out["summary"], indent=1))
     if args.json:
         args.json.write_text(json.dumps(out, indent=1, ensure_ascii=False))
