@@ -43,6 +43,16 @@ def test_missing_part_is_named(tmp_path):
         IndexTTSModel.from_pretrained(root)
 
 
+def test_guidance_strength_travels_in_model_json(tmp_path):
+    import json
+
+    root = make_random_model(tmp_path / "m")
+    assert IndexTTSModel.from_pretrained(root).parts.cfg_rate == 0.7  # the official default
+    card = json.loads((root / "model.json").read_text())
+    (root / "model.json").write_text(json.dumps({**card, "cfg_rate": 1.5}))
+    assert IndexTTSModel.from_pretrained(root).parts.cfg_rate == 1.5
+
+
 def test_info_reports_rates_and_parameters(model):
     info = model.info()
     assert info["sample_rate"] == 22050 and info["samples_per_token"] == 1024

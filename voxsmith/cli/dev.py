@@ -37,6 +37,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=Path,
         help="benchmarks/builtin_quality.py --json output to put in the model card (MODEL_CARD.md)",
     )
+    b.add_argument(
+        "--cfg-rate",
+        type=float,
+        help="S2M classifier-free guidance strength stored in model.json (default: 0.7, the official "
+        "setting; measure with benchmarks/builtin_quality.py --cfg-rate before changing it)",
+    )
     b.set_defaults(func=run_bundle)
 
 
@@ -70,7 +76,9 @@ def run_bundle(args: argparse.Namespace) -> int:
         if not args.quality.is_file():
             raise DataError(f"{args.quality}: quality JSON not found")
         quality = json.loads(args.quality.read_text(encoding="utf-8"))
-    root = assemble(args.runs, args.data, args.out, name=args.name, quality=quality)
+    if args.cfg_rate is not None and args.cfg_rate < 0:
+        raise DataError(f"--cfg-rate must be >= 0, got {args.cfg_rate}")
+    root = assemble(args.runs, args.data, args.out, name=args.name, quality=quality, cfg_rate=args.cfg_rate)
     card = json.loads((root / "model.json").read_text(encoding="utf-8"))
     size = sum(p.stat().st_size for p in root.glob("*.safetensors")) / 2**20
     print(f"{root}: {card['parameters']['total'] / 1e6:.1f} M parameters, {size:.1f} MiB")
