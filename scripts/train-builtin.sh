@@ -13,7 +13,7 @@ RUNS=${2:-runs}
 OUT=${3:-voxsmith/assets/tiny}
 T=${THREADS:-2}
 C=$DATA/corpus
-CLIPS=2612 # the shipped corpus: a 72-minute build grown to 138 minutes
+CLIPS=3877 # the shipped corpus: a 72-minute build grown to 204 minutes
 
 bash scripts/setup-corpus.sh
 if [ ! -f "$C/manifest.jsonl" ]; then
@@ -21,7 +21,7 @@ if [ ! -f "$C/manifest.jsonl" ]; then
 fi
 have=$(wc -l <"$C/manifest.jsonl")
 if [ "$have" -lt "$CLIPS" ]; then
-    voxsmith corpus build --out "$C" --minutes 200 --limit $((CLIPS - have)) --workers "$T"
+    voxsmith corpus build --out "$C" --minutes 240 --limit $((CLIPS - have)) --workers "$T"
 fi
 
 train() { voxsmith train "$@" --data "$C" --threads "$T"; }
@@ -32,8 +32,10 @@ if [ ! -f "$RUNS/codec/codec.safetensors" ]; then
 fi
 train style --out "$RUNS/style" --steps 700 # a finished run still rewrites the style caches
 CODEC="$RUNS/codec/codec.safetensors"
-train gpt --out "$RUNS/gpt" --codec "$CODEC" --steps "${GPT_STEPS:-4000}"
-train s2m --out "$RUNS/s2m" --codec "$CODEC" --steps "${S2M_STEPS:-20000}"
+# dropout and code noise: the tiny GPT overfits a corpus of this size without them
+train gpt --out "$RUNS/gpt" --codec "$CODEC" --steps "${GPT_STEPS:-4000}" --dropout 0.25 --code-noise 0.1
+# S2M reads the GPT's latents beside the codes, as the official S2M does
+train s2m --out "$RUNS/s2m" --codec "$CODEC" --gpt "$RUNS/gpt/gpt.safetensors" --steps "${S2M_STEPS:-20000}"
 voxsmith dev bundle --runs "$RUNS" --data "$C" --out "$RUNS/bundle"
 python3 benchmarks/builtin_quality.py --model "$RUNS/bundle" --data "$C" --speakers 4 --per-speaker 2 \
     --threads "$T" --oracle --json "$RUNS/quality.json"
