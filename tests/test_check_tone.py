@@ -10,7 +10,7 @@ import torch
 from voxsmith.audio import Audio
 from voxsmith.check.checker import PronunciationChecker
 from voxsmith.check.config import Calibration, CheckerConfig
-from voxsmith.check.expected import expected_tokens
+from voxsmith.check.expected import ExpectedToken, expected_tokens
 from voxsmith.check.gop import TokenScore
 from voxsmith.check.model import PronRecognizer, load_checker, save_checker
 from voxsmith.check.pitch import pitch_features
@@ -50,7 +50,8 @@ def sentence(base: float, tones: list[int]) -> tuple[np.ndarray, np.ndarray]:
 def features_of(base: float, tones: list[int]) -> np.ndarray:
     audio, spans = sentence(base, tones)
     pitch = pitch_features(audio)
-    return token_features(pitch, spans, (pitch.shape[1] + 1) // 2, [f"ma{t}" for t in tones])
+    tokens = [ExpectedToken("zh", "妈", f"ma{t}", ("m", f"a{t}")) for t in tones]
+    return token_features(pitch, spans, (pitch.shape[1] + 1) // 2, tokens)
 
 
 def test_regions_reach_between_the_neighbours():

@@ -82,12 +82,12 @@ class PronunciationChecker:
     def tone_log_probs(
         self, clip: Audio, spans: np.ndarray, n_frames: int, tokens: list[ExpectedToken]
     ) -> np.ndarray | None:
-        """(K, 5) tone judgement of aligned tokens, or None without a judge (or weight 0)."""
+        """(K, 5) tone judgement of aligned tokens, or None without a judge (or weight 0);
+        ``clip`` at ``SAMPLE_RATE``."""
         if self.tone_judge is None or not self.calibration.tone_weight:
             return None
-        readings = [t.reading if t.kind == "zh" else "" for t in tokens]
-        pitch = pitch_features(load_audio(clip, SAMPLE_RATE))
-        return self.tone_judge.log_probs(token_features(pitch, spans, n_frames, readings))
+        pitch = pitch_features(clip.samples)
+        return self.tone_judge.log_probs(token_features(pitch, spans, n_frames, tokens))
 
     def pronunciation(self, audio: AudioInput, text: str) -> tuple[str, list[SyllableCheck]]:
         """The normalised text and one ``SyllableCheck`` per Chinese syllable of ``text``."""
@@ -95,7 +95,8 @@ class PronunciationChecker:
         zh = [t for t in tokens if t.kind == "zh"]
         if not zh:
             return result.normalized, []
-        clip = audio if isinstance(audio, Audio) else Audio(load_audio(audio, SAMPLE_RATE), SAMPLE_RATE)
+        # decoded (and resampled) once for the recogniser and the tone judge
+        clip = Audio(load_audio(audio, SAMPLE_RATE), SAMPLE_RATE)
         lp = self.log_probs(clip)
         alignment = viterbi_align(lp.numpy(), units_to_ids([u for t in tokens for u in t.units]))
         if alignment is None:  # the clip is too short for the text: nothing can be heard as meant

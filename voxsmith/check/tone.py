@@ -33,6 +33,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from voxsmith.check.expected import ExpectedToken
 from voxsmith.check.pitch import VOICED
 
 N_TONES = 5  # 1-4 and the neutral tone 5
@@ -111,11 +112,11 @@ def contour_features(
 
 
 def token_features(
-    pitch: torch.Tensor | np.ndarray, spans: np.ndarray, n_frames: int, readings: list[str]
+    pitch: torch.Tensor | np.ndarray, spans: np.ndarray, n_frames: int, tokens: list[ExpectedToken]
 ) -> np.ndarray:
-    """(K, 32) features of K aligned tokens; ``readings``: toned syllables, "" for English words
-    (their rows are computed but mean nothing)."""
-    tones = [tone_of(r) if r else 0 for r in readings]
+    """(K, 32) features of K aligned tokens (the rows of English words are computed but mean
+    nothing; as neighbours they count as no tone)."""
+    tones = [tone_of(t.reading) if t.kind == "zh" else 0 for t in tokens]
     return contour_features(pitch, syllable_regions(spans, n_frames), tones)
 
 

@@ -266,8 +266,7 @@ def aligned_clips(
 
 def clip_tone_features(clip: AlignedClip) -> np.ndarray:
     """(K, 32) tone-judge features of every token of an aligned clip."""
-    readings = [t.reading if t.kind == "zh" else "" for t in clip.tokens]
-    return token_features(clip.pitch, clip.spans, clip.log_probs.shape[0], readings)
+    return token_features(clip.pitch, clip.spans, clip.log_probs.shape[0], clip.tokens)
 
 
 def tone_examples(clips: list[AlignedClip]) -> tuple[np.ndarray, np.ndarray]:
