@@ -56,20 +56,26 @@ def heavy_sentences(path: Path, n: int) -> list[str]:
     return [s for _, _, s in sorted(scored)[:n]]
 
 
-def polyphones_as_intended(text: str, rendered: list[str], frontend) -> bool:
+def misreadings(text: str, rendered: list[str], frontend) -> list[str] | None:
+    """``字 intended→rendered`` for every polyphone rendered otherwise (None: lengths differ)."""
+    from voxsmith.text.g2p_zh import is_polyphone
+
     result = frontend.process(text)
     if len(rendered) != len(result.syllables):
-        return False
+        return None
+    out = []
     for syl, got in zip(result.syllables, rendered, strict=True):
         if syl.text in SANDHI:
-            if got not in SANDHI[syl.text]:
-                return False
-            continue
-        from voxsmith.text.g2p_zh import is_polyphone
+            wrong = got not in SANDHI[syl.text]
+        else:
+            wrong = len(syl.text) == 1 and is_polyphone(syl.text) and got != syl.pinyin
+        if wrong:
+            out.append(f"{syl.text} {syl.pinyin}→{got}")
+    return out
 
-        if len(syl.text) == 1 and is_polyphone(syl.text) and got != syl.pinyin:
-            return False
-    return True
+
+def polyphones_as_intended(text: str, rendered: list[str], frontend) -> bool:
+    return misreadings(text, rendered, frontend) == []
 
 
 class Recorder:
@@ -140,6 +146,8 @@ def main(argv: list[str] | None = None) -> int:
                 "retries": report.attempts - 1,
                 "first_synth_s": first["seconds"],
                 "total_s": total,
+                "misread_before": misreadings(text, first["readings"], checker.frontend) if truth else None,
+                "misread_after": misreadings(text, last["readings"], checker.frontend) if truth else None,
                 "fixes": report.fixes,
                 "remaining": report.remaining,
             }

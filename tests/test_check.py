@@ -77,7 +77,7 @@ class PosteriorChecker(PronunciationChecker):
         super().__init__(PronRecognizer(CheckerConfig.debug()), cal, **kwargs)
         self.lp = lp
 
-    def log_probs(self, audio):
+    def log_probs(self, audio, pitch=None):
         return self.lp
 
 
@@ -195,6 +195,36 @@ def test_force_readings_and_sentence_split():
     text, not_forced = force_readings("他在‹银行|yin2 hang2›工作", {3: "xing2"})
     assert not_forced == [3] and text == "他在‹银行|yin2 hang2›工作"
     assert split_sentences("你好。他在‹行。|hang2›工作！好吗") == ["你好。", "他在‹行。|hang2›工作！", "好吗"]
+
+
+def test_forcing_one_reading_pins_the_neighbours_it_would_move():
+    # ‹空|kong1› breaks the word 空调, so the frontend would read 调 as diao4 on the next try
+    frontend = TextFrontend()
+    keep = [s.pinyin for s in frontend.process("空调坏了。").syllables]
+    assert keep[:2] == ["kong1", "tiao2"]
+    bare, _ = force_readings("空调坏了。", {0: "kong1"}, frontend)
+    assert [s.pinyin for s in frontend.process(bare).syllables][1] != "tiao2"
+    text, not_forced = force_readings("空调坏了。", {0: "kong1"}, frontend, keep=keep)
+    assert text == "‹空|kong1›‹调|tiao2›坏了。" and not_forced == []
+    assert [s.pinyin for s in frontend.process(text).syllables] == keep
+
+
+def test_loop_keeps_the_intended_readings_of_the_text_as_written():
+    class KongChecker(FakeChecker):
+        def check(self, audio: Audio, text: str) -> CheckReport:
+            rows = [
+                SyllableCheck(s.text, s.pinyin, s.pinyin, 0.9, True, k)
+                for k, s in enumerate(self.frontend.process(text).syllables)
+            ]
+            if "‹空|kong1›" not in text:
+                rows[0] = SyllableCheck("空", "kong1", "kong4", 0.1, False, 0)
+            return CheckReport(rows, ContentResult(0.0, [], []))
+
+    tts = FakeTTS()
+    _, rep = verify_and_fix(tts, "空调坏了。", KongChecker(tts))
+    assert rep.ok and rep.attempts == 2
+    assert tts.calls[1][0] == "‹空|kong1›‹调|tiao2›坏了。"
+    assert [f["text"] for f in rep.fixes] == ["空"]
 
 
 class FakeTTS:

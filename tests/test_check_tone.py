@@ -149,7 +149,7 @@ class PosteriorChecker(PronunciationChecker):
         super().__init__(PronRecognizer(CheckerConfig.debug()), **kwargs)
         self.lp = lp
 
-    def log_probs(self, audio):
+    def log_probs(self, audio, pitch=None):
         return self.lp
 
 

@@ -58,6 +58,11 @@ def test_phrase_neutral_tones():
     assert ChineseG2P().convert("我们商量一下")[2:4] == ["shang1", "liang5"]
 
 
+def test_phrase_table_overrides_the_dictionary():
+    # pypinyin's phrase dictionary has 麻将 ma2 jiang1; the standard reading is má jiàng
+    assert ChineseG2P().convert("打麻将的时候")[1:3] == ["ma2", "jiang4"]
+
+
 def test_segmentation_uses_word_frequencies():
     lex = load_lexicon()
     assert lex.segment("我们要认真地学习") == ["我们", "要", "认真", "地", "学习"]

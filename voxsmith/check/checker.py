@@ -75,18 +75,22 @@ class PronunciationChecker:
             log.warning("%s: calibration was not fitted on data; decisions use default thresholds", p)
         return cls(model, calibration, tone_judge=judge, **kwargs)
 
-    def log_probs(self, audio: AudioInput) -> torch.Tensor:
-        """(T', n_units) CTC log-posteriors of a clip (a path or ``Audio``, any sample rate)."""
-        return self.model.log_probs(self.model.features(load_audio(audio, SAMPLE_RATE)))
+    def log_probs(self, audio: AudioInput, pitch: torch.Tensor | None = None) -> torch.Tensor:
+        """(T', n_units) CTC log-posteriors of a clip (a path or ``Audio``, any sample rate);
+        ``pitch``: the clip's ``pitch_features`` when the caller has them already."""
+        return self.model.log_probs(self.model.features(load_audio(audio, SAMPLE_RATE), pitch))
+
+    @property
+    def judges_tone(self) -> bool:
+        return self.tone_judge is not None and bool(self.calibration.tone_weight)
 
     def tone_log_probs(
-        self, clip: Audio, spans: np.ndarray, n_frames: int, tokens: list[ExpectedToken]
+        self, pitch: torch.Tensor, spans: np.ndarray, n_frames: int, tokens: list[ExpectedToken]
     ) -> np.ndarray | None:
-        """(K, 5) tone judgement of aligned tokens, or None without a judge (or weight 0);
-        ``clip`` at ``SAMPLE_RATE``."""
-        if self.tone_judge is None or not self.calibration.tone_weight:
+        """(K, 5) tone judgement of aligned tokens from the clip's ``pitch_features``, or None
+        without a judge (or weight 0)."""
+        if self.tone_judge is None or not self.judges_tone:
             return None
-        pitch = pitch_features(clip.samples)
         return self.tone_judge.log_probs(token_features(pitch, spans, n_frames, tokens))
 
     def pronunciation(self, audio: AudioInput, text: str) -> tuple[str, list[SyllableCheck]]:
@@ -95,15 +99,16 @@ class PronunciationChecker:
         zh = [t for t in tokens if t.kind == "zh"]
         if not zh:
             return result.normalized, []
-        # decoded (and resampled) once for the recogniser and the tone judge
+        # decoded, resampled and pitch-tracked once for the recogniser and the tone judge
         clip = Audio(load_audio(audio, SAMPLE_RATE), SAMPLE_RATE)
-        lp = self.log_probs(clip)
+        pitch = pitch_features(clip.samples) if self.model.cfg.pitch or self.judges_tone else None
+        lp = self.log_probs(clip, pitch)
         alignment = viterbi_align(lp.numpy(), units_to_ids([u for t in tokens for u in t.units]))
         if alignment is None:  # the clip is too short for the text: nothing can be heard as meant
             log.info("no alignment of %d tokens in %d frames", len(tokens), lp.shape[0])
             return result.normalized, [self._unaligned(t) for t in zh]
         spans = token_spans(alignment, [len(t.units) for t in tokens])
-        tone_lp = self.tone_log_probs(clip, spans, lp.shape[0], tokens)
+        tone_lp = None if pitch is None else self.tone_log_probs(pitch, spans, lp.shape[0], tokens)
         scores = score_tokens(lp, tokens, spans, True, tone_lp, self.calibration.tone_weight)
         return result.normalized, [
             self._decide(t, s) for t, s in zip(tokens, scores, strict=True) if s is not None

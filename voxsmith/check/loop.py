@@ -70,6 +70,7 @@ class _Piece:
     text: str
     seed: int
     offset: int  # index of this sentence's first syllable in the whole text
+    intended: list[str]  # the frontend's reading of every syllable of the text as written
     audio: Audio | None = None
     report: CheckReport | None = None
 
@@ -114,7 +115,7 @@ def _fix(piece: _Piece, attempt: int, frontend: TextFrontend, fixes: list[dict])
         resample_reason.append("clip could not be aligned to the text")
     if wrong:
         forced_text, not_forced = force_readings(
-            piece.text, {k: s.expected for k, s in wrong.items()}, frontend
+            piece.text, {k: piece.intended[k] for k in wrong}, frontend, keep=piece.intended
         )
         for k, s in wrong.items():
             if k in not_forced:
@@ -184,14 +185,14 @@ def verify_and_fix(
     offset = 0
     for sentence in split_sentences(text) if split else [text]:
         try:
-            n_syllables = len(frontend.process(sentence).syllables)
+            readings = [s.pinyin for s in frontend.process(sentence).syllables]
         except TextError:
             if not pieces:
                 raise
             pieces[-1].text += sentence  # nothing speakable on its own (a stray quote): keep it with the last
             continue
-        pieces.append(_Piece(sentence, seed, offset))
-        offset += n_syllables
+        pieces.append(_Piece(sentence, seed, offset, readings))
+        offset += len(readings)
 
     def run(piece: _Piece) -> None:
         piece.audio = synthesize_fn(piece.text, piece.seed)

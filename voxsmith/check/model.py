@@ -111,12 +111,14 @@ class PronRecognizer(nn.Module):
             h, _ = nn.utils.rnn.pad_packed_sequence(h, batch_first=True, total_length=x.shape[-1])
         return self.head(self.drop(h)), lens
 
-    def features(self, samples: torch.Tensor | np.ndarray) -> torch.Tensor:
-        """(N,) samples at 22050 Hz -> this model's input (in_channels, frames)."""
+    def features(self, samples: torch.Tensor | np.ndarray, pitch: torch.Tensor | None = None) -> torch.Tensor:
+        """(N,) samples at 22050 Hz -> this model's input (in_channels, frames); ``pitch``:
+        ``pitch_features(samples)`` when the caller has it already."""
         mel = AudioProcessor.mel(samples)[0]
         if not self.cfg.pitch:
             return mel
-        return torch.cat([mel, pitch_features(samples)[:, : mel.shape[-1]]], 0)
+        pitch = pitch_features(samples) if pitch is None else pitch
+        return torch.cat([mel, pitch[:, : mel.shape[-1]]], 0)
 
     @torch.no_grad()
     def log_probs(self, feats: torch.Tensor) -> torch.Tensor:

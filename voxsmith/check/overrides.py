@@ -6,6 +6,11 @@ the user wrote (through the normalised text, matched back to the input with diff
 wraps it in an annotation. A syllable that cannot be forced this way (the user already
 fixed it, it was produced by normalisation such as a number, or it is bare pinyin) is
 returned as not forced, so the caller can resample instead.
+
+Annotating one character can change how the frontend reads its neighbours: ``‹空|kong1›调``
+is no longer the word 空调, so 调 falls back to diao4. ``keep`` names the reading every
+syllable must keep; a neighbour that drifts is pinned too, so the text still means what
+the user wrote.
 """
 
 from __future__ import annotations
@@ -45,10 +50,35 @@ def _to_input_positions(text: str, normalized: str) -> dict[int, int]:
 
 
 def force_readings(
-    text: str, readings: dict[int, str], frontend: TextFrontend | None = None
+    text: str,
+    readings: dict[int, str],
+    frontend: TextFrontend | None = None,
+    keep: list[str] | None = None,
 ) -> tuple[str, list[int]]:
-    """``text`` with syllable ``k`` annotated as ``‹字|readings[k]›``; also the indices not forced."""
+    """``text`` with syllable ``k`` annotated as ``‹字|readings[k]›``; also the indices not forced.
+
+    With ``keep`` (one reading per syllable of ``text``), any other syllable whose reading
+    the annotations change is annotated with its ``keep`` reading as well.
+    """
     frontend = frontend or TextFrontend()
+    out, not_forced = _annotate(text, readings, frontend)
+    if keep is None:
+        return out, not_forced
+    wanted = dict(readings)
+    for _ in range(4):  # each round pins the neighbours the previous round moved
+        now = [s.pinyin for s in frontend.process(out).syllables]
+        if len(now) != len(keep):
+            break
+        drift = {k: keep[k] for k, p in enumerate(now) if p != keep[k] and k not in wanted}
+        if not drift:
+            break
+        wanted.update(drift)
+        out, not_forced_all = _annotate(text, wanted, frontend)
+        not_forced = [k for k in not_forced_all if k in readings]
+    return out, not_forced
+
+
+def _annotate(text: str, readings: dict[int, str], frontend: TextFrontend) -> tuple[str, list[int]]:
     result = frontend.process(text)
     syllables = result.syllables
     positions = _display_positions(result.normalized, [s.text for s in syllables])
