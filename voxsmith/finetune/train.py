@@ -45,6 +45,7 @@ from voxsmith.finetune.data import FinetuneData
 from voxsmith.finetune.speaker import medoid_speaker
 from voxsmith.finetune.tuning import Tuning, gpt_loss, s2m_loss, validate
 from voxsmith.text.glossary import Glossary
+from voxsmith.train.optim import optimizer_step
 from voxsmith.train.state import RunDir, StopRequest, seed_all
 
 log = logging.getLogger(__name__)
@@ -204,11 +205,7 @@ def _run(model, data: FinetuneData, tuning: Tuning, cfg: FinetuneConfig, out: Pa
                 crops = data.s2m_crops(data.train, rng)
                 ls = s2m_loss(parts, crops, torch.Generator().manual_seed(cfg.seed * 1_000_003 + step))
                 loss, logs["s2m_fm"] = loss + ls, ls.item()
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, 1.0)
-            opt.step()
-            sched.step()
+            optimizer_step(loss, params, opt, sched, 1.0)
             step += 1
             bar.update(1)
             bar.set_postfix({k: f"{v:.3f}" for k, v in logs.items()})

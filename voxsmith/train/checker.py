@@ -59,6 +59,7 @@ from voxsmith.models.units import SIL, UNK, row_units, units_to_ids
 from voxsmith.text.frontend import TextFrontend
 from voxsmith.train.content import spec_augment
 from voxsmith.train.data import CorpusData
+from voxsmith.train.optim import optimizer_step, warmup_decay
 from voxsmith.train.state import RunDir, seed_all
 
 log = logging.getLogger(__name__)
@@ -451,9 +452,7 @@ def train_checker(
     )
     model = PronRecognizer(model_cfg)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=0.01)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min(1.0, (s + 1) / cfg.warmup) * max(0.05, 1 - s / cfg.steps)
-    )
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, warmup_decay(cfg.warmup, cfg.steps))
     step = 0
     if resume and run.has_state():
         step, _ = run.resume({"model": model}, {"opt": opt}, {"sched": sched})
@@ -506,11 +505,7 @@ def train_checker(
         )
         model.train()
         loss = model.ctc_loss(mel, lens, tg, tg_lens)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
-        opt.step()
-        sched.step()
+        optimizer_step(loss, model.parameters(), opt, sched, 5.0)
         step += 1
         bar.update(1)
         if step % cfg.log_every == 0:

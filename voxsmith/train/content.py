@@ -21,6 +21,7 @@ from voxsmith.models.content import ContentEncoder, ContentEncoderConfig
 from voxsmith.models.kmeans_codec import KMeansCodec, KMeansCodecConfig
 from voxsmith.models.units import UNITS, row_units, units_to_ids
 from voxsmith.train.data import CorpusData
+from voxsmith.train.optim import optimizer_step, warmup_decay
 from voxsmith.train.state import RunDir, StopRequest, init_weights, seed_all
 
 log = logging.getLogger(__name__)
@@ -102,9 +103,7 @@ def train_content(
     targets = clip_targets(data)
     model = ContentEncoder(model_cfg)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=0.01)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min(1.0, (s + 1) / cfg.warmup) * max(0.05, 1 - s / cfg.steps)
-    )
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, warmup_decay(cfg.warmup, cfg.steps))
     step = 0
     if resume and run.has_state():
         step, _ = run.resume({"model": model}, {"opt": opt}, {"sched": sched})
@@ -122,11 +121,7 @@ def train_content(
                 mel = spec_augment(mel, rng)
             model.train()
             loss = model.ctc_loss(mel, lens, tg, tg_lens)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
-            opt.step()
-            sched.step()
+            optimizer_step(loss, model.parameters(), opt, sched, 5.0)
             step += 1
             bar.update(1)
             if step % cfg.log_every == 0:

@@ -29,6 +29,7 @@ from voxsmith.models.gpt import IGNORE, GPTBatch, GPTConfig, UnifiedVoice
 from voxsmith.text.tokenizer import PhoneTokenizer, Segment
 from voxsmith.train.code_remap import code_correspondence, remap_code_rows
 from voxsmith.train.data import CorpusData, load_codes, split_codes
+from voxsmith.train.optim import optimizer_step, warmup_decay
 from voxsmith.train.state import RunDir, StopRequest, init_weights, seed_all
 
 log = logging.getLogger(__name__)
@@ -183,12 +184,7 @@ def train_gpt(
     lang_adv = SpeakerAdversary(model_cfg.model_dim, len(LANGS))
     params = [*model.parameters(), *spk_adv.parameters(), *lang_adv.parameters()]
     opt = torch.optim.AdamW(params, lr=cfg.lr, betas=(0.9, 0.96), weight_decay=0.01)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt,
-        lambda s: (
-            min(1.0, (s + 1) / cfg.warmup) * max(0.05, 0.5 * (1 + np.cos(np.pi * min(1.0, s / cfg.steps))))
-        ),
-    )
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, warmup_decay(cfg.warmup, cfg.steps, "cosine"))
     modules = {"model": model, "spk_adv": spk_adv, "lang_adv": lang_adv}
     step = 0
     if resume and run.has_state():
@@ -218,11 +214,7 @@ def train_gpt(
             adv_s = spk_adv.loss(out_.emo_vec, speakers)
             adv_l = lang_adv.loss(out_.spk_latents.mean(1), langs)
             loss = out_.loss + cfg.speaker_adv_weight * adv_s + cfg.lang_adv_weight * adv_l
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, 1.0)
-            opt.step()
-            sched.step()
+            optimizer_step(loss, params, opt, sched, 1.0)
             step += 1
             bar.update(1)
             if step % cfg.log_every == 0:

@@ -30,6 +30,7 @@ from voxsmith.models.kmeans_codec import KMeansCodec, KMeansCodecConfig
 from voxsmith.models.s2m import S2M, S2MConfig
 from voxsmith.train.data import CorpusData, split_codes
 from voxsmith.train.gpt_latents import latents_cache
+from voxsmith.train.optim import optimizer_step, warmup_decay
 from voxsmith.train.state import RunDir, StopRequest, seed_all
 
 log = logging.getLogger(__name__)
@@ -170,9 +171,7 @@ def train_s2m(
     model = S2M(model_cfg)
     style_dim = model_cfg.dit.style_dim
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=(0.9, 0.98), weight_decay=0.01)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min(1.0, (s + 1) / cfg.warmup) * max(0.05, 1 - s / cfg.steps)
-    )
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, warmup_decay(cfg.warmup, cfg.steps))
     step = 0
     if resume and run.has_state():
         step, _ = run.resume({"model": model}, {"opt": opt}, {"sched": sched})
@@ -192,11 +191,7 @@ def train_s2m(
             loss = model.loss(
                 codec.vq2emb(codes), mel, lens, style, gpt_latent=latent, prompt_lens=prompts, generator=gen
             )
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            opt.step()
-            sched.step()
+            optimizer_step(loss, model.parameters(), opt, sched, 1.0)
             step += 1
             bar.update(1)
             if step % cfg.log_every == 0:

@@ -31,6 +31,7 @@ from voxsmith.errors import ConfigError, DataError
 from voxsmith.fileio import atomic_path
 from voxsmith.models.style import StyleEncoder, StyleEncoderConfig
 from voxsmith.train.data import CorpusData, read_manifest
+from voxsmith.train.optim import optimizer_step, warmup_decay
 from voxsmith.train.state import RunDir, StopRequest, init_weights, seed_all
 
 log = logging.getLogger(__name__)
@@ -245,9 +246,7 @@ def train_style(
     head = AAMSoftmax(model_cfg.style_dim, len(train.speakers), cfg.scale)
     params = [*encoder.parameters(), *head.parameters()]
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min(1.0, (s + 1) / cfg.warmup) * max(0.05, 1 - s / cfg.steps)
-    )
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, warmup_decay(cfg.warmup, cfg.steps))
     modules = {"model": encoder, "head": head}
     step = 0
     if resume and run.has_state():
@@ -273,11 +272,7 @@ def train_style(
             margin = cfg.margin * min(1.0, step / max(1.0, cfg.margin_ramp * cfg.steps))
             encoder.train()
             loss, acc = head(encoder(wave), labels, margin)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, 5.0)
-            opt.step()
-            sched.step()
+            optimizer_step(loss, params, opt, sched, 5.0)
             step += 1
             bar.update(1)
             if step % cfg.log_every == 0:

@@ -21,6 +21,7 @@ from voxsmith.checkpoints import save_safetensors
 from voxsmith.models.discriminator import VocoderDiscriminator, discriminator_loss, generator_losses
 from voxsmith.models.vocoder import VocosConfig, VocosVocoder
 from voxsmith.train.data import CorpusData
+from voxsmith.train.optim import optimizer_step, warmup_decay
 from voxsmith.train.state import RunDir, StopRequest, init_weights, seed_all
 
 log = logging.getLogger(__name__)
@@ -86,7 +87,7 @@ def train(
     disc = VocoderDiscriminator(channels=16, periods=(2, 3, 5))
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=(0.8, 0.99), weight_decay=0.01)
     opt_d = torch.optim.AdamW(disc.parameters(), lr=cfg.lr, betas=(0.8, 0.99), weight_decay=0.01)
-    lr_lambda = lambda s: min(1.0, (s + 1) / cfg.warmup) * max(0.05, 1 - s / cfg.steps)  # noqa: E731
+    lr_lambda = warmup_decay(cfg.warmup, cfg.steps)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda)
     sched_d = torch.optim.lr_scheduler.LambdaLR(opt_d, lr_lambda)
     modules, opts, scheds = (
@@ -117,21 +118,14 @@ def train(
             gan = 0 <= cfg.gan_start <= step
             if gan:  # discriminator step on detached output
                 d_loss = discriminator_loss(disc(wav), disc(fake.detach()))
-                opt_d.zero_grad(set_to_none=True)
-                d_loss.backward()
-                torch.nn.utils.clip_grad_norm_(disc.parameters(), 5.0)
-                opt_d.step()
+                optimizer_step(d_loss, disc.parameters(), opt_d, None, 5.0)
             sched_d.step()
             loss, parts = reconstruction_loss(fake, wav, cfg.mel_weight)
             if gan:
                 adv, fm = generator_losses(disc(wav), disc(fake))
                 loss = loss + adv + cfg.fm_weight * fm
                 parts.update(adv=adv.item(), fm=fm.item(), disc=d_loss.item())
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
-            opt.step()
-            sched.step()
+            optimizer_step(loss, model.parameters(), opt, sched, 5.0)
             step += 1
             bar.update(1)
             if step % cfg.log_every == 0:
