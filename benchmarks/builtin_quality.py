@@ -47,6 +47,7 @@ def main() -> None:
     ap.add_argument("--top-k", type=int, help="GPT top-k (default: the model's)")
     ap.add_argument("--beams", type=int, help="GPT beams (default: the model's)")
     ap.add_argument("--cfg-rate", type=float, help="S2M guidance strength (default: the model's)")
+    ap.add_argument("--s2m-steps", type=int, help="S2M Euler steps (default: the model's)")
     ap.add_argument(
         "--vocoded",
         action="store_true",
@@ -64,6 +65,8 @@ def main() -> None:
     model = IndexTTSModel.from_pretrained(args.model, threads=args.threads)
     if args.cfg_rate is not None:
         model.parts.cfg_rate = args.cfg_rate
+    if args.s2m_steps is not None:
+        model.parts.s2m_steps = args.s2m_steps
     sampling = model.parts.default_sampling()
     for name, value in (("temperature", args.temperature), ("top_p", args.top_p), ("top_k", args.top_k),
                         ("num_beams", args.beams)):  # fmt: skip
@@ -136,7 +139,8 @@ def main() -> None:
             "dnsmos": round(float(np.mean([i["dnsmos"] for i in sel])), 2),
         }
     summary["gen"]["rtf_median"] = float(np.median([i["rtf"] for i in items if i["kind"] == "gen"]))
-    out = {"model": model.model_id, "sampling": vars(sampling), "cfg_rate": model.parts.cfg_rate, "speakers": speakers, "summary": summary,
+    out = {"model": model.model_id, "sampling": vars(sampling), "cfg_rate": model.parts.cfg_rate,
+           "s2m_steps": model.parts.s2m_steps, "speakers": speakers, "summary": summary,
            "items": items}  # fmt: skip
     print(json.dumps(out["summary"], indent=1))
     if args.json:
