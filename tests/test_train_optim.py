@@ -1,4 +1,4 @@
-"""The shared learning-rate schedule and optimiser step of the recipes."""
+"""What the recipes share: the learning-rate schedule, the optimiser step, unit error counting."""
 
 from __future__ import annotations
 
@@ -47,3 +47,12 @@ def test_optimizer_step_clips_and_steps():
     optimizer_step(loss, [p], opt, sched, max_norm=5.0)
     assert torch.allclose(p.detach(), torch.tensor([-3.0, -4.0, 0.0]), atol=1e-4)
     assert sched.last_epoch == 1 and sched.get_last_lr()[0] == pytest.approx(0.9)
+
+
+def test_greedy_ctc_and_edit_distance():
+    from voxsmith.train.unit_error import edit_distance, greedy_ctc
+
+    path = torch.tensor([0, 3, 3, 0, 3, 5, 5, 0])
+    assert greedy_ctc(torch.nn.functional.one_hot(path, 6).float()) == [3, 3, 5]
+    assert edit_distance([1, 2, 3], [1, 3]) == 1 and edit_distance([], [4, 4]) == 2
+    assert edit_distance([1, 2, 3], [3, 2, 1]) == 2

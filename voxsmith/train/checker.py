@@ -61,6 +61,7 @@ from voxsmith.train.content import spec_augment
 from voxsmith.train.data import CorpusData
 from voxsmith.train.optim import optimizer_step, warmup_decay
 from voxsmith.train.state import RunDir, seed_all
+from voxsmith.train.unit_error import edit_distance, greedy_ctc
 
 log = logging.getLogger(__name__)
 
@@ -198,31 +199,11 @@ def sample_order(data: ClipSet, pool: list[int], rng: np.random.Generator, max_f
         longest = max(longest, n)
 
 
-def greedy(lp: torch.Tensor) -> list[int]:
-    """Greedy CTC decoding of (T', U) log-probs."""
-    out, last = [], -1
-    for i in lp.argmax(-1).tolist():
-        if i != last and i != 0:
-            out.append(i)
-        last = i
-    return out
-
-
-def _edits(a: list[int], b: list[int]) -> int:
-    prev = list(range(len(b) + 1))
-    for i, x in enumerate(a, 1):
-        cur = [i] + [0] * len(b)
-        for j, y in enumerate(b, 1):
-            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (x != y))
-        prev = cur
-    return prev[-1]
-
-
 @torch.no_grad()
 def unit_error_rate(model: PronRecognizer, data: ClipSet, targets: list[list[int]], pool: list[int]) -> float:
     errs = total = 0
     for i in pool:
-        errs += _edits(greedy(model.log_probs(data.features(i))), targets[i])
+        errs += edit_distance(greedy_ctc(model.log_probs(data.features(i))), targets[i])
         total += len(targets[i])
     return errs / max(1, total)
 

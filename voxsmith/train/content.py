@@ -23,6 +23,7 @@ from voxsmith.models.units import UNITS, row_units, units_to_ids
 from voxsmith.train.data import CorpusData
 from voxsmith.train.optim import optimizer_step, warmup_decay
 from voxsmith.train.state import RunDir, StopRequest, init_weights, seed_all
+from voxsmith.train.unit_error import edit_distance, greedy_ctc
 
 log = logging.getLogger(__name__)
 
@@ -142,29 +143,13 @@ def train_content(
     return run.path / "content.safetensors"
 
 
-def _edit_distance(a: list[int], b: list[int]) -> int:
-    prev = list(range(len(b) + 1))
-    for i, x in enumerate(a, 1):
-        cur = [i] + [0] * len(b)
-        for j, y in enumerate(b, 1):
-            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (x != y))
-        prev = cur
-    return prev[-1]
-
-
 @torch.no_grad()
 def units_of_features(model: ContentEncoder, h: torch.Tensor, codec: KMeansCodec | None = None) -> list[int]:
     """Greedy CTC decoding of content features (T', dim) → unit ids. With ``codec``, the CTC
     head reads their centroids instead: what the codes still say."""
     if codec is not None:
         h = codec.vq2emb(codec.quantize(h))
-    ids = model.ctc_head(h).argmax(-1).tolist()
-    out, last = [], -1
-    for i in ids:
-        if i != last and i != 0:
-            out.append(i)
-        last = i
-    return [i for i in out if i != 1]  # drop <sil>
+    return [i for i in greedy_ctc(model.ctc_head(h)) if i != 1]  # drop <sil>
 
 
 @torch.no_grad()
@@ -184,7 +169,7 @@ def unit_error_rate(
     for i in range(min(n, len(data))):
         ref = [u for u in targets[i] if u != 1]
         h = features[i] if features is not None else model(data.clip_mel(i).unsqueeze(0))[0][0]
-        errs += _edit_distance(units_of_features(model, h, codec), ref)
+        errs += edit_distance(units_of_features(model, h, codec), ref)
         total += max(1, len(ref))
     return errs / total
 
