@@ -36,7 +36,7 @@ CODEC="$RUNS/codec/codec.safetensors"
 train gpt --out "$RUNS/gpt" --codec "$CODEC" --steps "${GPT_STEPS:-4000}" --dropout 0.25 --code-noise 0.1
 # S2M reads the GPT's latents beside the codes, as the official S2M does
 train s2m --out "$RUNS/s2m" --codec "$CODEC" --gpt "$RUNS/gpt/gpt.safetensors" --steps "${S2M_STEPS:-20000}"
-voxsmith dev bundle --runs "$RUNS" --data "$C" --out "$RUNS/bundle"
+voxsmith dev bundle --runs "$RUNS" --data "$C" --out "$RUNS/bundle" --temperature 0.7
 python3 benchmarks/builtin_quality.py --model "$RUNS/bundle" --data "$C" --speakers 4 --per-speaker 2 \
     --threads "$T" --oracle --json "$RUNS/quality.json"
-voxsmith dev bundle --runs "$RUNS" --data "$C" --out "$OUT" --quality "$RUNS/quality.json"
+voxsmith dev bundle --runs "$RUNS" --data "$C" --out "$OUT" --quality "$RUNS/quality.json" --temperature 0.7

@@ -53,6 +53,16 @@ def test_guidance_strength_travels_in_model_json(tmp_path):
     assert IndexTTSModel.from_pretrained(root).parts.cfg_rate == 1.5
 
 
+def test_default_temperature_travels_in_model_json(tmp_path):
+    import json
+
+    root = make_random_model(tmp_path / "m")
+    assert IndexTTSModel.from_pretrained(root).parts.default_sampling().temperature == 0.8
+    card = json.loads((root / "model.json").read_text())
+    (root / "model.json").write_text(json.dumps({**card, "temperature": 0.7}))
+    assert IndexTTSModel.from_pretrained(root).parts.default_sampling().temperature == 0.7
+
+
 def test_info_reports_rates_and_parameters(model):
     info = model.info()
     assert info["sample_rate"] == 22050 and info["samples_per_token"] == 1024
@@ -175,3 +185,15 @@ def test_tiny_s2m_reading_gpt_latents_hears_the_text(tmp_path):
     assert not torch.allclose(mel_a, mel_b)  # same codes, other text: the latents differ
     with pytest.raises(ConfigError, match="text_ids"):
         parts.codes_to_mel(codes, spk, seed=0)
+
+
+def test_the_readme_imports_work():
+    # the API of the README and issue 5: `from voxsmith import IndexTTSModel, AudioProcessor`
+    import voxsmith
+    from voxsmith import AudioProcessor, IndexTTSModel, SpeakerEmbedding
+
+    assert IndexTTSModel.__module__ == "voxsmith.pipeline" and AudioProcessor.__module__ == "voxsmith.audio"
+    assert SpeakerEmbedding.__module__ == "voxsmith.embeddings"
+    assert set(voxsmith._EXPORTS) <= set(voxsmith.__all__)
+    with pytest.raises(AttributeError):
+        voxsmith.NoSuchName  # noqa: B018

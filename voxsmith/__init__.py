@@ -21,6 +21,10 @@ _EXPORTS = {
     "EngineError": "voxsmith.errors",
     "TextError": "voxsmith.errors",
     "VoxsmithError": "voxsmith.errors",
+    "IndexTTSModel": "voxsmith.pipeline",
+    "SynthesisResult": "voxsmith.pipeline",
+    "SpeakerEmbedding": "voxsmith.embeddings",
+    "EmotionEmbedding": "voxsmith.embeddings",
 }
 
 __all__ = [
@@ -30,7 +34,11 @@ __all__ = [
     "CheckpointError",
     "ConfigError",
     "DataError",
+    "EmotionEmbedding",
     "EngineError",
+    "IndexTTSModel",
+    "SpeakerEmbedding",
+    "SynthesisResult",
     "TextError",
     "VoxsmithError",
     "__version__",
@@ -38,6 +46,7 @@ __all__ = [
 
 if TYPE_CHECKING:
     from voxsmith.audio import Audio, AudioProcessor
+    from voxsmith.embeddings import EmotionEmbedding, SpeakerEmbedding
     from voxsmith.errors import (
         AudioError,
         CheckpointError,
@@ -47,6 +56,7 @@ if TYPE_CHECKING:
         TextError,
         VoxsmithError,
     )
+    from voxsmith.pipeline import IndexTTSModel, SynthesisResult
 
 
 def __getattr__(name: str) -> Any:

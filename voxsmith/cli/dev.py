@@ -43,6 +43,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="S2M classifier-free guidance strength stored in model.json (default: 0.7, the official "
         "setting; measure with benchmarks/builtin_quality.py --cfg-rate before changing it)",
     )
+    b.add_argument(
+        "--temperature",
+        type=float,
+        help="default GPT sampling temperature stored in model.json (default: 0.8; measure with "
+        "benchmarks/builtin_quality.py --temperature before changing it)",
+    )
     b.set_defaults(func=run_bundle)
 
 
@@ -78,7 +84,17 @@ def run_bundle(args: argparse.Namespace) -> int:
         quality = json.loads(args.quality.read_text(encoding="utf-8"))
     if args.cfg_rate is not None and args.cfg_rate < 0:
         raise DataError(f"--cfg-rate must be >= 0, got {args.cfg_rate}")
-    root = assemble(args.runs, args.data, args.out, name=args.name, quality=quality, cfg_rate=args.cfg_rate)
+    if args.temperature is not None and args.temperature <= 0:
+        raise DataError(f"--temperature must be > 0, got {args.temperature}")
+    root = assemble(
+        args.runs,
+        args.data,
+        args.out,
+        name=args.name,
+        quality=quality,
+        cfg_rate=args.cfg_rate,
+        temperature=args.temperature,
+    )
     card = json.loads((root / "model.json").read_text(encoding="utf-8"))
     size = sum(p.stat().st_size for p in root.glob("*.safetensors")) / 2**20
     print(f"{root}: {card['parameters']['total'] / 1e6:.1f} M parameters, {size:.1f} MiB")

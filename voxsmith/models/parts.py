@@ -63,6 +63,7 @@ class ModelParts(PartsBase):
     emotion: EmotionMatrix | None
     s2m_steps: int = 10  # Euler steps at inference
     cfg_rate: float = 0.7  # classifier-free guidance strength
+    temperature: float = 0.8  # GPT sampling temperature when the caller does not give one
     card: dict = field(default_factory=dict)
 
     @property
@@ -74,7 +75,7 @@ class ModelParts(PartsBase):
                 "style": self.style, "vocoder": self.vocoder}  # fmt: skip
 
     def default_sampling(self) -> SamplingConfig:
-        return SamplingConfig(do_sample=True, temperature=0.8, top_k=30, top_p=0.8, repetition_penalty=1.0,
+        return SamplingConfig(do_sample=True, temperature=self.temperature, top_k=30, top_p=0.8, repetition_penalty=1.0,
                               num_beams=1, max_new_tokens=self.gpt.config.max_mel_tokens)  # fmt: skip
 
     def frontend(self) -> TextFrontend:
@@ -154,7 +155,7 @@ def save_parts(
             root / PART_FILES["emotion"], kind="emotion_matrix", config={"counts": parts.emotion.counts},
         )  # fmt: skip
     info = {**parts.card, **card, "name": parts.name, "s2m_steps": parts.s2m_steps, "cfg_rate": parts.cfg_rate,
-            "parameters": parts.parameter_counts(), "parts": PART_FILES}  # fmt: skip
+            "temperature": parts.temperature, "parameters": parts.parameter_counts(), "parts": PART_FILES}  # fmt: skip
     tmp = root / ".model.json.tmp"
     tmp.write_text(json.dumps(info, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     os.replace(tmp, root / "model.json")
@@ -206,6 +207,7 @@ def load_parts(root: str | Path) -> ModelParts:
     )
     parts.s2m_steps = int(card.get("s2m_steps", parts.s2m_steps))
     parts.cfg_rate = float(card.get("cfg_rate", parts.cfg_rate))
+    parts.temperature = float(card.get("temperature", parts.temperature))
     for m in parts.modules().values():
         m.eval()
     return parts

@@ -187,9 +187,11 @@ def assemble(
     s2m_style: bool | None = None,
     quality: dict | None = None,
     cfg_rate: float | None = None,
+    temperature: float | None = None,
 ) -> Path:
     """Build ``out`` (model.json + parts) from the stage exports under ``runs`` (or ``paths``);
-    ``cfg_rate``: the S2M guidance strength the model runs with (default: the parts' 0.7)."""
+    ``cfg_rate``: the S2M guidance strength the model runs with (default: the parts' 0.7);
+    ``temperature``: its default GPT sampling temperature (default: the parts' 0.8)."""
     runs = Path(runs)
     where = {k: Path(paths[k]) if paths and k in paths else runs / v for k, v in STAGE_FILES.items()}
     content = _load(where["content"], "content", lambda c: ContentEncoder(ContentEncoderConfig(**c)))
@@ -230,6 +232,8 @@ def assemble(
     parts = ModelParts(name, content, codec, gpt, s2m, style, vocoder, emotion, card=card)
     if cfg_rate is not None:
         parts.cfg_rate = float(cfg_rate)
+    if temperature is not None:
+        parts.temperature = float(temperature)
     root = save_parts(parts, out)
     write_model_card(root, json.loads((root / "model.json").read_text(encoding="utf-8")), quality)
     log.info("model written to %s: %s", root, json.dumps(parts.parameter_counts()))
