@@ -142,4 +142,8 @@ def test_model_card_reports_steps_time_hardware_and_quality(tmp_path):
     assert "| s2m | 3,667,280 | — | — |" in text
     assert "138.1 min, 46 speakers" in text and "CPU cores" in text
     assert "| generated | 0.68 | 0.9 | 1.0 | 2.5 |" in text
+    quality.update(items=[{"kind": "gen"}] * 3 + [{"kind": "real"}], speakers=["a", "b"],
+                   sampling={"temperature": 0.7}, cfg_rate=0.7)  # fmt: skip
+    text = write_model_card(tmp_path, card, quality).read_text()
+    assert "3 items; 2 speakers; GPT temperature 0.7; S2M guidance 0.7)" in text
     assert "Not measured" in write_model_card(tmp_path, card).read_text()

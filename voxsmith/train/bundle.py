@@ -124,8 +124,18 @@ def write_model_card(root: str | Path, card: dict, quality: dict | None = None) 
     ]
     summary = (quality or {}).get("summary")
     if summary:
+        q = quality or {}
+        n_gen = sum(1 for i in q.get("items", []) if i.get("kind") == "gen")
+        what = [
+            f"{n_gen} items" if n_gen else "",
+            f"{len(q['speakers'])} speakers" if q.get("speakers") else "",
+        ]
+        how = [f"GPT temperature {q['sampling']['temperature']}" if q.get("sampling") else "",
+               f"S2M guidance {q['cfg_rate']}" if "cfg_rate" in q else ""]  # fmt: skip
         lines += [
-            "Zero-shot on held-out corpus speakers (`python benchmarks/builtin_quality.py --oracle`):",
+            "Zero-shot on held-out corpus speakers (`python benchmarks/builtin_quality.py`"
+            + "".join(f"; {x}" for x in what + how if x)
+            + "):",
             "",
             "| | SIM | CER zh | WER en | DNSMOS ovrl |",
             "|---|---|---|---|---|",
