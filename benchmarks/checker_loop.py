@@ -74,10 +74,6 @@ def misreadings(text: str, rendered: list[str], frontend) -> list[str] | None:
     return out
 
 
-def polyphones_as_intended(text: str, rendered: list[str], frontend) -> bool:
-    return misreadings(text, rendered, frontend) == []
-
-
 class Recorder:
     """Wraps a synthesiser: times every call, keeps the rendered readings when exposed."""
 
@@ -135,8 +131,10 @@ def main(argv: list[str] | None = None) -> int:
         total = time.perf_counter() - t0
         first, last = synth.calls[0], synth.calls[-1]
         truth = bool(first["readings"])
-        before = polyphones_as_intended(text, first["readings"], checker.frontend) if truth else None
-        after = polyphones_as_intended(text, last["readings"], checker.frontend) if truth else report.ok
+        wrong_before = misreadings(text, first["readings"], checker.frontend) if truth else None
+        wrong_after = misreadings(text, last["readings"], checker.frontend) if truth else None
+        before = wrong_before == [] if truth else None
+        after = wrong_after == [] if truth else report.ok
         rows.append(
             {
                 "text": text,
@@ -146,8 +144,8 @@ def main(argv: list[str] | None = None) -> int:
                 "retries": report.attempts - 1,
                 "first_synth_s": first["seconds"],
                 "total_s": total,
-                "misread_before": misreadings(text, first["readings"], checker.frontend) if truth else None,
-                "misread_after": misreadings(text, last["readings"], checker.frontend) if truth else None,
+                "misread_before": wrong_before,
+                "misread_after": wrong_after,
                 "fixes": report.fixes,
                 "remaining": report.remaining,
             }

@@ -61,7 +61,8 @@ def force_readings(
     the annotations change is annotated with its ``keep`` reading as well.
     """
     frontend = frontend or TextFrontend()
-    out, not_forced = _annotate(text, readings, frontend)
+    where = _sources(text, frontend)
+    out, not_forced = _annotate(text, where, readings)
     if keep is None:
         return out, not_forced
     wanted = dict(readings)
@@ -73,12 +74,14 @@ def force_readings(
         if not drift:
             break
         wanted.update(drift)
-        out, not_forced_all = _annotate(text, wanted, frontend)
+        out, not_forced_all = _annotate(text, where, wanted)
         not_forced = [k for k in not_forced_all if k in readings]
     return out, not_forced
 
 
-def _annotate(text: str, readings: dict[int, str], frontend: TextFrontend) -> tuple[str, list[int]]:
+def _sources(text: str, frontend: TextFrontend) -> list[int | None]:
+    """Position in ``text`` of each syllable's character, None where it cannot be annotated
+    (not one CJK character of the input, or inside an annotation already)."""
     result = frontend.process(text)
     syllables = result.syllables
     positions = _display_positions(result.normalized, [s.text for s in syllables])
@@ -86,17 +89,24 @@ def _annotate(text: str, readings: dict[int, str], frontend: TextFrontend) -> tu
     locked = [False] * len(text)
     for m in _ANNOTATION.finditer(text):
         locked[m.start() : m.end()] = [True] * (m.end() - m.start())
+    out: list[int | None] = []
+    for syl, pos in zip(syllables, positions, strict=True):
+        src = to_input.get(pos) if pos is not None else None
+        char = syl.text
+        ok = src is not None and len(char) == 1 and is_cjk(char) and text[src] == char and not locked[src]
+        out.append(src if ok else None)
+    return out
+
+
+def _annotate(text: str, where: list[int | None], readings: dict[int, str]) -> tuple[str, list[int]]:
     edits: dict[int, str] = {}
     not_forced: list[int] = []
     for k, reading in sorted(readings.items()):
-        ok = 0 <= k < len(syllables)
-        char = syllables[k].text if ok else ""
-        pos = positions[k] if ok else None
-        src = to_input.get(pos) if pos is not None else None
-        if src is None or not (len(char) == 1 and is_cjk(char)) or text[src] != char or locked[src]:
+        src = where[k] if 0 <= k < len(where) else None
+        if src is None:
             not_forced.append(k)
             continue
-        edits[src] = f"‹{char}|{reading}›"
+        edits[src] = f"‹{text[src]}|{reading}›"
     out = text
     for src in sorted(edits, reverse=True):
         out = out[:src] + edits[src] + out[src + 1 :]

@@ -122,9 +122,9 @@ def write_model_card(root: str | Path, card: dict, quality: dict | None = None) 
         "## Measured quality",
         "",
     ]
-    summary = (quality or {}).get("summary")
+    q = quality or {}
+    summary = q.get("summary")
     if summary:
-        q = quality or {}
         n_gen = sum(1 for i in q.get("items", []) if i.get("kind") == "gen")
         what = [
             f"{n_gen} items" if n_gen else "",
