@@ -27,11 +27,12 @@ SIM by >= 0.05 over zero-shot with CER/WER at most 0.03 worse; share <= 1%; <= 1
 adapter <= 5 MB.
 
 Pinyin-guided (zh speakers, unless ``--no-glossary``): the LoRA runs are tuned with a glossary of
-12 terms whose common reading is wrong for them (单于, 会稽, 可汗, 吐蕃 ...); sentences using each
+14 terms the text frontend misreads (会稽, 月氏, 仆射, 单县 ...); sentences using each
 term are synthesised zero-shot (no glossary) and with the adapter (which applies its glossary),
-and each term is judged read right when the pronunciation checker hears the glossary reading on
-all its syllables (when the checker is installed; otherwise only the readings the GPT was fed are
-reported, which is evidence about the frontend, not the audio).
+and each term is judged read right when the pronunciation checker prefers the glossary reading to
+the everyday one (and the character's other readings) on every syllable where they differ (when
+the checker is installed; otherwise only the readings the GPT was fed are reported, which is
+evidence about the frontend, not the audio).
 """
 
 from __future__ import annotations
@@ -47,16 +48,17 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-GLOSSARY = {  # term -> the reading wanted (their everyday reading differs)
-    "单于": "chan2 yu2", "会稽": "kuai4 ji1", "可汗": "ke4 han2", "吐蕃": "tu3 bo1", "龟兹": "qiu1 ci2",
-    "月氏": "rou4 zhi1", "大宛": "da4 yuan1", "番禺": "pan1 yu2", "尉迟": "yu4 chi2", "万俟": "mo4 qi2",
-    "仆射": "pu2 ye4", "阿房宫": "e1 pang2 gong1",
+GLOSSARY = {  # term -> the reading wanted; the text frontend reads every one of them otherwise
+    "会稽": "kuai4 ji1", "月氏": "rou4 zhi1", "大宛": "da4 yuan1", "仆射": "pu2 ye4", "身毒": "juan1 du2",
+    "句町": "gou1 ding1", "单县": "shan4 xian4", "费县": "bi4 xian4", "洪洞": "hong2 tong2", "阆中": "lang4 zhong1",
+    "筠连": "jun1 lian2", "大栅栏": "da4 shi2 lan5", "仇先生": "qiu2 xian1 sheng1", "区先生": "ou1 xian1 sheng1",
 }  # fmt: skip
 GLOSSARY_SENTENCES = {
-    "单于": "匈奴的单于亲自率军南下。", "会稽": "他年轻时在会稽读书。", "可汗": "草原上的可汗召集了各部。",
-    "吐蕃": "使者从长安出发前往吐蕃。", "龟兹": "龟兹的乐舞传到了中原。", "月氏": "张骞出使去寻找月氏。",
-    "大宛": "大宛出产有名的汗血马。", "番禺": "我们周末去番禺看望外婆。", "尉迟": "尉迟将军守住了城门。",
-    "万俟": "万俟先生是我们的新老师。", "仆射": "他后来做到了尚书仆射。", "阿房宫": "阿房宫的遗址就在西安。",
+    "会稽": "他年轻时在会稽读书。", "月氏": "张骞出使去寻找月氏。", "大宛": "大宛出产有名的汗血马。",
+    "仆射": "他后来做到了尚书仆射。", "身毒": "汉朝的使者听说过身毒。", "句町": "句町是古代的一个小国。",
+    "单县": "单县的羊肉汤很好喝。", "费县": "费县在山东南部。", "洪洞": "洪洞大槐树很有名。",
+    "阆中": "阆中古城很热闹。", "筠连": "筠连的茶叶很香。", "大栅栏": "大栅栏是北京的老街。",
+    "仇先生": "仇先生是我的邻居。", "区先生": "区先生打来了电话。",
 }  # fmt: skip
 
 
@@ -143,30 +145,66 @@ def synthesize(model, rows: list[dict], spk=None) -> tuple[list, float]:
     return clips, (time.perf_counter() - t0) / max(seconds, 1e-9)
 
 
-def glossary_check(model, checker, name: str) -> dict:
-    """Per term: the readings fed to the GPT, and (with the checker) whether the audio says them."""
+def term_at(syllables, term: str) -> int:
+    texts = [s.text for s in syllables]
+    return next(i for i in range(len(texts)) if "".join(texts[i : i + len(term)]) == term)
+
+
+def glossary_check(model, checker, name: str, spk=None, verify: bool = False) -> dict:
+    """Per term: the readings fed to the GPT and (with the checker) the readings heard.
+
+    Only the syllables where the glossary and the everyday reading differ are judged: the
+    checker (its frontend holding the glossary) weighs the glossary reading against the
+    everyday one and the character's other readings (not against other tones of it: tones are
+    the model's general quality, which CER measures); a term is heard right when the glossary
+    reading wins on all of them. ``verify``: also synthesise with the check loop
+    (``verify=True``) and judge that audio the same way (the loop listens with the same checker,
+    so this says what a user of ``--verify`` gets, not an independent judgement).
+    """
     from voxsmith.text.frontend import TextFrontend
     from voxsmith.text.glossary import Glossary
 
-    expect = TextFrontend(glossary=Glossary.from_dict(GLOSSARY))
-    fed_ok = heard_ok = judged = 0
+    everyday = TextFrontend()
+    if checker is not None:
+        checker.frontend = TextFrontend(glossary=Glossary.from_dict(GLOSSARY))
+    tally: dict[str, int] = defaultdict(int)
+    terms: dict[str, dict] = {}
+
+    def heard(audio, sentence: str, at: int, judged: list[int], want: list[str]) -> tuple[str, bool]:
+        _, checks = checker.pronunciation(audio, sentence)
+        got = {c.index: c.heard for c in checks}
+        return " ".join(got.get(at + i, "?") for i in range(len(want))), all(
+            got.get(i) == want[i - at] for i in judged
+        )
+
     for k, (term, sentence) in enumerate(GLOSSARY_SENTENCES.items()):
         want = GLOSSARY[term].split()
         sylls = model.frontend.process(sentence).syllables
-        texts = [s.text for s in sylls]
-        at = next(i for i in range(len(texts)) if "".join(texts[i : i + len(term)]) == term)
-        fed_ok += [s.pinyin for s in sylls[at : at + len(term)]] == want
-        if checker is not None:
-            audio = model.synthesize(sentence, seed=k).audio
-            checker.frontend = expect
-            _, checks = checker.pronunciation(audio, sentence)
-            heard = {c.index: c.heard for c in checks}
-            heard_ok += all(heard.get(at + i) == w for i, w in enumerate(want))
-            judged += 1
+        at = term_at(sylls, term)
+        fed = [s.pinyin for s in sylls[at : at + len(term)]]
+        tally["fed"] += fed == want
+        plain = everyday.process(sentence).syllables[at : at + len(term)]
+        judged = [at + i for i, p in enumerate(plain) if p.pinyin != want[i]]
+        row = terms[term] = {"fed": " ".join(fed)}
+        if checker is None:
+            continue
+        audio = model.synthesize(sentence, speaker_embedding=spk, seed=k).audio
+        row["heard"], row["right"] = heard(audio, sentence, at, judged, want)
+        tally["heard"] += row["right"]
+        if verify:
+            res = model.synthesize(sentence, speaker_embedding=spk, seed=k, verify=True)
+            row["heard_verified"], row["right_verified"] = heard(res.audio, sentence, at, judged, want)
+            row["attempts"] = res.verify["attempts"]
+            tally["verified"] += row["right_verified"]
+            tally["attempts"] += res.verify["attempts"]
     n = len(GLOSSARY_SENTENCES)
-    out = {"condition": name, "terms": n, "fed_right": fed_ok / n}
-    if judged:
-        out["heard_right"] = heard_ok / judged
+    out = {"condition": name, "terms": n, "fed_right": tally["fed"] / n}
+    if checker is not None:
+        out["heard_right"] = tally["heard"] / n
+        if verify:
+            out["heard_right_verified"] = tally["verified"] / n
+            out["mean_attempts"] = round(tally["attempts"] / n, 2)
+    out["per_term"] = terms
     return out
 
 
@@ -202,7 +240,7 @@ def main() -> None:
         try:
             from voxsmith.check.checker import PronunciationChecker
 
-            checker = PronunciationChecker.load(check_all=True)
+            checker = PronunciationChecker.load(check_all=False)
         except Exception as exc:  # the checker is optional here: say so in the result
             print(
                 f"pronunciation checker unavailable ({exc}); glossary judged on fed readings only",
@@ -228,13 +266,16 @@ def main() -> None:
         ref_row = min(pool, key=lambda r: abs(r["duration_s"] - 5.0))
         entry: dict = {"lang": rows[0]["lang"], "eval_sentences": len(eval_rows),
                        "pool_minutes": round(sum(r["duration_s"] for r in pool) / 60, 2), "conditions": []}  # fmt: skip
-        clips, rtf = synthesize(model, eval_rows, model.speaker_encoder(ref_row["path"]))
+        zero_spk = model.speaker_encoder(ref_row["path"])
+        clips, rtf = synthesize(model, eval_rows, zero_spk)
         zero = {"condition": "zero-shot", "ref_s": ref_row["duration_s"], "rtf": round(rtf, 3),
                 **judges.score(clips, eval_rows, target, real_prosody)}  # fmt: skip
         entry["conditions"].append(zero)
         print(spk_name, zero, file=sys.stderr, flush=True)
         if entry["lang"] == "zh" and not args.no_glossary:
-            result["glossary"].append({"speaker": spk_name, **glossary_check(model, checker, "zero-shot")})
+            result["glossary"].append(
+                {"speaker": spk_name, **glossary_check(model, checker, "zero-shot", zero_spk)}
+            )
         used_before = 0.0
         for m in minutes:
             picked, total = [], 0.0
@@ -280,7 +321,10 @@ def main() -> None:
                 print(spk_name, cond, file=sys.stderr, flush=True)
                 if glossary is not None:
                     result["glossary"].append(
-                        {"speaker": spk_name, **glossary_check(model, checker, cond["condition"])}
+                        {
+                            "speaker": spk_name,
+                            **glossary_check(model, checker, cond["condition"], verify=True),
+                        }
                     )
                 model.set_adapter(None)
         result["speakers"][spk_name] = entry
@@ -314,7 +358,9 @@ def markdown(result: dict) -> str:
             lines.append("| " + " | ".join(str(x) for x in cells) + " |")
     for g in result["glossary"]:
         lines.append(f"\nglossary {g['speaker']} {g['condition']}: fed right {g['fed_right']:.0%}"
-                     + (f", heard right {g['heard_right']:.0%}" if "heard_right" in g else " (no checker)"))  # fmt: skip
+                     + (f", heard right {g['heard_right']:.0%}" if "heard_right" in g else " (no checker)")
+                     + (f", with --verify {g['heard_right_verified']:.0%} ({g['mean_attempts']} tries)"
+                        if "heard_right_verified" in g else ""))  # fmt: skip
     return "\n".join(lines)
 
 

@@ -101,6 +101,30 @@ def test_tones_of_plain_syllables_are_judged_only_with_check_all():
     assert not strict.ok and [s.ok for s in strict.syllables] == [False, True, True]
 
 
+def test_glossary_readings_are_judged_against_the_everyday_reading():
+    """月 has one reading in the polyphone table: under a glossary (月氏 rou4 zhi1) the checker
+    must still weigh rou4 against the yue4 the plain frontend would say, and judge it."""
+    from voxsmith.text.glossary import Glossary
+
+    clip = Audio(make_tone(1.0), 22050)
+    gloss = TextFrontend(glossary=Glossary.from_dict({"月氏": "rou4 zhi1"}))
+    plain_said = said(["yue4", "zhi1", "lai2", "le5"])
+    rep = PosteriorChecker(plain_said, frontend=gloss).check(clip, "月氏来了", content=False)
+    yue = rep.syllables[0]
+    assert (yue.expected, yue.heard, yue.judged, yue.ok) == ("rou4", "yue4", True, False)
+    assert "yue4" in yue.alternatives and rep.misread == [yue]
+    good = PosteriorChecker(said(["rou4", "zhi1", "lai2", "le5"]), frontend=gloss).check(
+        clip, "月氏来了", content=False
+    )
+    assert good.ok and good.syllables[0].heard == "rou4" and good.syllables[0].judged
+    # without a glossary 月 is plain: not judged, nothing to weigh it against
+    none = PosteriorChecker(plain_said).check(clip, "月氏来了", content=False)
+    assert none.ok and not none.syllables[0].judged
+    # explicit rivals work on any syllable
+    _, checks = PosteriorChecker(plain_said).pronunciation(clip, "月氏来了", rivals={2: ("lei2",)})
+    assert checks[2].judged and checks[2].heard == "lai2" and "lei2" in checks[2].alternatives
+
+
 def test_a_clip_too_short_for_the_text_fails_every_syllable():
     clip = Audio(make_tone(1.0), 22050)
     rep = PosteriorChecker(said(["ni3"])).check(clip, "你好吗我很好谢谢你", content=False)

@@ -171,6 +171,37 @@ def test_verify_without_a_checker_is_a_clear_error(model, spk, monkeypatch, tmp_
         model.synthesize("你好", speaker_embedding=spk, verify=True)
 
 
+def test_verify_checks_against_the_models_own_glossary(model, spk, monkeypatch):
+    """With a glossary (the user's or an adapter's) the checker must expect the glossary
+    reading, or the loop would flag the reading it was asked for and force it again."""
+    import voxsmith.check.checker as checker_mod
+    from voxsmith.check.content import ContentResult
+    from voxsmith.check.report import CheckReport
+    from voxsmith.text.glossary import Glossary
+
+    seen = []
+
+    class Listening:
+        def __init__(self, frontend):
+            self.frontend = frontend
+
+        def check(self, audio, text):
+            syl = self.frontend.process(text).syllables
+            seen.append([s.pinyin for s in syl])
+            return CheckReport([], ContentResult(None))
+
+    monkeypatch.setattr(
+        checker_mod.PronunciationChecker, "load", classmethod(lambda cls, **kw: Listening(kw["frontend"]))
+    )
+    before = model.frontend.glossary
+    model.frontend.glossary = Glossary.from_dict({"会稽": "kuai4 ji1"})
+    try:
+        res = model.synthesize("他在会稽读书。", speaker_embedding=spk, verify=True, target_tokens=8)
+    finally:
+        model.frontend.glossary = before
+    assert res.verify["ok"] and seen == [["ta1", "zai4", "kuai4", "ji1", "du2", "shu1"]]
+
+
 def test_tiny_s2m_reading_gpt_latents_hears_the_text(tmp_path):
     model = IndexTTSModel.from_pretrained(make_random_model(tmp_path / "m", gpt_latents=True))
     parts = model.parts

@@ -359,7 +359,9 @@ class IndexTTSModel:
         from voxsmith.check.checker import PronunciationChecker
         from voxsmith.check.loop import verify_and_fix
 
-        checker = PronunciationChecker.load()  # a clear error before any synthesis when it is missing
+        # a clear error before any synthesis when it is missing; it expects what this model's
+        # frontend (with the adapter's or user's glossary) says the text reads
+        checker = PronunciationChecker.load(frontend=self.frontend)
 
         t0 = time.perf_counter()
         spk = self._speaker_or_default(reference, spk)

@@ -12,6 +12,7 @@ on any audio and text, not only voxsmith's output.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from pathlib import Path
@@ -93,9 +94,21 @@ class PronunciationChecker:
             return None
         return self.tone_judge.log_probs(token_features(pitch, spans, n_frames, tokens))
 
-    def pronunciation(self, audio: AudioInput, text: str) -> tuple[str, list[SyllableCheck]]:
-        """The normalised text and one ``SyllableCheck`` per Chinese syllable of ``text``."""
+    def pronunciation(
+        self, audio: AudioInput, text: str, rivals: dict[int, tuple[str, ...]] | None = None
+    ) -> tuple[str, list[SyllableCheck]]:
+        """The normalised text and one ``SyllableCheck`` per Chinese syllable of ``text``.
+
+        ``rivals``: syllable index -> readings to weigh against the intended one besides the
+        character's own other readings (e.g. a glossary term's everyday reading, which the
+        polyphone table may not list: 月氏 rou4 against yue4); such syllables are judged. The
+        syllables the frontend's glossary reads otherwise than the plain frontend get that
+        plain reading as a rival without asking.
+        """
         result, tokens = expected_tokens(text, self.frontend)
+        rivals = {**self._glossary_rivals(text, result.syllables), **(rivals or {})}
+        if rivals:
+            tokens = [_with_rivals(t, rivals.get(t.syllable, ())) if t.kind == "zh" else t for t in tokens]
         zh = [t for t in tokens if t.kind == "zh"]
         if not zh:
             return result.normalized, []
@@ -113,6 +126,18 @@ class PronunciationChecker:
         return result.normalized, [
             self._decide(t, s) for t, s in zip(tokens, scores, strict=True) if s is not None
         ]
+
+    def _glossary_rivals(self, text: str, syllables: list) -> dict[int, tuple[str, ...]]:
+        if self.frontend.glossary is None or not self.frontend.glossary.entries:
+            return {}
+        plain = dataclasses.replace(self.frontend, glossary=None).process(text).syllables
+        if len(plain) != len(syllables):  # a term spelled out differently: no syllable map
+            return {}
+        return {
+            k: (p.pinyin,)
+            for k, (p, g) in enumerate(zip(plain, syllables, strict=True))
+            if p.pinyin != g.pinyin
+        }
 
     def check(self, audio: AudioInput, text: str, content: bool = True) -> CheckReport:
         """Pronunciation of every syllable and (``content``) the ASR content check."""
@@ -154,3 +179,8 @@ class PronunciationChecker:
         return SyllableCheck(
             tok.text, tok.reading, "", 0.0, False, tok.syllable, tok.polyphone, tok.alternatives
         )
+
+
+def _with_rivals(tok: ExpectedToken, rivals: tuple[str, ...]) -> ExpectedToken:
+    extra = tuple(r for r in rivals if r != tok.reading and r not in tok.alternatives)
+    return dataclasses.replace(tok, alternatives=tok.alternatives + extra) if extra else tok
