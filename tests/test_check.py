@@ -324,6 +324,15 @@ def test_loop_gives_up_after_max_retries():
     assert set(rep.to_dict()) == {"ok", "attempts", "fixes", "remaining"}
 
 
+def test_loop_returns_the_best_try_not_the_last():
+    # try 1: 行 misread; try 2 (forced, not honoured): the same; try 3 (new seed): misread and a skip
+    tts = FakeTTS(honour=False, skip_seeds=(1,))
+    audio, rep = verify_and_fix(tts, "他在银行工作。", FakeChecker(tts), max_retries=2)
+    assert [c[1] for c in tts.calls] == [0, 0, 1]
+    assert audio.samples[0] == pytest.approx(0.001)  # the first call's clip
+    assert not rep.ok and rep.attempts == 3 and [p["kind"] for p in rep.remaining] == ["syllable"]
+
+
 # --- training recipe, checkpoint, CLI ----------------------------------------------------
 
 

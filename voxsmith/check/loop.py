@@ -11,7 +11,8 @@ and checked on its own, so a fix regenerates only the sentence that needs it:
   and still wrong, or a clip that cannot be aligned: the sentence is resampled with a new seed.
 
 It stops when every sentence is clean or after ``max_retries`` extra rounds, and returns
-the joined audio with ``{ok, attempts, fixes, remaining}``.
+the joined audio of each sentence's best try (fewest misread syllables and content problems,
+then lowest CER: a retry can come out worse) with ``{ok, attempts, fixes, remaining}``.
 """
 
 from __future__ import annotations
@@ -73,6 +74,17 @@ class _Piece:
     intended: list[str]  # the frontend's reading of every syllable of the text as written
     audio: Audio | None = None
     report: CheckReport | None = None
+    best: tuple[tuple[int, float], Audio, CheckReport] | None = None  # the least bad try so far
+
+    def keep_if_better(self) -> None:
+        """Remember this try when it has fewer problems than every earlier one: a retry
+        (another seed, a forced reading) can come out worse, and the user gets the best."""
+        rep = self.report
+        assert rep is not None and self.audio is not None
+        cer = rep.content.cer if rep.content.cer is not None else 0.0
+        key = (len(rep.misread) + (not rep.content.ok), cer)
+        if self.best is None or key < self.best[0]:
+            self.best = (key, self.audio, rep)
 
 
 def _problems(piece: _Piece) -> list[dict]:
@@ -197,6 +209,7 @@ def verify_and_fix(
     def run(piece: _Piece) -> None:
         piece.audio = synthesize_fn(piece.text, piece.seed)
         piece.report = checker.check(piece.audio, piece.text)
+        piece.keep_if_better()
 
     for piece in pieces:
         run(piece)
@@ -207,5 +220,8 @@ def verify_and_fix(
             if not piece.report.ok:  # type: ignore[union-attr]
                 _fix(piece, attempts, frontend, fixes)
                 run(piece)
+    for piece in pieces:  # the best try of each sentence, not the last
+        assert piece.best is not None
+        _, piece.audio, piece.report = piece.best
     remaining = [prob for p in pieces for prob in _problems(p)]
     return _join(pieces, gap_s), VerifyReport(not remaining, attempts, fixes, remaining)
