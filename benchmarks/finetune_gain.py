@@ -2,7 +2,7 @@
 
     python benchmarks/finetune_gain.py [--corpus /work/data/corpus] [--model DIR] [--speakers a,b]
         [--max-speakers 3] [--minutes 1,3,10] [--methods lora,partial] [--eval-sentences 6]
-        [--work runs/finetune_gain] [--threads 2] [--json OUT] [--no-glossary]
+        [--targets c_attn,...,wqkv] [--work runs/finetune_gain] [--threads 2] [--json OUT] [--no-glossary]
 
 The pre-training corpus holds only ~1.5 minutes per held-out speaker; build the held-out
 material for the 3- and 10-minute levels with the same seed and roster (same held-out speakers,
@@ -218,6 +218,7 @@ def main() -> None:
     ap.add_argument("--methods", default="lora,partial")
     ap.add_argument("--eval-sentences", type=int, default=6)
     ap.add_argument("--steps", type=int, help="override the fine-tuning steps (default: the method's epochs)")
+    ap.add_argument("--targets", help="lora / ia3 target modules (default: the method's)")
     ap.add_argument("--work", type=Path, default=Path("runs/finetune_gain"))
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
@@ -228,7 +229,7 @@ def main() -> None:
     import torch
 
     from voxsmith.audio import AudioProcessor
-    from voxsmith.finetune.config import FinetuneConfig
+    from voxsmith.finetune.config import FinetuneConfig, parse_targets
     from voxsmith.finetune.train import finetune
     from voxsmith.pipeline import IndexTTSModel
 
@@ -295,7 +296,8 @@ def main() -> None:
             for method in methods:
                 out = args.work / spk_name / f"{method}_{m:g}min"
                 cfg = FinetuneConfig.for_model(model.parts.gpt.config.model_dim, method, threads=args.threads,
-                                               steps=args.steps, seed=args.seed)  # fmt: skip
+                                               steps=args.steps, seed=args.seed,
+                                               targets=parse_targets(args.targets) if args.targets else None)  # fmt: skip
                 glossary = (
                     glossary_file
                     if method == "lora" and entry["lang"] == "zh" and not args.no_glossary

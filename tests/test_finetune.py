@@ -17,7 +17,7 @@ from voxsmith.audio import Audio
 from voxsmith.cli.main import main
 from voxsmith.embeddings import SpeakerEmbedding
 from voxsmith.errors import CheckpointError, ConfigError, DataError
-from voxsmith.finetune.config import FinetuneConfig
+from voxsmith.finetune.config import GPT_TARGETS, S2M_TARGETS, FinetuneConfig
 from voxsmith.finetune.data import FinetuneData
 from voxsmith.finetune.speaker import medoid_index
 from voxsmith.finetune.train import finetune
@@ -51,7 +51,8 @@ def _model(env) -> IndexTTSModel:
 
 
 def _cfg(method: str, **kw) -> FinetuneConfig:
-    return FinetuneConfig.tiny(method, **{**FAST, **kw})
+    # both stages' layers (the tiny default adapts S2M only): the tests cover the GPT path too
+    return FinetuneConfig.tiny(method, **{**FAST, "targets": GPT_TARGETS + S2M_TARGETS, **kw})
 
 
 def trained(env, method: str):
@@ -96,15 +97,27 @@ def test_lora_share_is_under_one_percent(env):
     from voxsmith.models.s2m import S2M, S2MConfig
     from voxsmith.text.tokenizer import PhoneTokenizer
 
-    class Parts:  # only what Tuning touches
-        gpt = UnifiedVoice(GPTConfig.tiny(number_text_tokens=PhoneTokenizer().vocab_size, codebook_size=512))
-        s2m = S2M(S2MConfig.tiny(content_dim=128, gpt_dim=None))
+    class Parts:  # only what Tuning touches (fresh modules each: Tuning wraps them in place)
+        def __init__(self):
+            self.gpt = UnifiedVoice(
+                GPTConfig.tiny(number_text_tokens=PhoneTokenizer().vocab_size, codebook_size=512)
+            )
+            self.s2m = S2M(S2MConfig.tiny(content_dim=128, gpt_dim=None))
 
         def modules(self):
             return {"gpt": self.gpt, "s2m": self.s2m}
 
     share = Tuning(Parts(), FinetuneConfig.tiny("lora")).share()
     assert 0.001 < share["of_gpt_s2m"] < 0.01
+    both = Tuning(Parts(), FinetuneConfig.tiny("lora", targets=GPT_TARGETS + S2M_TARGETS)).share()
+    assert share["of_gpt_s2m"] < both["of_gpt_s2m"] < 0.01
+
+
+def test_tiny_default_adapts_s2m_only_and_the_official_size_both():
+    assert FinetuneConfig.tiny("lora").targets == S2M_TARGETS
+    assert FinetuneConfig.for_model(256, "ia3").targets == S2M_TARGETS
+    assert FinetuneConfig.for_model(1280, "lora").targets == GPT_TARGETS + S2M_TARGETS
+    assert FinetuneConfig.tiny("lora", targets=("c_attn",)).targets == ("c_attn",)
 
 
 def test_resume_after_interruption_continues_the_step_count(env):
@@ -184,7 +197,7 @@ def test_merged_weights_equal_the_unmerged_peft_layers(env):
                 x, prompt, torch.tensor([40]), t, style, cond
             )
 
-    tuning = Tuning(model.parts, FinetuneConfig.tiny("lora"))  # the training-time (unmerged) layers
+    tuning = Tuning(model.parts, _cfg("lora"))  # the training-time (unmerged) layers
     tuning.load_state_dict(load_safetensors(lora / "adapter_model.safetensors")[0])
     unmerged = outputs()
     tuning.detach()

@@ -11,8 +11,9 @@ train/ (resumable state, losses.jsonl, losses.png). Stop it any time (Ctrl-C che
 ``--resume`` continues. Use the result with ``voxsmith speak "…" --adapter ADAPTER_DIR -o out.wav``
 or merge it into a model with ``voxsmith merge``.
 
-lora / ia3: peft adapters on the GPT's attention and MLP and on the S2M estimator (timbre);
-partial: emotion projections and output heads only; full: every GPT and S2M weight.
+lora / ia3: peft adapters on the S2M estimator, where timbre is made (at the official size also
+on the GPT's attention and MLP; --targets adds them here); partial: emotion projections and
+output heads only; full: every GPT and S2M weight.
 """
 
 from __future__ import annotations
@@ -42,7 +43,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--targets",
-        help="lora/ia3: comma-separated module names (default: c_attn,c_proj,c_fc,wqkv,wo,w1,w2,w3)",
+        help="lora/ia3: comma-separated module names (default: the S2M estimator's wqkv,wo,w1,w2,w3 at "
+        "the tiny size; add c_attn,c_proj,c_fc to adapt the GPT too, e.g. for pinyin-guided terms "
+        "in your data; the official size adapts both)",
     )
     p.add_argument(
         "--epochs", type=int, help="passes over the training codes (default: 40 tiny, 20 official)"
