@@ -161,10 +161,10 @@ def glossary_check(model, checker, name: str, spk=None, verify: bool = False) ->
     (``verify=True``) and judge that audio the same way (the loop listens with the same checker,
     so this says what a user of ``--verify`` gets, not an independent judgement).
     """
+    from voxsmith.check.checker import glossary_rivals
     from voxsmith.text.frontend import TextFrontend
     from voxsmith.text.glossary import Glossary
 
-    everyday = TextFrontend()
     if checker is not None:
         checker.frontend = TextFrontend(glossary=Glossary.from_dict(GLOSSARY))
     tally: dict[str, int] = defaultdict(int)
@@ -183,11 +183,10 @@ def glossary_check(model, checker, name: str, spk=None, verify: bool = False) ->
         at = term_at(sylls, term)
         fed = [s.pinyin for s in sylls[at : at + len(term)]]
         tally["fed"] += fed == want
-        plain = everyday.process(sentence).syllables[at : at + len(term)]
-        judged = [at + i for i, p in enumerate(plain) if p.pinyin != want[i]]
         row = terms[term] = {"fed": " ".join(fed)}
         if checker is None:
             continue
+        judged = [i for i in glossary_rivals(checker.frontend, sentence) if at <= i < at + len(term)]
         audio = model.synthesize(sentence, speaker_embedding=spk, seed=k).audio
         row["heard"], row["right"] = heard(audio, sentence, at, judged, want)
         tally["heard"] += row["right"]

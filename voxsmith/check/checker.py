@@ -33,7 +33,7 @@ from voxsmith.check.tone import ToneJudge, token_features
 from voxsmith.errors import CheckpointError
 from voxsmith.eval.common import AudioInput, load_audio
 from voxsmith.models.units import units_to_ids
-from voxsmith.text.frontend import TextFrontend
+from voxsmith.text.frontend import Syllable, TextFrontend
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +106,7 @@ class PronunciationChecker:
         plain reading as a rival without asking.
         """
         result, tokens = expected_tokens(text, self.frontend)
-        rivals = {**self._glossary_rivals(text, result.syllables), **(rivals or {})}
+        rivals = {**glossary_rivals(self.frontend, text, result.syllables), **(rivals or {})}
         if rivals:
             tokens = [_with_rivals(t, rivals.get(t.syllable, ())) if t.kind == "zh" else t for t in tokens]
         zh = [t for t in tokens if t.kind == "zh"]
@@ -126,18 +126,6 @@ class PronunciationChecker:
         return result.normalized, [
             self._decide(t, s) for t, s in zip(tokens, scores, strict=True) if s is not None
         ]
-
-    def _glossary_rivals(self, text: str, syllables: list) -> dict[int, tuple[str, ...]]:
-        if self.frontend.glossary is None or not self.frontend.glossary.entries:
-            return {}
-        plain = dataclasses.replace(self.frontend, glossary=None).process(text).syllables
-        if len(plain) != len(syllables):  # a term spelled out differently: no syllable map
-            return {}
-        return {
-            k: (p.pinyin,)
-            for k, (p, g) in enumerate(zip(plain, syllables, strict=True))
-            if p.pinyin != g.pinyin
-        }
 
     def check(self, audio: AudioInput, text: str, content: bool = True) -> CheckReport:
         """Pronunciation of every syllable and (``content``) the ASR content check."""
@@ -179,6 +167,21 @@ class PronunciationChecker:
         return SyllableCheck(
             tok.text, tok.reading, "", 0.0, False, tok.syllable, tok.polyphone, tok.alternatives
         )
+
+
+def glossary_rivals(
+    frontend: TextFrontend, text: str, syllables: list[Syllable] | None = None
+) -> dict[int, tuple[str, ...]]:
+    """Syllable index -> (plain reading,) for each syllable that ``frontend``'s glossary reads
+    otherwise than the same frontend without it; ``syllables``: ``frontend``'s own syllables
+    of ``text`` when the caller has them already."""
+    if frontend.glossary is None or not frontend.glossary.entries:
+        return {}
+    own = syllables if syllables is not None else frontend.process(text).syllables
+    plain = dataclasses.replace(frontend, glossary=None).process(text).syllables
+    if len(plain) != len(own):  # a term spelled out differently: no syllable map
+        return {}
+    return {k: (p.pinyin,) for k, (p, g) in enumerate(zip(plain, own, strict=True)) if p.pinyin != g.pinyin}
 
 
 def _with_rivals(tok: ExpectedToken, rivals: tuple[str, ...]) -> ExpectedToken:

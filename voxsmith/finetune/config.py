@@ -45,9 +45,8 @@ class FinetuneConfig:
     rank: int = 2  # LoRA rank (2 keeps the tiny model's adapter under 1% of GPT + S2M)
     alpha: float = 4.0  # LoRA scale numerator: updates are scaled by alpha / rank
     dropout: float = 0.0  # LoRA dropout (few clips, few steps: none)
-    targets: tuple[str, ...] = (
-        GPT_TARGETS + S2M_TARGETS
-    )  # lora / ia3: module names to adapt (tiny(): S2M only)
+    # lora / ia3: module names to adapt (tiny() defaults to S2M_TARGETS only)
+    targets: tuple[str, ...] = GPT_TARGETS + S2M_TARGETS
     epochs: int = 40  # passes over the training codes (one epoch = codes / gpt_batch_codes steps)
     steps: int | None = None  # total optimiser steps; overrides epochs when set
     lr: float | None = None  # peak learning rate; None: LEARNING_RATES[method]
