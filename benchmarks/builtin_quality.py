@@ -1,9 +1,9 @@
 """Zero-shot quality of a model on held-out corpus speakers (test split), with the judges.
 
-    python benchmarks/builtin_quality.py --data /work/data/corpus [--model DIR] [--speakers 6] [--per-speaker 2]
+    python benchmarks/builtin_quality.py --data /work/data/heldout [--model DIR] [--speakers 6] [--per-speaker 2]
 
-For each held-out speaker: one neutral clip is the reference; the texts of other clips of the
-same speaker are synthesised; each output is scored for SIM to the speaker (resemblyzer, against
+For each held-out speaker: one neutral clip is the reference; ``--per-speaker`` other sentences
+the speaker read (distinct texts, none the reference's) are synthesised; each output is scored for SIM to the speaker (resemblyzer, against
 another real clip of that speaker), CER/WER (Whisper), DNSMOS, and real-time factor. The real
 clips of the same texts are scored the same way as the ground-truth ceiling.
 
@@ -29,6 +29,28 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def pick_items(clips: list[dict], n: int, rng: np.random.Generator) -> tuple[dict, dict, list[dict]]:
+    """A speaker's reference (its first neutral clip), SIM anchor, and ``n`` target clips.
+
+    The targets read ``n`` distinct sentences, none of them the reference's or the anchor's
+    (a held-out speaker often reads one sentence in all 9 styles; identical texts would repeat
+    one generated clip and count it several times). Neutral readings of a sentence come first.
+    """
+    clips = sorted(clips, key=lambda r: (r["style"] != "neutral", r["id"]))
+    ref = clips[0]
+    anchor = next((c for c in clips[1:] if c["text"] != ref["text"]), clips[1])
+    seen = {ref["text"], anchor["text"]}
+    targets = []
+    for k in rng.permutation(len(clips)):
+        c = clips[int(k)]
+        if c["text"] not in seen:
+            seen.add(c["text"])
+            targets.append(c)
+    # the neutral reading of each chosen sentence when there is one
+    neutral = {c["text"]: c for c in reversed(clips) if c["style"] == "neutral"}
+    return ref, anchor, [neutral.get(c["text"], c) for c in targets[:n]]
 
 
 def main() -> None:
@@ -77,7 +99,7 @@ def main() -> None:
     for r in rows:
         by_spk[r["speaker"]].append(r)
     rng = np.random.default_rng(args.seed)
-    speakers = sorted(s for s, c in by_spk.items() if len(c) >= args.per_speaker + 2)
+    speakers = sorted(s for s, c in by_spk.items() if len({r["text"] for r in c}) >= 2)
     speakers = [
         speakers[i] for i in sorted(rng.choice(len(speakers), min(args.speakers, len(speakers)), False))
     ]
@@ -85,8 +107,7 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     items = []
     for spk in speakers:
-        clips = sorted(by_spk[spk], key=lambda r: (r["style"] != "neutral", r["id"]))
-        ref, anchor, targets = clips[0], clips[1], clips[2 : 2 + args.per_speaker]
+        ref, anchor, targets = pick_items(by_spk[spk], args.per_speaker, rng)
         emb = model.speaker_encoder(args.data / ref["path"])
         for t in targets:
             t0 = time.perf_counter()
