@@ -119,6 +119,26 @@ def test_cached_speaker_embedding_gives_bit_identical_audio(model, tmp_path):
     assert np.array_equal(direct.audio.samples, again.audio.samples)
 
 
+def test_model_id_is_exact_and_independent_of_threads(tmp_path):
+    root = make_random_model(tmp_path / "m")
+    before = torch.get_num_threads()
+    try:
+        ids = []
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            ids.append(IndexTTSModel.from_pretrained(root).model_id)
+    finally:
+        torch.set_num_threads(before)
+    assert ids[0] == ids[1]
+    model = IndexTTSModel.from_pretrained(root)
+    fp = model.parts.fingerprint()
+    with torch.no_grad():  # one weight moved by one ulp: another model
+        w = next(model.parts.gpt.parameters())
+        w.view(-1)[0] = torch.nextafter(w.view(-1)[0], torch.tensor(float("inf")))
+    moved = model.parts.fingerprint()
+    assert moved["gpt"] != fp["gpt"] and moved["s2m"] == fp["s2m"]
+
+
 def test_embedding_from_another_model_is_refused(model, spk):
     other = SpeakerEmbedding(**{**spk.__dict__, "model_id": "someone-else"})
     with pytest.raises(ConfigError, match="model"):

@@ -16,6 +16,8 @@ S style width, M = 80 mel bins.
 
 from __future__ import annotations
 
+import hashlib
+
 from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING
 
@@ -58,10 +60,26 @@ class PartsBase(ABC):
         counts["total"] = sum(counts.values())
         return counts
 
-    def fingerprint(self) -> dict[str, float]:
-        """A cheap identity of the weights (sum of absolute values per part)."""
-        return {k: round(float(sum(p.detach().abs().sum() for p in m.state_dict().values() if p.is_floating_point())), 3)
-                for k, m in self.modules().items()}  # fmt: skip
+    def fingerprint(self) -> dict[str, str]:
+        """An exact identity of the weights per part, the same on every machine and thread count.
+
+        Integer sums of the float32 bit patterns (plain and position-weighted): integer
+        addition does not depend on the order a parallel reduction takes, where a float sum of
+        millions of weights does (a float fingerprint moved with ``torch.set_num_threads``, and
+        with it the model id that speaker embeddings are checked against).
+        """
+        out = {}
+        for part, module in self.modules().items():
+            sums = []
+            for name, t in sorted(module.state_dict().items()):
+                if not t.is_floating_point():
+                    continue
+                bits = t.detach().float().contiguous().view(torch.int32).reshape(-1).to(torch.int64)
+                # 24-bit values × positions mod 251 stay far from int64 overflow below 10⁹ weights
+                pos = torch.arange(bits.numel(), dtype=torch.int64) % 251
+                sums.append(f"{name}:{int(bits.sum())}:{int(((bits >> 8) * pos).sum())}")
+            out[part] = hashlib.sha1("|".join(sums).encode()).hexdigest()[:16]
+        return out
 
     @abstractmethod
     def default_sampling(self) -> SamplingConfig:
