@@ -17,7 +17,6 @@ S style width, M = 80 mel bins.
 from __future__ import annotations
 
 import hashlib
-
 from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING
 
