@@ -37,10 +37,14 @@ def pick_items(clips: list[dict], n: int, rng: np.random.Generator) -> tuple[dic
     The targets read ``n`` distinct sentences, none of them the reference's or the anchor's
     (a held-out speaker often reads one sentence in all 9 styles; identical texts would repeat
     one generated clip and count it several times). Neutral readings of a sentence come first.
+    A speaker with few sentences (the valid split) gets the reference's sentence in another
+    style as anchor.
     """
     clips = sorted(clips, key=lambda r: (r["style"] != "neutral", r["id"]))
     ref = clips[0]
-    anchor = next((c for c in clips[1:] if c["text"] != ref["text"]), clips[1])
+    # the anchor reads another sentence when there are enough; else the reference's in another style
+    spare = len({c["text"] for c in clips}) > n + 1
+    anchor = next((c for c in clips[1:] if (c["text"] != ref["text"]) == spare), clips[1])
     seen = {ref["text"], anchor["text"]}
     targets = []
     for k in rng.permutation(len(clips)):
@@ -59,6 +63,11 @@ def main() -> None:
     ap.add_argument("--model", type=Path)
     ap.add_argument("--speakers", type=int, default=6)
     ap.add_argument("--per-speaker", type=int, default=2)
+    ap.add_argument(
+        "--split",
+        default="test",
+        help="corpus split to read: test (held-out voices, the default) or valid (training voices, unseen sentences)",
+    )
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out", type=Path, default=Path("builtin_quality"))
@@ -94,7 +103,7 @@ def main() -> None:
                         ("num_beams", args.beams)):  # fmt: skip
         if value is not None:
             setattr(sampling, name, value)
-    rows = [r for r in read_rows(args.data) if r["split"] == "test"]
+    rows = [r for r in read_rows(args.data) if r["split"] == args.split]
     by_spk: dict[str, list[dict]] = defaultdict(list)
     for r in rows:
         by_spk[r["speaker"]].append(r)
