@@ -215,11 +215,13 @@ def train_s2m(
 
 
 @torch.no_grad()
-def validate(model: S2M, codec: KMeansCodec, data: S2MData, cfg: S2MTrainConfig, style_dim: int) -> float:
+def validate(
+    model: S2M, codec: KMeansCodec, data: S2MData, cfg: S2MTrainConfig, style_dim: int, batches: int = 4
+) -> float:
     """Flow-matching loss on fixed validation crops and fixed noise (comparable across steps)."""
     model.eval()
     losses = []
-    for b in range(4):
+    for b in range(batches):
         codes, mel, lens, prompts, style, latent = data.batch(
             np.random.default_rng([cfg.seed, 20_000 + b]), cfg, style_dim
         )
