@@ -169,7 +169,7 @@ def main() -> None:
             "dnsmos": round(float(np.mean([i["dnsmos"] for i in sel])), 2),
         }
     summary["gen"]["rtf_median"] = float(np.median([i["rtf"] for i in items if i["kind"] == "gen"]))
-    out = {"model": model.model_id, "sampling": vars(sampling), "cfg_rate": model.parts.cfg_rate,
+    out = {"model": model.model_id, "data": str(args.data), "split": args.split, "sampling": vars(sampling), "cfg_rate": model.parts.cfg_rate,
            "s2m_steps": model.parts.s2m_steps, "speakers": speakers, "summary": summary,
            "items": items}  # fmt: skip
     print(json.dumps(out["summary"], indent=1))

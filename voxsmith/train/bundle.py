@@ -128,6 +128,7 @@ def write_model_card(root: str | Path, card: dict, quality: dict | None = None) 
         n_gen = sum(1 for i in q.get("items", []) if i.get("kind") == "gen")
         what = [
             f"{n_gen} items" if n_gen else "",
+            f"corpus {Path(q['data']).name}, split {q.get('split', 'test')}" if q.get("data") else "",
             f"{len(q['speakers'])} speakers" if q.get("speakers") else "",
         ]
         how = [f"GPT temperature {q['sampling']['temperature']}" if q.get("sampling") else "",
