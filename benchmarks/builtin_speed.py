@@ -29,11 +29,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-SENTENCES = [
-    ("zh", "今天下午我们去公园散步，顺便买了一些新鲜的水果。"),
-    ("zh", "这家店的生意不错，卖的东西也很便宜。"),
-    ("en", "The weather was lovely this morning, so we walked to the station."),
-    ("en", "Please remember to bring your notebook to the meeting tomorrow."),
+SENTENCES = [  # about 5 s each when spoken
+    ("zh", "今天下午我们去公园散步，顺便在路边的小店买了一些新鲜的水果和点心。"),
+    ("zh", "这家店的生意一直不错，卖的东西又便宜又好，周末总是有很多人排队。"),
+    ("en", "The weather was lovely this morning, so we walked all the way to the station together."),
+    ("en", "Please remember to bring your notebook and the printed report to the meeting tomorrow."),
 ]
 TARGETS = {"rtf_median": 0.5, "load_s": 5.0, "peak_rss_gb": 2.0}
 
