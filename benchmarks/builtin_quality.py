@@ -3,9 +3,10 @@
     python benchmarks/builtin_quality.py --data /work/data/heldout [--model DIR] [--speakers 6] [--per-speaker 2]
 
 For each held-out speaker: one neutral clip is the reference; ``--per-speaker`` other sentences
-the speaker read (distinct texts, none the reference's) are synthesised; each output is scored for SIM to the speaker (resemblyzer, against
-another real clip of that speaker), CER/WER (Whisper), DNSMOS, and real-time factor. The real
-clips of the same texts are scored the same way as the ground-truth ceiling.
+the speaker read (distinct texts, none the reference's) are synthesised; each output is scored
+for SIM to the speaker (resemblyzer, against another real clip of that speaker), CER/WER
+(Whisper), DNSMOS, and real-time factor. The real clips of the same texts are scored the same
+way as the ground-truth ceiling.
 
 ``--oracle`` adds a third row: each real clip's own codes (the codec on the real audio) rendered
 by S2M + vocoder with the same reference, i.e. the ceiling of everything after the GPT. It
@@ -109,6 +110,8 @@ def main() -> None:
         by_spk[r["speaker"]].append(r)
     rng = np.random.default_rng(args.seed)
     speakers = sorted(s for s, c in by_spk.items() if len({r["text"] for r in c}) >= 2)
+    if not speakers:
+        raise SystemExit(f"{args.data}: no speaker of split {args.split!r} reads two or more sentences")
     speakers = [
         speakers[i] for i in sorted(rng.choice(len(speakers), min(args.speakers, len(speakers)), False))
     ]
@@ -169,9 +172,9 @@ def main() -> None:
             "dnsmos": round(float(np.mean([i["dnsmos"] for i in sel])), 2),
         }
     summary["gen"]["rtf_median"] = float(np.median([i["rtf"] for i in items if i["kind"] == "gen"]))
-    out = {"model": model.model_id, "data": str(args.data), "split": args.split, "sampling": vars(sampling), "cfg_rate": model.parts.cfg_rate,
-           "s2m_steps": model.parts.s2m_steps, "speakers": speakers, "summary": summary,
-           "items": items}  # fmt: skip
+    out = {"model": model.model_id, "data": str(args.data), "split": args.split, "sampling": vars(sampling),
+           "cfg_rate": model.parts.cfg_rate, "s2m_steps": model.parts.s2m_steps, "speakers": speakers,
+           "summary": summary, "items": items}  # fmt: skip
     print(json.dumps(out["summary"], indent=1))
     if args.json:
         args.json.write_text(json.dumps(out, indent=1, ensure_ascii=False))

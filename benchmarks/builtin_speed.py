@@ -17,8 +17,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -36,10 +36,6 @@ SENTENCES = [  # about 5 s each when spoken
     ("en", "Please remember to bring your notebook and the printed report to the meeting tomorrow."),
 ]
 TARGETS = {"rtf_median": 0.5, "load_s": 5.0, "peak_rss_gb": 2.0}
-
-
-def peak_rss_gb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # Linux: KiB
 
 
 def flite_reference(tmp: Path) -> Path:
@@ -75,12 +71,6 @@ class StageClock:
         return out
 
 
-def median(values: list[float]) -> float:
-    v = sorted(values)
-    n = len(v)
-    return v[n // 2] if n % 2 else 0.5 * (v[n // 2 - 1] + v[n // 2])
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--ref", type=Path, help="reference clip (default: one made with flite)")
@@ -97,6 +87,8 @@ def main() -> None:
     from voxsmith.pipeline import IndexTTSModel
 
     import_s = time.perf_counter() - t0
+    from official_speed import peak_rss_gb  # after the timed imports: it imports torch too
+
     t0 = time.perf_counter()
     model = IndexTTSModel.from_pretrained(args.model, threads=args.threads)
     load_s = time.perf_counter() - t0
@@ -125,10 +117,10 @@ def main() -> None:
         "import_s": round(import_s, 2),
         "load_s": round(load_s, 2),
         "speaker_s": round(speaker_s, 3),
-        "audio_s_median": round(median([r["audio_s"] for r in runs]), 2),
-        "rtf_median": round(median([r["rtf"] for r in runs]), 3),
+        "audio_s_median": round(statistics.median([r["audio_s"] for r in runs]), 2),
+        "rtf_median": round(statistics.median([r["rtf"] for r in runs]), 3),
         **{
-            f"{k}_rtf_median": round(median([r[f"{k}_rtf"] for r in runs]), 3)
+            f"{k}_rtf_median": round(statistics.median([r[f"{k}_rtf"] for r in runs]), 3)
             for k in ("gpt", "s2m", "vocoder")
         },
         "peak_rss_gb": round(peak_rss_gb(), 3),
