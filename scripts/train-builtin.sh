@@ -32,10 +32,14 @@ if [ ! -f "$RUNS/codec/codec.safetensors" ]; then
 fi
 train style --out "$RUNS/style" --steps 700 # a finished run still rewrites the style caches
 CODEC="$RUNS/codec/codec.safetensors"
-# dropout and code noise: the tiny GPT overfits a corpus of this size without them
-train gpt --out "$RUNS/gpt" --codec "$CODEC" --steps "${GPT_STEPS:-4000}" --dropout 0.25 --code-noise 0.1
-# S2M reads the GPT's latents beside the codes, as the official S2M does
-train s2m --out "$RUNS/s2m" --codec "$CODEC" --gpt "$RUNS/gpt/gpt.safetensors" --steps "${S2M_STEPS:-20000}"
+# dropout and code noise: the tiny GPT overfits a corpus of this size without them; the
+# prosody probe makes its latents carry the emotion's pitch and loudness
+train gpt --out "$RUNS/gpt" --codec "$CODEC" --steps "${GPT_STEPS:-4000}" --dropout 0.25 --code-noise 0.1 \
+    --prosody-weight 1.0
+# S2M reads the GPT's latents beside the codes, as the official S2M does; cross-clip prompts
+# make it take prosody from them rather than from its prompt
+train s2m --out "$RUNS/s2m" --codec "$CODEC" --gpt "$RUNS/gpt/gpt.safetensors" --steps "${S2M_STEPS:-20000}" \
+    --cross-prompt 0.5
 voxsmith dev bundle --runs "$RUNS" --data "$C" --out "$RUNS/bundle" --temperature 0.7
 python3 benchmarks/builtin_quality.py --model "$RUNS/bundle" --data "$C" --speakers 4 --per-speaker 2 \
     --threads "$T" --oracle --json "$RUNS/quality.json"

@@ -325,3 +325,29 @@ def test_lora_adapters_on_the_dit_are_honoured_by_the_fast_sampler():
             setattr(parent, name.rsplit(".", 1)[-1], module.get_base_layer())
     merged = model.infer(d["codes_emb"], d["ref_mel"], d["style"], generator=g(), **kw)
     assert torch.allclose(adapted, merged, atol=1e-5)
+
+
+def test_loss_without_prompt_latents_gives_the_prompt_codes_bare_embeddings(monkeypatch):
+    torch.manual_seed(0)
+    cfg = small_cfg()
+    model = S2M(cfg).eval()
+    d = batch(cfg, b=2, n=12)
+    lens = torch.full((2,), d["mel"].shape[-1])
+    prompts = torch.tensor([int(5 * cfg.frames_per_code), int(3 * cfg.frames_per_code)])
+    emb, lat = d["codes_emb"], d["gpt_latent"]
+    with torch.no_grad():
+        mask = torch.arange(12)[None] >= torch.tensor([[4], [2]])
+        plain, masked = model.content(emb, lat), model.content(emb, lat, mask)
+    assert torch.equal(masked[0, :4], emb[0, :4]) and torch.equal(masked[1, :2], emb[1, :2])
+    assert torch.equal(masked[0, 4:], plain[0, 4:]) and not torch.equal(plain[0, :4], emb[0, :4])
+    seen = []
+    content = model.content
+    monkeypatch.setattr(model, "content", lambda *a: seen.append(a[2]) or content(*a))
+
+    def loss(prompt_latent):
+        with torch.no_grad():
+            return float(model.loss(emb, d["mel"], lens, d["style"], gpt_latent=lat, prompt_lens=prompts,
+                                    generator=torch.Generator().manual_seed(0), prompt_latent=prompt_latent))  # fmt: skip
+
+    assert loss(False) != loss(True)
+    assert torch.equal(seen[0], torch.arange(12)[None] >= torch.tensor([[4], [2]])) and seen[1] is None

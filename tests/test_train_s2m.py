@@ -86,3 +86,42 @@ def test_s2m_recipe_reads_gpt_latents_and_starts_from_an_s2m_without_them(tmp_pa
     assert float(tensors["models.gpt_layer.2.weight"].abs().sum()) > 0  # it learned to read them
     with pytest.raises(ConfigError, match="GPT latents"):
         train_s2m(corpus, codec, tmp_path / "s2m_bad", cfg, with_cfg)
+
+
+def _find(data: S2MData, seg) -> set[int]:
+    """Clips whose mel contains ``seg`` (80, F) exactly."""
+    import torch
+
+    hits = set()
+    for k in data.keep:
+        m = data.data.clip_mel(k)
+        for s in range(0, m.shape[1] - seg.shape[1] + 1, 4):
+            if torch.equal(m[:, s : s + seg.shape[1]], seg):
+                hits.add(k)
+                break
+    return hits
+
+
+def test_cross_prompt_batches_put_another_clip_of_the_speaker_first(tmp_path):
+    import torch
+
+    corpus, _, _ = make_coded_corpus(tmp_path)
+    data = S2MData(corpus, "train")
+    # distinct style vectors per clip show whose style an item takes
+    data.style = {data.data.clips[k].row["id"]: np.full(8, k, np.float32) for k in data.keep}
+    cfg = S2MTrainConfig(batch_size=6, crop_codes=12, cross_prompt=1.0)
+    codes, mel, lens, prompts, style, _ = data.batch(np.random.default_rng(1), cfg, 8)
+    for i in range(cfg.batch_size):
+        p, n = int(prompts[i]), int(lens[i])
+        assert 0 < p < n and n <= cfg.crop_codes * 4
+        (src,) = _find(data, mel[i, :, :p])
+        (tgt,) = _find(data, mel[i, :, p:n])
+        rows = data.data.clips[src].row, data.data.clips[tgt].row
+        assert src != tgt and rows[0]["speaker"] == rows[1]["speaker"]
+        assert torch.equal(style[i], torch.full((8,), float(src)))  # the prompt clip's style
+    # without cross prompts the prompt is the start of the same clip
+    cfg.cross_prompt = 0.0
+    codes, mel, lens, prompts, style, _ = data.batch(np.random.default_rng(1), cfg, 8)
+    for i in range(cfg.batch_size):
+        (whole,) = _find(data, mel[i, :, : int(lens[i])])
+        assert torch.equal(style[i], torch.full((8,), float(whole)))

@@ -58,6 +58,20 @@ def register(sub: argparse._SubParsersAction) -> None:
         "official design); latents are cached per GPT file",
     )
     p.add_argument(
+        "--prosody-weight",
+        type=float,
+        help="gpt stage: weight of the prosody probe (speaker-relative f0 and energy per code "
+        "predicted from the latents S2M reads; default: 0, off). Makes the latents carry the "
+        "emotion's prosody, which the tiny size's pitch-blind codes do not",
+    )
+    p.add_argument(
+        "--cross-prompt",
+        type=float,
+        help="s2m stage: share of crops prompted by another clip of the speaker (a neutral one "
+        "where there is one) instead of their own start, so prosody must come from the codes and "
+        "latents (default: the recipe's 0; e.g. 0.5 for emotion control)",
+    )
+    p.add_argument(
         "--dropout",
         type=float,
         help="gpt stage: GPT-2 dropout while training (default: the model's 0.1; more fights "
@@ -168,6 +182,10 @@ def run(args: argparse.Namespace) -> int:
             if not 0.0 <= args.code_noise < 1.0:
                 raise ConfigError(f"--code-noise must be in [0, 1), got {args.code_noise}")
             cfg.code_noise = args.code_noise
+        if args.prosody_weight is not None:
+            if args.prosody_weight < 0:
+                raise ConfigError(f"--prosody-weight must be >= 0, got {args.prosody_weight}")
+            cfg.prosody_weight = args.prosody_weight
         if args.dropout is not None and not 0.0 <= args.dropout < 1.0:
             raise ConfigError(f"--dropout must be in [0, 1), got {args.dropout}")
         path = train_gpt(
@@ -188,6 +206,10 @@ def run(args: argparse.Namespace) -> int:
         cfg = S2MTrainConfig(seed=args.seed, threads=args.threads)
         if args.steps:
             cfg.steps = args.steps
+        if args.cross_prompt is not None:
+            if not 0.0 <= args.cross_prompt <= 1.0:
+                raise ConfigError(f"--cross-prompt must be in [0, 1], got {args.cross_prompt}")
+            cfg.cross_prompt = args.cross_prompt
         path = train_s2m(
             args.data, args.codec, args.out, _every(cfg, args), resume=resume, init=args.init, gpt=args.gpt
         )

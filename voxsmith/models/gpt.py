@@ -84,6 +84,7 @@ class GPTOutput:
     mel_targets: torch.Tensor  # (B, Lc+2) next codes, IGNORE after the stop
     emo_vec: torch.Tensor  # (B, D) emotion vector (feed it to a speaker adversary through a GRL)
     spk_latents: torch.Tensor  # (B, N, D)
+    latents: torch.Tensor  # (B, Lc, D) the latents S2M reads (state predicting each code)
 
 
 @dataclass
@@ -330,6 +331,7 @@ class UnifiedVoice(nn.Module):
             mel_targets=tf.mel_targets,
             emo_vec=emo_vec,
             spk_latents=spk,
+            latents=tf.mel_hidden[:, :-2],
         )
 
     # ----- generation ----------------------------------------------------------------------

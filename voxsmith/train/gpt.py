@@ -5,7 +5,9 @@ from *another* clip of the same speaker (so the latents carry timbre, not conten
 emotion conditioner fed a clip of the same speaker *and style*, a speaker adversary behind
 a gradient reversal layer on the emotion vector (emotion must not carry identity), a
 language adversary on the pooled speaker latents (timbre must not carry the language, so
-cross-lingual cloning works), and the duration slot dropped on 30% of rows.
+cross-lingual cloning works), and the duration slot dropped on 30% of rows. Optionally a
+prosody probe on the latents (``train.prosody``, ``--prosody-weight``) makes them carry the
+emotion's pitch and loudness for S2M to render.
 
 Inputs per clip come from the corpus (``CorpusData``), the codes written by the codec
 stage (``cache/codes_<split>.npz``) and the frontend's phones (``row["phones"]``).
@@ -49,6 +51,7 @@ class GPTTrainConfig:
     lang_adv_weight: float = 0.1  # GRL language classifier on the pooled speaker latents
     dropout: float | None = None  # GPT-2 dropout while training (None: the model config's)
     code_noise: float = 0.0  # share of teacher-forced input codes replaced by random codes
+    prosody_weight: float = 0.0  # prosody probe on the latents (train.prosody); 0: off
     log_every: int = 50
     val_every: int = 1000
     seed: int = 0
@@ -90,6 +93,10 @@ class GPTData:
         self, rng: np.random.Generator, max_codes: int, max_ref: int
     ) -> tuple[GPTBatch, torch.Tensor, torch.Tensor]:
         """A random batch; also speaker ids (for the adversary) and language ids."""
+        return self.make_batch(self.pick(rng, max_codes), rng, max_ref)
+
+    def pick(self, rng: np.random.Generator, max_codes: int) -> list[int]:
+        """Random clips (indices) while the padded batch stays within ``max_codes`` codes."""
         picks: list[int] = []
         longest = 0
         while True:
@@ -99,6 +106,34 @@ class GPTData:
                 break
             picks.append(k)
             longest = max(longest, n)
+        return picks
+
+    def attach_prosody(self, corpus: str | Path) -> None:
+        """Load (or measure) the per-code prosody targets the GPT's prosody probe reads."""
+        from voxsmith.train.prosody import prosody_cache, speaker_offsets, targets
+
+        raw = prosody_cache(corpus, self.data.split, self.data)
+        offsets = speaker_offsets(raw, self.data.rows)
+        self.prosody = {
+            c.row["id"]: targets(raw[c.row["id"]], offsets[c.row["speaker"]])
+            for c in self.data.clips
+            if c.row["id"] in raw
+        }
+
+    def prosody_of(self, picks: list[int]) -> torch.Tensor:
+        """Prosody targets ``(B, Lc, 2)`` of picked clips, NaN-padded (see ``attach_prosody``)."""
+        rows = [self.prosody[self.data.clips[k].row["id"]] for k in picks]
+        n = max(len(self.codes[k]) for k in picks)
+        out = torch.full((len(picks), n, 2), float("nan"))
+        for i, (k, r) in enumerate(zip(picks, rows, strict=True)):
+            m = min(len(r), len(self.codes[k]))
+            out[i, :m] = torch.from_numpy(r[:m])
+        return out
+
+    def make_batch(
+        self, picks: list[int], rng: np.random.Generator, max_ref: int
+    ) -> tuple[GPTBatch, torch.Tensor, torch.Tensor]:
+        """The batch of ``picks`` (references drawn with ``rng``), speaker ids and language ids."""
         rows = [self.data.clips[k].row for k in picks]
         spk = [
             self._ref(k, self.by_speaker[r["speaker"]], rng, max_ref)
@@ -183,9 +218,17 @@ def train_gpt(
     spk_adv = SpeakerAdversary(model_cfg.model_dim, max(2, len(train.data.speakers)))
     lang_adv = SpeakerAdversary(model_cfg.model_dim, len(LANGS))
     params = [*model.parameters(), *spk_adv.parameters(), *lang_adv.parameters()]
+    modules: dict[str, torch.nn.Module] = {"model": model, "spk_adv": spk_adv, "lang_adv": lang_adv}
+    probe = None
+    if cfg.prosody_weight > 0:
+        from voxsmith.train.prosody import ProsodyProbe
+
+        train.attach_prosody(corpus)
+        probe = ProsodyProbe(model_cfg.model_dim)
+        params += list(probe.parameters())
+        modules["prosody_probe"] = probe
     opt = torch.optim.AdamW(params, lr=cfg.lr, betas=(0.9, 0.96), weight_decay=0.01)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, warmup_decay(cfg.warmup, cfg.steps, "cosine"))
-    modules = {"model": model, "spk_adv": spk_adv, "lang_adv": lang_adv}
     step = 0
     if resume and run.has_state():
         step, _ = run.resume(modules, {"opt": opt}, {"sched": sched})
@@ -208,12 +251,18 @@ def train_gpt(
     with StopRequest() as stop:
         while step < cfg.steps:
             rng = np.random.default_rng([cfg.seed, step])
-            batch, speakers, langs = train.batch(rng, cfg.max_batch_codes, cfg.max_ref_frames)
+            picks = train.pick(rng, cfg.max_batch_codes)
+            batch, speakers, langs = train.make_batch(picks, rng, cfg.max_ref_frames)
             model.train()
             out_ = model(batch, text_loss_weight=cfg.text_loss_weight, code_noise=cfg.code_noise)
             adv_s = spk_adv.loss(out_.emo_vec, speakers)
             adv_l = lang_adv.loss(out_.spk_latents.mean(1), langs)
             loss = out_.loss + cfg.speaker_adv_weight * adv_s + cfg.lang_adv_weight * adv_l
+            extra = {}
+            if probe is not None:
+                pros = probe.loss(out_.latents, train.prosody_of(picks), batch.code_lengths)
+                loss = loss + cfg.prosody_weight * pros
+                extra["prosody"] = pros.item()
             optimizer_step(loss, params, opt, sched, 1.0)
             step += 1
             bar.update(1)
@@ -225,12 +274,15 @@ def train_gpt(
                     spk_adv=adv_s.item(),
                     lang_adv=adv_l.item(),
                     lr=sched.get_last_lr()[0],
+                    **extra,
                 )
                 bar.set_postfix(mel_ce=f"{out_.mel_loss.item():.3f}")
             if step % cfg.val_every == 0 or step == cfg.steps or stop.requested:
                 if valid is None:
                     valid = GPTData(corpus, "valid", tok)
-                run.log(step, **validate(model, valid, cfg))
+                    if probe is not None:
+                        valid.attach_prosody(corpus)
+                run.log(step, **validate(model, valid, cfg, probe=probe))
                 run.checkpoint(
                     step, modules, {"opt": opt}, {"sched": sched},
                     export=lambda: save_safetensors(
@@ -261,21 +313,26 @@ def reset_emotion_conditioner(model: UnifiedVoice, opt: torch.optim.Optimizer, s
 
 
 @torch.no_grad()
-def validate(model: UnifiedVoice, data: GPTData, cfg: GPTTrainConfig, batches: int = 4) -> dict[str, float]:
+def validate(
+    model: UnifiedVoice, data: GPTData, cfg: GPTTrainConfig, batches: int = 4, probe=None
+) -> dict[str, float]:
     """Mel cross-entropy on fixed valid batches, and the health of the emotion path.
 
     ``val_emo_spread``: mean distance of the clips' emotion vectors from their mean, over the
     mean's norm. Near 0 means the conditioner collapsed to a constant (emotion control then
-    does nothing), which the loss alone does not show.
+    does nothing), which the loss alone does not show. With a prosody ``probe`` (and
+    ``data.attach_prosody`` done) also its loss, ``val_prosody``.
     """
     model.eval()
-    losses, emo, hits, total = [], [], 0, 0
+    losses, emo, hits, total, pros = [], [], 0, 0, []
     for b in range(batches):
-        batch, _, _ = data.batch(
-            np.random.default_rng([cfg.seed, 10_000 + b]), cfg.max_batch_codes, cfg.max_ref_frames
-        )
+        rng = np.random.default_rng([cfg.seed, 10_000 + b])
+        picks = data.pick(rng, cfg.max_batch_codes)
+        batch, _, _ = data.make_batch(picks, rng, cfg.max_ref_frames)
         out = model(batch, duration_drop=0.0)
         losses.append(out.mel_loss.item())
+        if probe is not None:
+            pros.append(probe.loss(out.latents, data.prosody_of(picks), batch.code_lengths).item())
         emo.append(out.emo_vec.reshape(out.emo_vec.shape[0], -1))
         targets = out.mel_targets
         real = targets != IGNORE
@@ -288,6 +345,7 @@ def validate(model: UnifiedVoice, data: GPTData, cfg: GPTTrainConfig, batches: i
         "val_mel_acc": hits / max(total, 1),  # top-1 next-code accuracy (stop included)
         "val_emo_norm": float(v.norm(dim=-1).mean()),
         "val_emo_spread": float((v - centre).norm(dim=-1).mean() / centre.norm().clamp(min=1e-8)),
+        **({"val_prosody": float(np.mean(pros))} if pros else {}),
     }
 
 

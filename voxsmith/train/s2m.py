@@ -7,6 +7,13 @@ loss covers the rest (the way the model is used at inference, where the prompt i
 reference clip). The style vector of each clip comes from the style stage
 (``cache/style_<split>.npz``); without it the style input is zero.
 
+With ``cross_prompt`` (``--cross-prompt P``) a share P of the crops is prompted instead by a
+run of *another* clip of the speaker (a neutral one where there is one), whose style vector
+the item then takes: at inference the prompt is a neutral reference while the target may be
+happy or sad, and a model only ever prompted by its own target's start learns to copy the
+prompt's pitch and loudness, which makes emotion control inaudible. The prompt's codes get
+no GPT-latent term in training (``prompt_latent``), as at inference.
+
 With ``gpt`` (``voxsmith train s2m --gpt PATH``), S2M also reads that GPT's latents
 (``train.gpt_latents``) through its ``gpt_layer``, as the official S2M does: the GPT has
 attended to the text, so its latents say what the lossy codes blur. An S2M trained
@@ -45,6 +52,10 @@ class S2MTrainConfig:
     crop_codes: int = 80  # codes per crop (80 × 4 frames ≈ 3.7 s)
     prompt_min: float = 0.15  # prompt share of a crop, lower bound
     prompt_max: float = 0.45  # prompt share of a crop, upper bound
+    # share of crops whose prompt is another clip of the speaker (a neutral one where there is
+    # one), as at inference: then the prompt cannot tell the target's prosody, the latents must
+    cross_prompt: float = 0.0
+    prompt_latent: bool = False  # GPT latents over the prompt codes (inference has none there)
     lr: float = 3e-4  # AdamW peak learning rate
     warmup: int = 500
     log_every: int = 50
@@ -71,6 +82,15 @@ class S2MData:
             self.keep = [k for k in self.keep if self.data.clips[k].row["id"] in latents]
         if not self.keep:
             raise DataError(f"{corpus}: no {split} clips with codes")
+        # prompt clips for cross-clip prompts: a speaker's neutral clips, else all of theirs
+        by_speaker: dict[str, list[int]] = {}
+        neutral: dict[str, list[int]] = {}
+        for k in self.keep:
+            row = self.data.clips[k].row
+            by_speaker.setdefault(row["speaker"], []).append(k)
+            if row.get("style", "neutral") == "neutral":
+                neutral.setdefault(row["speaker"], []).append(k)
+        self.prompt_pool = {spk: neutral.get(spk, ks) for spk, ks in by_speaker.items()}
         style_path = root / f"style_{split}.npz"
         self.style: dict[str, np.ndarray] = {}
         if style_path.is_file():
@@ -81,27 +101,48 @@ class S2MData:
         v = self.style.get(self.data.clips[k].row["id"])
         return torch.zeros(dim) if v is None else torch.from_numpy(v.astype(np.float32))
 
+    def _segment(self, k: int, n: int, rng: np.random.Generator):
+        """A random run of at most ``n`` codes of clip ``k``: codes (n',), mel (80, 4n'), latents or None."""
+        codes = self.codes[k]
+        mel = self.data.clip_mel(k)
+        n_codes = min(len(codes), mel.shape[1] // FRAMES_PER_CODE)
+        n = min(n, n_codes)
+        s = int(rng.integers(0, n_codes - n + 1))
+        lat = None
+        if self.latents is not None:
+            lat = torch.from_numpy(self.latents[self.data.clips[k].row["id"]][s : s + n].astype(np.float32))
+        seg_mel = mel[:, s * FRAMES_PER_CODE : (s + n) * FRAMES_PER_CODE]
+        return torch.from_numpy(codes[s : s + n].astype(np.int64)), seg_mel, lat
+
     def batch(self, rng: np.random.Generator, cfg: S2MTrainConfig, style_dim: int):
         """codes (B, N), mel (B, 80, N*4), mel_lens (B,), prompt_lens (B,), style (B, S) and
-        GPT latents (B, N, D) when the data has them, else None."""
+        GPT latents (B, N, D) when the data has them, else None.
+
+        A prompt is the crop's start, or (``cross_prompt`` of the crops) a run of another clip
+        of the speaker put before the crop, whose style vector the item then takes.
+        """
         codes_b, mels, lens, prompts, styles, lats = [], [], [], [], [], []
         for _ in range(cfg.batch_size):
             k = self.keep[int(rng.integers(len(self.keep)))]
-            codes = self.codes[k]
-            mel = self.data.clip_mel(k)
-            n_codes = min(len(codes), mel.shape[1] // FRAMES_PER_CODE)
-            n = min(cfg.crop_codes, n_codes)
-            s = int(rng.integers(0, n_codes - n + 1))
-            codes_b.append(torch.from_numpy(codes[s : s + n].astype(np.int64)))
-            mels.append(mel[:, s * FRAMES_PER_CODE : (s + n) * FRAMES_PER_CODE])
-            lens.append(n * FRAMES_PER_CODE)
             share = rng.uniform(cfg.prompt_min, cfg.prompt_max)
-            prompts.append(max(1, int(share * n)) * FRAMES_PER_CODE)
-            styles.append(self.style_of(k, style_dim))
-            if self.latents is not None:
-                lats.append(
-                    torch.from_numpy(self.latents[self.data.clips[k].row["id"]][s : s + n].astype(np.float32))
-                )
+            pool = [j for j in self.prompt_pool[self.data.clips[k].row["speaker"]] if j != k]
+            if pool and rng.random() < cfg.cross_prompt:
+                j = pool[int(rng.integers(len(pool)))]
+                pc, pm, pl = self._segment(j, max(1, int(share * cfg.crop_codes)), rng)
+                tc, tm, tl = self._segment(k, cfg.crop_codes - len(pc), rng)
+                c, m = torch.cat((pc, tc)), torch.cat((pm, tm), dim=1)
+                lat = None if tl is None else torch.cat((pl, tl))  # type: ignore[arg-type]
+                prompts.append(len(pc) * FRAMES_PER_CODE)
+                styles.append(self.style_of(j, style_dim))
+            else:
+                c, m, lat = self._segment(k, cfg.crop_codes, rng)
+                prompts.append(max(1, int(share * len(c))) * FRAMES_PER_CODE)
+                styles.append(self.style_of(k, style_dim))
+            codes_b.append(c)
+            mels.append(m)
+            lens.append(len(c) * FRAMES_PER_CODE)
+            if lat is not None:
+                lats.append(lat)
         n_max = max(len(c) for c in codes_b)
         codes = torch.zeros(len(codes_b), n_max, dtype=torch.long)
         mel = torch.full((len(mels), 80, n_max * FRAMES_PER_CODE), float(np.log(1e-5)))
@@ -189,7 +230,14 @@ def train_s2m(
             gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + step)
             model.train()
             loss = model.loss(
-                codec.vq2emb(codes), mel, lens, style, gpt_latent=latent, prompt_lens=prompts, generator=gen
+                codec.vq2emb(codes),
+                mel,
+                lens,
+                style,
+                gpt_latent=latent,
+                prompt_lens=prompts,
+                generator=gen,
+                prompt_latent=cfg.prompt_latent,
             )
             optimizer_step(loss, model.parameters(), opt, sched, 1.0)
             step += 1
@@ -227,7 +275,14 @@ def validate(
         )
         gen = torch.Generator().manual_seed(b)
         loss = model.loss(
-            codec.vq2emb(codes), mel, lens, style, gpt_latent=latent, prompt_lens=prompts, generator=gen
+            codec.vq2emb(codes),
+            mel,
+            lens,
+            style,
+            gpt_latent=latent,
+            prompt_lens=prompts,
+            generator=gen,
+            prompt_latent=cfg.prompt_latent,
         )
         losses.append(loss.item())
     return float(np.mean(losses))

@@ -74,8 +74,17 @@ class S2M(nn.Module):
     def length_regulator(self) -> LengthRegulator:
         return self.models["length_regulator"]  # type: ignore[return-value]
 
-    def content(self, codes_emb: torch.Tensor, gpt_latent: torch.Tensor | None = None) -> torch.Tensor:
-        """codes_emb ``(B, N, Cin)`` (+ gpt_latent ``(B, N, G)`` through gpt_layer) → ``(B, N, Cin)``."""
+    def content(
+        self,
+        codes_emb: torch.Tensor,
+        gpt_latent: torch.Tensor | None = None,
+        latent_mask: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """codes_emb ``(B, N, Cin)`` (+ gpt_latent ``(B, N, G)`` through gpt_layer) → ``(B, N, Cin)``.
+
+        ``latent_mask`` ``(B, N)`` bool: codes that take the ``gpt_layer`` term (others get the
+        bare codec embedding, as the reference's codes do at inference).
+        """
         if gpt_latent is None:
             return codes_emb
         if "gpt_layer" not in self.models:
@@ -87,7 +96,10 @@ class S2M(nn.Module):
                 f"s2m: gpt_latent {tuple(gpt_latent.shape)} must be (B, N, {self.cfg.gpt_dim}) matching codes "
                 f"{tuple(codes_emb.shape)}"
             )
-        return codes_emb + self.models["gpt_layer"](gpt_latent)
+        added = self.models["gpt_layer"](gpt_latent)
+        if latent_mask is not None:
+            added = added * latent_mask[..., None].to(added.dtype)
+        return codes_emb + added
 
     def target_lengths(self, code_lens: torch.Tensor) -> torch.Tensor:
         """Mel frames for ``code_lens`` codes: ``int(n × frames_per_code)`` (official truncation)."""
@@ -99,6 +111,7 @@ class S2M(nn.Module):
         gpt_latent: torch.Tensor | None = None,
         code_lens: torch.Tensor | None = None,
         mel_lens: torch.Tensor | None = None,
+        latent_mask: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Target conditioning ``(B, T, C)`` and its lengths ``(B,)``.
 
@@ -110,7 +123,7 @@ class S2M(nn.Module):
             if code_lens is None:
                 code_lens = torch.full((b,), n, device=codes_emb.device, dtype=torch.long)
             mel_lens = self.target_lengths(code_lens)
-        return self.length_regulator(self.content(codes_emb, gpt_latent), mel_lens)
+        return self.length_regulator(self.content(codes_emb, gpt_latent, latent_mask), mel_lens)
 
     def prompt_condition(self, ref_emb: torch.Tensor, ref_frames: int) -> torch.Tensor:
         """The reference's codec embedding ``(B, Nr, Cin)`` stretched to its mel's ``ref_frames``: ``(B, P, C)``."""
@@ -204,19 +217,26 @@ class S2M(nn.Module):
         gpt_latent: torch.Tensor | None = None,
         prompt_lens: torch.Tensor | None = None,
         generator: torch.Generator | None = None,
+        prompt_latent: bool = True,
     ) -> torch.Tensor:
         """Training loss on a batch: codes_emb ``(B, N, Cin)``, mel ``(B, M, T)``, mel_lens ``(B,)``, style ``(B, S)``.
 
-        The prompt is the start of the same utterance: ``prompt_lens`` frames, by default drawn
-        uniformly in ``[0, mel_len - 1)`` per item (so some items train without a prompt).
+        The prompt is the first ``prompt_lens`` frames, by default drawn uniformly in
+        ``[0, mel_len - 1)`` per item (so some items train without a prompt). With
+        ``prompt_latent=False`` the prompt's codes get no GPT-latent term, as at inference, where
+        the prompt condition is the reference's bare codec embedding.
         """
         t = mel.shape[-1]
         if mel_lens.shape != (mel.shape[0],) or int(mel_lens.max()) > t:
             raise ConfigError(f"s2m.loss: mel_lens {mel_lens.tolist()} must be (B,) and <= {t} frames")
-        cond, _ = self.condition(codes_emb, gpt_latent, mel_lens=mel_lens)
-        if cond.shape[1] != t:
-            cond = torch.nn.functional.pad(cond, (0, 0, 0, t - cond.shape[1]))
         if prompt_lens is None:
             r = torch.rand(mel_lens.shape, generator=generator, device=mel.device)
             prompt_lens = (r * (mel_lens - 1).clamp(min=0)).long()
+        mask = None
+        if gpt_latent is not None and not prompt_latent:
+            prompt_codes = torch.floor(prompt_lens / self.cfg.frames_per_code).long()
+            mask = torch.arange(codes_emb.shape[1], device=mel.device)[None] >= prompt_codes[:, None]
+        cond, _ = self.condition(codes_emb, gpt_latent, mel_lens=mel_lens, latent_mask=mask)
+        if cond.shape[1] != t:
+            cond = torch.nn.functional.pad(cond, (0, 0, 0, t - cond.shape[1]))
         return self.cfm.loss(mel, mel_lens, prompt_lens, cond, style, generator=generator)
