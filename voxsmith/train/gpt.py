@@ -19,6 +19,7 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -33,6 +34,9 @@ from voxsmith.train.code_remap import code_correspondence, remap_code_rows
 from voxsmith.train.data import CorpusData, load_codes, split_codes
 from voxsmith.train.optim import optimizer_step, warmup_decay
 from voxsmith.train.state import RunDir, StopRequest, init_weights, seed_all
+
+if TYPE_CHECKING:
+    from voxsmith.train.prosody import ProsodyProbe
 
 log = logging.getLogger(__name__)
 
@@ -314,7 +318,11 @@ def reset_emotion_conditioner(model: UnifiedVoice, opt: torch.optim.Optimizer, s
 
 @torch.no_grad()
 def validate(
-    model: UnifiedVoice, data: GPTData, cfg: GPTTrainConfig, batches: int = 4, probe=None
+    model: UnifiedVoice,
+    data: GPTData,
+    cfg: GPTTrainConfig,
+    batches: int = 4,
+    probe: ProsodyProbe | None = None,
 ) -> dict[str, float]:
     """Mel cross-entropy on fixed valid batches, and the health of the emotion path.
 
