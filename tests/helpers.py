@@ -95,6 +95,16 @@ def make_random_model(
     return save_parts(parts, root, dtype=torch.float32)
 
 
+def debug_gpt_config(codebook_size: int = 16):
+    """The tiny GPT config cut to 32 wide, 1 layer, 2 heads, for recipe tests."""
+    from voxsmith.models.gpt import GPTConfig
+    from voxsmith.text.tokenizer import PhoneTokenizer
+
+    cfg = GPTConfig.tiny(number_text_tokens=PhoneTokenizer().vocab_size, codebook_size=codebook_size)
+    cfg.model_dim, cfg.layers, cfg.heads = 32, 1, 2
+    return cfg
+
+
 def make_coded_corpus(root, codebook_size: int = 16):
     """A fake corpus with a 2-step debug content encoder and its k-means codes written.
 

@@ -6,18 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from tests.helpers import make_coded_corpus
+from tests.helpers import debug_gpt_config, make_coded_corpus
 from voxsmith.checkpoints import load_safetensors
-from voxsmith.models.gpt import GPTConfig
 from voxsmith.text.tokenizer import PhoneTokenizer
 from voxsmith.train.content import train_codec
 from voxsmith.train.gpt import GPTData, GPTTrainConfig, train_gpt
-
-
-def _debug_gpt(codebook: int) -> GPTConfig:
-    cfg = GPTConfig.tiny(number_text_tokens=PhoneTokenizer().vocab_size, codebook_size=codebook)
-    cfg.model_dim, cfg.layers, cfg.heads = 32, 1, 2
-    return cfg
 
 
 def test_gpt_recipe_trains_and_resumes(tmp_path):
@@ -31,7 +24,7 @@ def test_gpt_recipe_trains_and_resumes(tmp_path):
         dropout=0.3, code_noise=0.1,
     )  # fmt: skip
     out = tmp_path / "gpt"
-    path = train_gpt(corpus, out, 16, cfg, _debug_gpt(16))
+    path = train_gpt(corpus, out, 16, cfg, debug_gpt_config(16))
     rows = [json.loads(x) for x in (out / "losses.jsonl").read_text().splitlines()]
     ce = [r["mel_ce"] for r in rows if "mel_ce" in r]
     assert ce[-1] < ce[0]
@@ -42,7 +35,7 @@ def test_gpt_recipe_trains_and_resumes(tmp_path):
     assert config["model_dim"] == 32 and tensors["mel_head.weight"].shape[0] == 18
     assert config["dropout"] == 0.3  # the training override is recorded
     cfg.steps = 14
-    train_gpt(corpus, out, 16, cfg, _debug_gpt(16))
+    train_gpt(corpus, out, 16, cfg, debug_gpt_config(16))
     steps = [json.loads(x)["step"] for x in (out / "losses.jsonl").read_text().splitlines()]
     assert max(steps) == 14 and steps.count(2) == 1
     assert torch.isfinite(tensors["mel_head.weight"]).all()
@@ -53,7 +46,7 @@ def test_reset_emotion_conditioner_touches_only_the_emotion_path():
     from voxsmith.train.gpt import EMOTION_MODULES, reset_emotion_conditioner
 
     torch.manual_seed(1)
-    model = UnifiedVoice(_debug_gpt(16))
+    model = UnifiedVoice(debug_gpt_config(16))
     with torch.no_grad():
         model.emo_layer.weight.mul_(1000.0)  # a collapsed, inflated emotion path
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
@@ -64,7 +57,7 @@ def test_reset_emotion_conditioner_touches_only_the_emotion_path():
     reset_emotion_conditioner(model, opt, seed=3)
     after = model.state_dict()
     torch.manual_seed(3)
-    fresh = UnifiedVoice(_debug_gpt(16)).state_dict()
+    fresh = UnifiedVoice(debug_gpt_config(16)).state_dict()
     for k in after:
         if k.split(".")[0] in EMOTION_MODULES:
             assert torch.equal(after[k], fresh[k]), k
@@ -107,13 +100,15 @@ def test_code_correspondence_recovers_a_renumbering_and_moves_rows(tmp_path):
 def test_gpt_init_with_remapped_codes(tmp_path):
     corpus, content, _ = make_coded_corpus(tmp_path)
     cfg = GPTTrainConfig(steps=2, max_batch_codes=200, max_ref_frames=60, warmup=1, val_every=2)
-    first = train_gpt(corpus, tmp_path / "gpt1", 16, cfg, _debug_gpt(16))
+    first = train_gpt(corpus, tmp_path / "gpt1", 16, cfg, debug_gpt_config(16))
     before = (corpus / "cache" / "codes_train.npz").read_bytes()
     train_codec(corpus, content, tmp_path / "codec2", codebook_size=8, seed=1)  # refit, fewer codes
     old_codes = corpus / "cache" / "codes_train.previous.npz"  # kept by the refit
     assert old_codes.read_bytes() == before
     cfg0 = GPTTrainConfig(steps=1, lr=0.0, max_batch_codes=200, max_ref_frames=60, warmup=1, val_every=1)
-    second = train_gpt(corpus, tmp_path / "gpt2", 8, cfg0, _debug_gpt(8), init=first, remap_codes=old_codes)
+    second = train_gpt(
+        corpus, tmp_path / "gpt2", 8, cfg0, debug_gpt_config(8), init=first, remap_codes=old_codes
+    )
     a, _, _ = load_safetensors(first, kind="gpt")
     b, _, _ = load_safetensors(second, kind="gpt")
     assert b["mel_embedding.weight"].shape[0] == 10

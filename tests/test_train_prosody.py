@@ -5,7 +5,7 @@ import json
 import numpy as np
 import torch
 
-from tests.helpers import make_coded_corpus, make_tone
+from tests.helpers import debug_gpt_config, make_coded_corpus, make_tone
 from voxsmith.train.prosody import (
     ENERGY_SCALE,
     F0_SCALE,
@@ -63,13 +63,12 @@ def test_probe_loss_skips_unvoiced_and_padded_codes_and_can_be_fit():
 
 def test_gpt_recipe_with_the_prosody_probe(tmp_path):
     from voxsmith.checkpoints import load_safetensors
-    from voxsmith.models.gpt import GPTConfig, UnifiedVoice
+    from voxsmith.models.gpt import UnifiedVoice
     from voxsmith.text.tokenizer import PhoneTokenizer
     from voxsmith.train.gpt import GPTData, GPTTrainConfig, train_gpt
 
     corpus, _, _ = make_coded_corpus(tmp_path)
-    cfg = GPTConfig.tiny(number_text_tokens=PhoneTokenizer().vocab_size, codebook_size=16)
-    cfg.model_dim, cfg.layers, cfg.heads = 32, 1, 2
+    cfg = debug_gpt_config(16)
     train_cfg = GPTTrainConfig(
         steps=6,
         max_batch_codes=200,

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from tests.helpers import make_coded_corpus
+from tests.helpers import debug_gpt_config, make_coded_corpus
 from voxsmith.checkpoints import load_safetensors
 from voxsmith.errors import ConfigError, DataError
 from voxsmith.models.s2m import S2MConfig
@@ -37,17 +37,14 @@ def test_s2m_recipe_trains_and_resumes(tmp_path):
 def test_s2m_recipe_reads_gpt_latents_and_starts_from_an_s2m_without_them(tmp_path):
     import torch
 
-    from voxsmith.models.gpt import GPTConfig
     from voxsmith.models.s2m import S2M
-    from voxsmith.text.tokenizer import PhoneTokenizer
     from voxsmith.train.data import load_codes
     from voxsmith.train.gpt import GPTTrainConfig, train_gpt
     from voxsmith.train.gpt_latents import latents_cache
     from voxsmith.train.s2m import init_s2m
 
     corpus, _, codec = make_coded_corpus(tmp_path)
-    gpt_cfg = GPTConfig.tiny(number_text_tokens=PhoneTokenizer().vocab_size, codebook_size=16)
-    gpt_cfg.model_dim, gpt_cfg.layers, gpt_cfg.heads = 32, 1, 2
+    gpt_cfg = debug_gpt_config(16)
     gpt = train_gpt(
         corpus,
         tmp_path / "gpt",

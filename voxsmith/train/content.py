@@ -20,7 +20,7 @@ from voxsmith.errors import ConfigError, DataError
 from voxsmith.models.content import ContentEncoder, ContentEncoderConfig
 from voxsmith.models.kmeans_codec import KMeansCodec, KMeansCodecConfig
 from voxsmith.models.units import UNITS, row_units, units_to_ids
-from voxsmith.train.data import CorpusData
+from voxsmith.train.data import CorpusData, save_codes
 from voxsmith.train.optim import optimizer_step, warmup_decay
 from voxsmith.train.state import RunDir, StopRequest, init_weights, seed_all
 from voxsmith.train.unit_error import edit_distance, greedy_ctc
@@ -254,11 +254,8 @@ def train_codec(
 
 
 def write_codes(codec: KMeansCodec, feats: list[torch.Tensor], data: CorpusData, corpus: Path) -> Path:
-    codes = [codec.quantize(f).numpy().astype(np.int16) for f in feats]
-    lens = np.array([len(c) for c in codes], dtype=np.int64)
-    ids = np.array([c.row["id"] for c in data.clips])
-    path = corpus / "cache" / f"codes_{data.split}.npz"
-    tmp = path.with_suffix(".tmp.npz")
-    np.savez(tmp, ids=ids, lens=lens, codes=np.concatenate(codes))
-    tmp.replace(path)
-    return path
+    codes = {
+        c.row["id"]: codec.quantize(f).numpy().astype(np.int16)
+        for c, f in zip(data.clips, feats, strict=True)
+    }
+    return save_codes(corpus / "cache" / f"codes_{data.split}.npz", codes)

@@ -165,6 +165,22 @@ def load_codes(path: str | Path) -> dict[str, np.ndarray]:
     return {str(i): flat[s : s + n] for i, s, n in zip(ids, starts, lens, strict=True)}
 
 
+def save_codes(path: str | Path, rows: dict[str, np.ndarray]) -> Path:
+    """Rows by clip id → a file in the codes layout (``load_codes`` reads it), written atomically.
+
+    Any per-clip array sequence uses it: codes, GPT latents, prosody targets.
+    """
+    ids = list(rows)
+    with atomic_path(path, suffix=".npz") as tmp:
+        np.savez(
+            tmp,
+            ids=np.array(ids),
+            lens=np.array([len(rows[i]) for i in ids], dtype=np.int64),
+            codes=np.concatenate([rows[i] for i in ids]),
+        )
+    return Path(path)
+
+
 def split_codes(corpus: str | Path, split: str) -> dict[str, np.ndarray]:
     """The codec stage's codes of a corpus split, by clip id."""
     path = Path(corpus) / "cache" / f"codes_{split}.npz"

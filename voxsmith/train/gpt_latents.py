@@ -21,10 +21,9 @@ from tqdm import tqdm
 
 from voxsmith.checkpoints import load_module
 from voxsmith.errors import CheckpointError
-from voxsmith.fileio import atomic_path
 from voxsmith.models.gpt import GPTConfig, UnifiedVoice
 from voxsmith.text.tokenizer import PhoneTokenizer
-from voxsmith.train.data import load_codes, split_codes
+from voxsmith.train.data import load_codes, save_codes, split_codes
 from voxsmith.train.gpt import GPTData
 
 log = logging.getLogger(__name__)
@@ -84,12 +83,5 @@ def latents_cache(corpus: str | Path, split: str, gpt_path: str | Path) -> dict[
         "gpt latents: %d clips of %s computed with %s (%d cached)", len(new), path.name, gpt_path, len(cached)
     )
     lat = {**cached, **new}
-    ids = list(lat)
-    with atomic_path(path, suffix=".npz") as tmp:
-        np.savez(
-            tmp,
-            ids=np.array(ids),
-            lens=np.array([len(lat[i]) for i in ids], dtype=np.int64),
-            codes=np.concatenate([lat[i] for i in ids]),  # named like codes files: one loader
-        )
+    save_codes(path, lat)
     return lat

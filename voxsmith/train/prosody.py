@@ -16,7 +16,6 @@ Targets are cached per split as ``cache/prosody_<split>.npz`` (codes-file layout
 from __future__ import annotations
 
 import logging
-import warnings
 from collections import defaultdict
 from pathlib import Path
 
@@ -25,8 +24,8 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from voxsmith.fileio import atomic_path
-from voxsmith.train.data import CorpusData, load_codes
+from voxsmith.data.world import _pyworld
+from voxsmith.train.data import CorpusData, load_codes, save_codes
 
 log = logging.getLogger(__name__)
 
@@ -38,10 +37,7 @@ ENERGY_SCALE = 6.0  # dB
 def code_prosody(samples: np.ndarray, sr: int = 22050, frame_ms: float = 5.0) -> np.ndarray:
     """(T,) float samples → ``(ceil(T / 1024), 2)``: per code window the mean voiced f0 in
     semitones re 100 Hz (NaN if under a third of its frames are voiced) and energy in dB."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # pyworld imports pkg_resources
-        import pyworld as pw
-
+    pw = _pyworld()  # a clear EngineError when WORLD is missing
     x = np.ascontiguousarray(samples, dtype=np.float64)
     n = max(1, -(-len(x) // SAMPLES_PER_CODE))
     f0, t = pw.dio(x, sr, f0_floor=60.0, f0_ceil=700.0, frame_period=frame_ms)
@@ -75,14 +71,7 @@ def prosody_cache(corpus: str | Path, split: str, data: CorpusData | None = None
         new[c.row["id"]] = code_prosody(x).astype(np.float16)
     log.info("prosody: %d clips of %s measured (%d cached)", len(new), split, len(cached))
     out = {**cached, **new}
-    ids = list(out)
-    with atomic_path(path, suffix=".npz") as tmp:
-        np.savez(
-            tmp,
-            ids=np.array(ids),
-            lens=np.array([len(out[i]) for i in ids], dtype=np.int64),
-            codes=np.concatenate([out[i] for i in ids]),
-        )
+    save_codes(path, out)
     return out
 
 

@@ -226,19 +226,9 @@ def train_s2m(
     with StopRequest() as stop:
         while step < cfg.steps:
             rng = np.random.default_rng([cfg.seed, step])
-            codes, mel, lens, prompts, style, latent = train.batch(rng, cfg, style_dim)
             gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + step)
             model.train()
-            loss = model.loss(
-                codec.vq2emb(codes),
-                mel,
-                lens,
-                style,
-                gpt_latent=latent,
-                prompt_lens=prompts,
-                generator=gen,
-                prompt_latent=cfg.prompt_latent,
-            )
+            loss = batch_loss(model, codec, train, rng, cfg, style_dim, gen)
             optimizer_step(loss, model.parameters(), opt, sched, 1.0)
             step += 1
             bar.update(1)
@@ -262,6 +252,23 @@ def train_s2m(
     return run.path / "s2m.safetensors"
 
 
+def batch_loss(
+    model: S2M,
+    codec: KMeansCodec,
+    data: S2MData,
+    rng: np.random.Generator,
+    cfg: S2MTrainConfig,
+    style_dim: int,
+    gen: torch.Generator,
+) -> torch.Tensor:
+    """Flow-matching loss of one batch drawn from ``data`` with ``rng`` (noise and times from ``gen``)."""
+    codes, mel, lens, prompts, style, latent = data.batch(rng, cfg, style_dim)
+    return model.loss(
+        codec.vq2emb(codes), mel, lens, style,
+        gpt_latent=latent, prompt_lens=prompts, generator=gen, prompt_latent=cfg.prompt_latent,
+    )  # fmt: skip
+
+
 @torch.no_grad()
 def validate(
     model: S2M, codec: KMeansCodec, data: S2MData, cfg: S2MTrainConfig, style_dim: int, batches: int = 4
@@ -270,19 +277,8 @@ def validate(
     model.eval()
     losses = []
     for b in range(batches):
-        codes, mel, lens, prompts, style, latent = data.batch(
-            np.random.default_rng([cfg.seed, 20_000 + b]), cfg, style_dim
+        rng = np.random.default_rng([cfg.seed, 20_000 + b])
+        losses.append(
+            batch_loss(model, codec, data, rng, cfg, style_dim, torch.Generator().manual_seed(b)).item()
         )
-        gen = torch.Generator().manual_seed(b)
-        loss = model.loss(
-            codec.vq2emb(codes),
-            mel,
-            lens,
-            style,
-            gpt_latent=latent,
-            prompt_lens=prompts,
-            generator=gen,
-            prompt_latent=cfg.prompt_latent,
-        )
-        losses.append(loss.item())
     return float(np.mean(losses))
