@@ -508,3 +508,66 @@ def test_loop_keeps_unspeakable_pieces_with_the_sentence_before():
     tts = FakeTTS()
     _, rep = verify_and_fix(tts, "他在银‹行|hang2›工作。……", FakeChecker(tts))
     assert rep.ok and tts.calls == [("他在银‹行|hang2›工作。……", 0)]
+
+
+def _extra_voice_corpus(tmp_path):
+    import json
+
+    from tests.helpers import make_fake_corpus
+    from voxsmith.data.speakers import Roster, Speaker, SpeakerPart
+
+    make_fake_corpus(tmp_path, n_speakers=2, clips_per_speaker=4)
+    used = [
+        Speaker("spk0", "engine", (("zh", SpeakerPart("ttskit:Aijia")),)),
+        Speaker("spk1", "engine", (("zh", SpeakerPart("ttskit:Aiyue")),)),
+    ]
+    (tmp_path / "speakers.json").write_text(
+        json.dumps({"speakers": [s.to_dict() for s in used], "splits": {"spk0": "train", "spk1": "test"}}),
+        encoding="utf-8",
+    )
+    voices = {
+        "ttskit:Aijia": {"lang": "zh", "ok": True, "f0": 228.0},  # a train speaker's voice
+        "ttskit:Aiyue": {"lang": "zh", "ok": True, "f0": 204.0},  # a test speaker's voice
+        "ttskit:Aina": {"lang": "zh", "ok": True, "f0": 237.0},  # unused: an extra reader
+        "ttskit:Xiaowei": {"lang": "zh", "ok": False, "f0": 228.0},  # failed the screening
+        "flite:slt": {"lang": "en", "ok": True, "f0": 180.0},  # not Mandarin
+    }
+    return Roster(used, {"voices": voices})
+
+
+def test_extra_readers_are_unused_screened_mandarin_voices(tmp_path):
+    from voxsmith.train.checker_data import extra_readers
+
+    readers = extra_readers(tmp_path, _extra_voice_corpus(tmp_path))
+    assert [r.id for r in readers] == ["xv-aina", "xv-aina-x", "xv-aina-y", "xv-aina-z"]
+    assert {r.part("zh").voice for r in readers} == {"ttskit:Aina"}
+    assert readers[1].part("zh").timbre.f0_scale < 1.0  # a high voice's other register is lower
+
+
+def test_swap_set_with_extra_readers_labels_clips_by_reader(tmp_path, monkeypatch):
+    import json
+
+    from voxsmith.audio import Audio
+    from voxsmith.train import checker_data
+    from voxsmith.train.checker_data import build_swap_set, extra_readers
+
+    readers = extra_readers(tmp_path, _extra_voice_corpus(tmp_path))
+    rendered: list[str] = []
+
+    def render(self, clauses, seed=0):
+        rendered.append(self.speaker.id)
+        return Audio(np.zeros(22050, dtype=np.float32), 22050)
+
+    monkeypatch.setattr(checker_data, "PinyinTtskit", lambda: None)
+    monkeypatch.setattr(checker_data.PinyinSpeaker, "render", render)
+    monkeypatch.setattr(checker_data, "surface_readings", lambda s, r: list(r))
+    monkeypatch.setattr(checker_data, "swap_readings", lambda c, r, rng, p, q: ["ni2", *r[1:]])
+    out = build_swap_set(tmp_path, tmp_path / "voices", minutes=0.05, seed=1, readers=readers)
+    rows = [json.loads(x) for x in (out / "manifest.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert len(rows) == 3 and len(rendered) == 3  # 3 s of clips reach 0.05 min
+    by_id = {r.id: r for r in readers}
+    for row in rows:
+        assert row["id"].startswith("voice-spk") and row["speaker"] in by_id
+        assert row["voice"] == "ttskit:Aina" and row["swapped"] == [0] and row["text"].startswith("‹你|ni2›")
+    assert build_swap_set(tmp_path, tmp_path / "voices", minutes=0.05, seed=1, readers=readers) == out
+    assert len(rendered) == 3  # resumed: nothing rendered twice

@@ -105,6 +105,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="checker stage: minutes of reading-swap clips to render with ttskit first (default: the recipe's)",
     )
     p.add_argument(
+        "--voice-minutes",
+        type=float,
+        help="checker stage: minutes of clips (with reading swaps) read by the screened Mandarin "
+        "voices that no corpus speaker uses, rendered first (default: the recipe's)",
+    )
+    p.add_argument(
         "--recalibrate",
         action="store_true",
         help="checker stage: no training; refit the pitch tone judge and the calibration of the "
@@ -222,6 +228,8 @@ def run(args: argparse.Namespace) -> int:
             cfg.steps = args.steps
         if args.swap_minutes is not None:
             cfg.swap_minutes = args.swap_minutes
+        if args.voice_minutes is not None:
+            cfg.voice_minutes = args.voice_minutes
         size = CheckerConfig.tiny() if args.config == "tiny" else CheckerConfig.debug()
         if args.recalibrate and args.fresh:
             raise ConfigError("--recalibrate works on the run's trained weights; drop --fresh")

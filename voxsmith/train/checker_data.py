@@ -30,7 +30,7 @@ from voxsmith.check.expected import tone_variants
 from voxsmith.data import world
 from voxsmith.data.engines import decode_wav_bytes
 from voxsmith.data.render import ClipRenderer, RenderConfig
-from voxsmith.data.speakers import Speaker
+from voxsmith.data.speakers import Roster, Speaker, SpeakerPart, slug, variants, voice_group
 from voxsmith.errors import DataError, EngineError
 from voxsmith.text.chars import PUNCT_CLASS, is_cjk
 from voxsmith.text.g2p_zh import polyphone_alternatives
@@ -148,6 +148,30 @@ def corpus_speakers(corpus: Path) -> dict[str, Speaker]:
     return {s["id"]: Speaker.from_dict(s) for s in d["speakers"]}
 
 
+def extra_readers(corpus: str | os.PathLike, roster: Roster | None = None) -> list[Speaker]:
+    """Mandarin engine voices that passed the screening but that no corpus speaker uses, each
+    as itself and as its three warped variants (``speakers.variants``).
+
+    The screening kept only mutually distinct speakers for the corpus, which left several
+    intelligible ttskit voices out; the checker's recogniser generalises to new voices
+    better the more it hears, and none of these is behind a test speaker (those are corpus
+    speakers), so they are fair training material.
+    """
+    roster = roster or Roster.load()
+    used = {g for s in corpus_speakers(Path(corpus)).values() for g in s.groups}
+    out: list[Speaker] = []
+    for key, v in sorted((roster.info.get("voices") or {}).items()):
+        if not (v.get("ok") and v.get("lang") == "zh" and key.startswith("ttskit:")):
+            continue
+        if voice_group(key) in used:
+            continue
+        base = f"xv-{slug(key)}"
+        out.append(Speaker(base, "extra", (("zh", SpeakerPart(key)),)))
+        for suffix, timbre in variants(key, float(v.get("f0") or 200.0)):
+            out.append(Speaker(f"{base}-{suffix}", "extra", (("zh", SpeakerPart(key, timbre)),)))
+    return out
+
+
 def swap_readings(
     chars: list[str], readings: list[str], rng: np.random.Generator, p_poly: float, p_tone: float
 ) -> list[str]:
@@ -187,8 +211,13 @@ def build_swap_set(
     seed: int = 0,
     p_poly: float = 0.5,
     p_tone: float = 0.08,
+    readers: list[Speaker] | None = None,
 ) -> Path:
-    """Render reading-swap clips of the corpus's train split into ``out`` until ``minutes``."""
+    """Render reading-swap clips of the corpus's train split into ``out`` until ``minutes``.
+
+    ``readers``: speakers to read the sentences instead of the corpus's own (one drawn per
+    sentence, e.g. ``extra_readers``); their clips are named ``voice-...``.
+    """
     corpus, out = Path(corpus), Path(out)
     speakers = corpus_speakers(corpus)
     rows = [
@@ -223,7 +252,12 @@ def build_swap_set(
             if total >= minutes * 60:
                 break
             row = rows[int(n)]
-            cid = f"swap-{row['id']}"
+            reader = (
+                readers[int(np.random.default_rng([seed, int(n), 1]).integers(len(readers)))]
+                if readers
+                else speakers[row["speaker"]]
+            )
+            cid = f"{'voice' if readers else 'swap'}-{row['id']}"
             rng_row = np.random.default_rng([seed, int(n)])  # a clip's readings do not depend on the order
             if cid in done:
                 continue
@@ -237,7 +271,7 @@ def build_swap_set(
                 r if k in changed else s
                 for k, (r, s) in enumerate(zip(new, surface_readings(sentence, readings), strict=True))
             ]
-            spk = voices.setdefault(row["speaker"], PinyinSpeaker(speakers[row["speaker"]], tts))
+            spk = voices.setdefault(reader.id, PinyinSpeaker(reader, tts))
             try:
                 audio = spk.render(clauses_of(sentence, spoken), seed=int(n))
             except EngineError as exc:
@@ -255,9 +289,9 @@ def build_swap_set(
                 "phones": [],
                 "units": new,
                 "lang": "zh",
-                "speaker": row["speaker"],
+                "speaker": reader.id,
                 "engine": "ttskit-pinyin",
-                "voice": row.get("voice", ""),
+                "voice": reader.part("zh").voice if readers else row.get("voice", ""),
                 "style": "neutral",
                 "style_strength": 0.0,
                 "emotion": [0.0] * 8,
