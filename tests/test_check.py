@@ -342,7 +342,14 @@ def trained(tmp_path_factory):
     root = tmp_path_factory.mktemp("checker")
     make_fake_corpus(root / "corpus")
     cfg = CheckerTrainConfig(
-        steps=12, max_batch_frames=1200, warmup=1, log_every=2, val_every=6, threads=1, swap_minutes=0
+        steps=12,
+        max_batch_frames=1200,
+        warmup=1,
+        log_every=2,
+        val_every=6,
+        threads=1,
+        swap_minutes=0,
+        voice_minutes=0,
     )
     train_checker(root / "corpus", root / "run", cfg, CheckerConfig.debug())
     first = (root / "run" / "losses.jsonl").read_text().splitlines()
@@ -372,7 +379,13 @@ def test_recalibrate_fits_the_tone_judge_without_training(trained, tmp_path):
     run = tmp_path / "run"
     shutil.copytree(root / "run", run)
     cfg = CheckerTrainConfig(
-        steps=18, max_batch_frames=1200, warmup=1, threads=1, swap_minutes=0, tone_min_syllables=4
+        steps=18,
+        max_batch_frames=1200,
+        warmup=1,
+        threads=1,
+        swap_minutes=0,
+        voice_minutes=0,
+        tone_min_syllables=4,
     )
     path = train_checker(root / "corpus", run, cfg, CheckerConfig.debug(), recalibrate=True)
     _, cal, judge = load_checker(path)

@@ -86,7 +86,7 @@ class CheckerTrainConfig:
     val_every: int = 500  # validate, calibrate, save and export every this many steps
     val_clips: int = 60  # valid clips for the unit error rate
     swap_minutes: float = 10.0  # reading-swap clips to render first (train/checker_data.py); 0 = none
-    voice_minutes: float = 0.0  # clips read (with swaps) by voices no corpus speaker uses; 0 = none
+    voice_minutes: float = 20.0  # clips read (with swaps) by voices no corpus speaker uses; 0 = none
     calib_voices: int = 2  # Mandarin engine voices held out of training for the calibration
     calib_clips: int = 300  # clips used for the calibration (at most)
     max_false_alarm: float = 0.02  # calibration target on correct readings
@@ -422,17 +422,15 @@ def train_checker(
         from voxsmith.train.checker_data import build_swap_set, extra_readers
 
         readers = extra_readers(corpus)
-        if not readers:
-            raise DataError(f"{corpus}: every screened Mandarin voice is a corpus speaker's; no extra voices")
-        log.info(
-            "checker: %d extra readers on %d voices",
-            len(readers),
-            len({r.parts[0][1].voice for r in readers}),
-        )
-        voices_dir = build_swap_set(
-            corpus, run.path / "voices", cfg.voice_minutes, seed=cfg.seed + 1, readers=readers
-        )
-        parts.append(CorpusData(voices_dir))
+        if readers:
+            voices = {r.part("zh").voice for r in readers}
+            log.info("checker: %d extra readers on %d voices", len(readers), len(voices))
+            voices_dir = build_swap_set(
+                corpus, run.path / "voices", cfg.voice_minutes, seed=cfg.seed + 1, readers=readers
+            )
+            parts.append(CorpusData(voices_dir))
+        else:
+            log.warning("checker: every screened Mandarin voice is a corpus speaker's; no extra voices")
     data = ClipSet(parts, model_cfg.pitch)
     targets = clip_targets(data)
     pool, calib_pool, held = hold_out_voices(
