@@ -507,7 +507,9 @@ def test_cli_train_checker_stage(trained, capsys):
     root, _, _ = trained
     out = root / "cli-run"
     argv = ["train", "checker", "--config", "debug", "--data", str(root / "corpus"), "--out", str(out)]
-    code, stdout, _ = _cli(capsys, *argv, "--steps", "3", "--swap-minutes", "0", "--threads", "1")
+    code, stdout, _ = _cli(
+        capsys, *argv, "--steps", "3", "--swap-minutes", "0", "--voice-minutes", "0", "--threads", "1"
+    )
     assert code == 0 and json.loads(stdout) == {
         "stage": "checker",
         "weights": str(out / "checker.safetensors"),
