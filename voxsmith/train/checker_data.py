@@ -7,6 +7,8 @@ sentences, read by their own (train) speakers, with each polyphone given another
 readings with probability ``p_poly`` and other syllables another tone with probability
 ``p_tone``. The labels are the readings actually rendered, and the row's text carries them
 as ``‹字|pin1›`` annotations, so the text frontend (and the calibration) reads them too.
+The same clips can be read by other speakers instead (``readers``): ``extra_readers`` gives
+the screened Mandarin voices the corpus left out, so the recogniser hears more voices.
 
 Rendering: ttskit reading toned pinyin (its ``pinyin`` text cleaner, with the third-tone
 sandhi its character path applies), then the speaker's WORLD timbre, as the corpus
