@@ -16,7 +16,8 @@ from voxsmith.train.gpt import GPTData, GPTTrainConfig, train_gpt
 def test_gpt_recipe_trains_and_resumes(tmp_path):
     corpus, _, _ = make_coded_corpus(tmp_path)
     data = GPTData(corpus, "train", PhoneTokenizer())
-    batch, speakers, langs = data.batch(np.random.default_rng(0), 200, 100)
+    rng = np.random.default_rng(0)
+    batch, speakers, langs = data.make_batch(data.pick(rng, 200), rng, 100)
     assert batch.spk_feats.shape[-1] == 80 and batch.spk_feats.shape[1] <= 100
     assert batch.codes.max() < 16 and speakers.max() < 3 and (langs == 0).all()
     cfg = GPTTrainConfig(

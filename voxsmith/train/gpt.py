@@ -93,12 +93,6 @@ class GPTData:
             mel = mel[:, s : s + max_frames]
         return mel.T  # (T, 80)
 
-    def batch(
-        self, rng: np.random.Generator, max_codes: int, max_ref: int
-    ) -> tuple[GPTBatch, torch.Tensor, torch.Tensor]:
-        """A random batch; also speaker ids (for the adversary) and language ids."""
-        return self.make_batch(self.pick(rng, max_codes), rng, max_ref)
-
     def pick(self, rng: np.random.Generator, max_codes: int) -> list[int]:
         """Random clips (indices) while the padded batch stays within ``max_codes`` codes."""
         picks: list[int] = []

@@ -66,9 +66,7 @@ def prosody_cache(corpus: str | Path, split: str, data: CorpusData | None = None
         return cached
     new = {}
     for k in tqdm(todo, desc=f"prosody {split}", unit="clip", leave=False):
-        c = data.clips[k]
-        x = data.audio[c.audio_start : c.audio_start + c.n_samples].astype(np.float32) / 32767.0
-        new[c.row["id"]] = code_prosody(x).astype(np.float16)
+        new[data.clips[k].row["id"]] = code_prosody(data.clip_audio(k)).astype(np.float16)
     log.info("prosody: %d clips of %s measured (%d cached)", len(new), split, len(cached))
     out = {**cached, **new}
     save_codes(path, out)
