@@ -15,7 +15,7 @@ from voxsmith.eval.asr import AsrBackend, AsrJudge, Transcript
 from voxsmith.eval.mos import MosJudge
 from voxsmith.eval.prosody import ProsodyJudge
 from voxsmith.eval.sim import SpeakerJudge
-from voxsmith.eval.whisper import whisper_base_dir
+from voxsmith.eval.whisper import WhisperBackend, WhisperConfig, compression_ratio, whisper_base_dir
 
 
 @pytest.fixture(scope="module")
@@ -54,6 +54,23 @@ def test_asr_transcribes_clear_english_with_low_wer(clips):
     assert set(res.to_dict()) == {"text", "lang", "wer"}
     detected = judge.transcribe(clips["awb_a"])  # language detected when not given
     assert detected.lang == "en" and "fox" in detected.text.lower()
+
+
+def test_fitted_window_decoding_matches_the_30_s_windows(clips):
+    full = WhisperBackend(WhisperConfig(beam_size=1))
+    fitted = WhisperBackend(WhisperConfig(beam_size=1, fit_window=True))
+    assert full.window_seconds(16000 * 5) is None
+    assert fitted.window_seconds(16000 * 5) == 10.0  # at least min_window
+    assert fitted.window_seconds(16000 * 12) == pytest.approx(14.0)  # the clip plus the margin
+    assert fitted.window_seconds(16000 * 29) is None  # does not fit: the usual windows
+    for name, sentence in (("slt_num", SENTENCE_NUM), ("awb_b", SENTENCE_B)):
+        a = AsrJudge(full).score(clips[name], "en", sentence)
+        b = AsrJudge(fitted).score(clips[name], "en", sentence)
+        assert b.error <= min(0.15, a.error + 0.05), (a.text, b.text)
+    assert compression_ratio("") == 0.0
+    assert (
+        compression_ratio("今天今天今天" * 20) > 2.4 > compression_ratio("他在银行工作，银行行长今天来视察。")
+    )
 
 
 def test_asr_backend_is_swappable_and_zh_output_is_simplified(clips):

@@ -121,8 +121,9 @@ def find_spans(ref: list[str], hyp: list[str], min_span: int = 2) -> tuple[list[
 
 
 class ContentChecker:
-    """Transcribes with an ``AsrJudge`` (faster-whisper, greedy by default: fast enough for a
-    5 s clip in well under a second) and scores the transcript against the text."""
+    """Transcribes with an ``AsrJudge`` (by default faster-whisper base, greedy, its encoder
+    context fitted to the clip: ~0.55 s for a 5 s clip on 2 cores) and scores the transcript
+    against the text."""
 
     def __init__(self, judge=None, max_cer: float = 0.25, min_span: int = 2) -> None:
         self._judge = judge
@@ -135,7 +136,7 @@ class ContentChecker:
             from voxsmith.eval.asr import AsrJudge
             from voxsmith.eval.whisper import WhisperBackend, WhisperConfig
 
-            self._judge = AsrJudge(WhisperBackend(WhisperConfig(beam_size=1)))
+            self._judge = AsrJudge(WhisperBackend(WhisperConfig(beam_size=1, fit_window=True)))
         return self._judge
 
     def check(self, audio: AudioInput, reference: str) -> ContentResult:

