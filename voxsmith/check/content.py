@@ -122,7 +122,7 @@ def find_spans(ref: list[str], hyp: list[str], min_span: int = 2) -> tuple[list[
 
 class ContentChecker:
     """Transcribes with an ``AsrJudge`` (by default faster-whisper base, greedy, its encoder
-    context fitted to the clip: ~0.55 s for a 5 s clip on 2 cores) and scores the transcript
+    context fitted to the clip: ~0.7 s for a 5 s clip on 2 cores) and scores the transcript
     against the text."""
 
     def __init__(self, judge=None, max_cer: float = 0.25, min_span: int = 2) -> None:
