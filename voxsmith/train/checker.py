@@ -18,10 +18,8 @@
    the checker must catch). Thresholds keep false alarms on correct readings under
    ``max_false_alarm``.
 4. The pitch tone judge (``check/tone.py``), fitted at each validation on the training
-   clips' syllable contours (as the current recogniser aligns them; up to ``tone_clips``,
-   all of them on the evaluation corpus: fitted on 600 instead, the shipped checker caught
-   5 points fewer misreadings at the same false alarms); the calibration picks its weight in
-   the candidate scores on the held-out voices (0 = it does not help).
+   clips' syllable contours (as the current recogniser aligns them); the calibration picks
+   its weight in the candidate scores on the held-out voices (0 = it does not help).
 
 The calibration clips are those of ``calib_voices`` Mandarin engine voices of the train
 split that the recogniser never hears in training (all speakers built on them), because
@@ -92,7 +90,7 @@ class CheckerTrainConfig:
     calib_voices: int = 2  # Mandarin engine voices held out of training for the calibration
     calib_clips: int = 300  # clips used for the calibration (at most)
     max_false_alarm: float = 0.02  # calibration target on correct readings
-    tone_clips: int = 3000  # training clips the pitch tone judge is fitted on at each validation; 0 = no judge
+    tone_clips: int = 600  # training clips the pitch tone judge is fitted on at each validation; 0 = no judge
     tone_min_syllables: int = 50  # fewer Mandarin syllables than this: no judge
     seed: int = 0
     threads: int = 2
