@@ -68,10 +68,10 @@ def main(argv: list[str] | None = None) -> int:
 
     # 4.5-6 s Mandarin clips: test clips, alone or joined with 0.2 s gaps
     joined: list[tuple[Audio, str]] = []
-    group: list[dict] = []
+    group: list[tuple[dict, Audio]] = []  # each clip read once
     for r in [r for r in rows if r.get("lang") == "zh"]:
-        group.append(r)
-        parts = [audio.get(g["id"]) or AudioProcessor.load(g["path"], SAMPLE_RATE) for g in group]
+        group.append((r, audio.get(r["id"]) or AudioProcessor.load(r["path"], SAMPLE_RATE)))
+        parts = [a for _, a in group]
         seconds = sum(p.seconds for p in parts) + 0.2 * (len(parts) - 1)
         if seconds < 4.5:
             continue
@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
             continue
         gap = np.zeros(int(0.2 * SAMPLE_RATE), dtype=np.float32)
         pieces = [x for p in parts for x in (p.samples, gap)][:-1]
-        joined.append((Audio(np.concatenate(pieces), SAMPLE_RATE), "".join(g["text"] for g in group)))
+        joined.append((Audio(np.concatenate(pieces), SAMPLE_RATE), "".join(g["text"] for g, _ in group)))
         group = []
         if len(joined) >= args.speed_clips:
             break

@@ -12,8 +12,8 @@ much as a 30 s one (about 2 s on 2 cores). With ``WhisperConfig.fit_window`` a c
 fits in one window is decoded with the encoder context cut to the clip plus a margin
 (at least ``min_window`` seconds, where the transcripts still match the 30 s ones; with
 8 s the error rate on corpus clips rose from 0.28 to 0.40), greedily and in one pass:
-about 3x faster on 5 s clips. A degenerate output (a decoding loop: gzip compression ratio over 2.4, Whisper's
-own fallback criterion) is decoded again the usual way.
+about 3x faster on 5 s clips. A degenerate output (a decoding loop: gzip compression
+ratio over 2.4, Whisper's own fallback test) is decoded again the usual way.
 """
 
 from __future__ import annotations
@@ -110,8 +110,11 @@ def _drop_prompt_echo(text: str, prompt: str) -> str:
     return text.replace(prompt, "").replace(core, "").strip()
 
 
+LOOP_COMPRESSION_RATIO = 2.4  # above it a transcript is a decoding loop (Whisper's fallback test)
+
+
 def compression_ratio(text: str) -> float:
-    """Bytes of ``text`` over bytes gzipped: Whisper's sign of a decoding loop (> 2.4)."""
+    """Bytes of ``text`` over bytes gzipped: Whisper's sign of a decoding loop (see above)."""
     raw = text.encode("utf-8")
     return len(raw) / len(zlib.compress(raw)) if raw else 0.0
 
@@ -156,26 +159,27 @@ class WhisperBackend(AsrBackend):
         seconds = max(self.config.min_window, n_samples / self.sample_rate + self.config.window_margin)
         return seconds if seconds <= 30.0 else None
 
-    def _prompt(self, lang: str) -> list[int]:
-        tok = self._load().hf_tokenizer
-        ids = [tok.token_to_id(f"<|{t}|>") for t in ("startoftranscript", lang, "transcribe", "notimestamps")]
-        if any(i is None for i in ids):
-            raise EngineError(f"the Whisper tokenizer has no token for language {lang!r}")
-        if lang == "zh" and self.config.zh_prompt:
-            prev = tok.encode(" " + self.config.zh_prompt, add_special_tokens=False).ids
-            ids = [tok.token_to_id("<|startofprev|>"), *prev, *ids]
-        return ids
+    def _initial_prompt(self, lang: str) -> str | None:
+        """The priming prompt for ``lang`` (Simplified Mandarin for zh), or None."""
+        return self.config.zh_prompt if lang == "zh" and self.config.zh_prompt else None
 
     def _decode_fitted(self, samples: np.ndarray, lang: str, seconds: float) -> str:
         """One greedy pass over ``samples`` padded with silence to ``seconds`` of context."""
         import ctranslate2
+        from faster_whisper.tokenizer import Tokenizer
 
         model = self._load()
+        try:
+            tok = Tokenizer(model.hf_tokenizer, model.model.is_multilingual, task="transcribe", language=lang)
+        except ValueError as exc:
+            raise EngineError(f"the Whisper model cannot transcribe language {lang!r}: {exc}") from exc
+        primer = self._initial_prompt(lang)
+        # the same prompt faster-whisper's transcribe builds: previous text, then the task tokens
+        prompt = model.get_prompt(tok, tok.encode(" " + primer) if primer else [], without_timestamps=True)
         n = int(round(seconds * self.sample_rate))
         padded = np.zeros(n, dtype=np.float32)
         padded[: len(samples)] = samples[:n]
         feats = model.feature_extractor(padded)[:, : n // model.feature_extractor.hop_length]
-        prompt = self._prompt(lang)
         result = model.model.generate(
             ctranslate2.StorageView.from_array(np.ascontiguousarray(feats[None], dtype=np.float32)),
             [prompt],
@@ -184,19 +188,18 @@ class WhisperBackend(AsrBackend):
             suppress_blank=True,
             suppress_tokens=[-1],
         )[0]
-        eot = model.hf_tokenizer.token_to_id("<|endoftext|>")
-        return model.hf_tokenizer.decode([i for i in result.sequences_ids[0] if i < eot]).strip()
+        return tok.decode(result.sequences_ids[0]).strip()
 
     def transcribe(self, samples: np.ndarray, lang: str | None = None) -> Transcript:
         model = self._load()
         samples = np.ascontiguousarray(samples, dtype=np.float32)
         lang = lang or self.detect(samples)
+        primer = self._initial_prompt(lang)
         seconds = self.window_seconds(len(samples))
         if seconds is not None:
             text = self._decode_fitted(samples, lang, seconds)
-            if lang == "zh" and self.config.zh_prompt:
-                text = _drop_prompt_echo(text, self.config.zh_prompt)
-            if compression_ratio(text) <= 2.4:
+            text = _drop_prompt_echo(text, primer) if primer else text
+            if compression_ratio(text) <= LOOP_COMPRESSION_RATIO:
                 return Transcript(text, lang)
             log.info("fitted-window decode looks degenerate (%r); decoding again in 30 s windows", text[:60])
         segments, _ = model.transcribe(
@@ -208,9 +211,7 @@ class WhisperBackend(AsrBackend):
             vad_filter=False,
         )
         text = "".join(seg.text for seg in segments).strip()
-        if lang == "zh" and self.config.zh_prompt:
-            text = _drop_prompt_echo(text, self.config.zh_prompt)
-        return Transcript(text, lang)
+        return Transcript(_drop_prompt_echo(text, primer) if primer else text, lang)
 
     def describe(self) -> dict[str, str]:
         model_dir = self._model_dir or self.config.model_dir
