@@ -27,7 +27,6 @@ from voxsmith.check.content import ContentChecker, ContentResult
 from voxsmith.check.expected import ExpectedToken, expected_tokens, tone_variants
 from voxsmith.check.gop import TokenScore, confidence, score_tokens
 from voxsmith.check.model import PronRecognizer, load_checker
-from voxsmith.check.pitch import pitch_features
 from voxsmith.check.report import CheckReport, SyllableCheck
 from voxsmith.check.tone import ToneJudge, token_features
 from voxsmith.errors import CheckpointError
@@ -63,6 +62,17 @@ class PronunciationChecker:
         self.frontend = frontend or TextFrontend()
         self.content = content or ContentChecker()
         self.check_all = check_all
+        if model.cfg.frontend == "whisper" and model.whisper is None:
+            self._share_encoder()
+
+    def _share_encoder(self) -> None:
+        """Give the recogniser the content check's Whisper backend when it has one: one encoder
+        pass per clip then serves both checks (``WhisperBackend.encoder_output`` keeps it)."""
+        from voxsmith.eval.whisper import WhisperBackend
+
+        backend = getattr(getattr(self.content, "judge", None), "backend", None)
+        if isinstance(backend, WhisperBackend):
+            self.model.whisper = backend
 
     @classmethod
     def load(cls, path: str | os.PathLike | None = None, **kwargs) -> PronunciationChecker:
@@ -78,7 +88,7 @@ class PronunciationChecker:
 
     def log_probs(self, audio: AudioInput, pitch: torch.Tensor | None = None) -> torch.Tensor:
         """(T', n_units) CTC log-posteriors of a clip (a path or ``Audio``, any sample rate);
-        ``pitch``: the clip's ``pitch_features`` when the caller has them already."""
+        ``pitch``: the clip's ``model.pitch_track`` when the caller has it already."""
         return self.model.log_probs(self.model.features(load_audio(audio, SAMPLE_RATE), pitch))
 
     @property
@@ -88,7 +98,7 @@ class PronunciationChecker:
     def tone_log_probs(
         self, pitch: torch.Tensor, spans: np.ndarray, n_frames: int, tokens: list[ExpectedToken]
     ) -> np.ndarray | None:
-        """(K, 5) tone judgement of aligned tokens from the clip's ``pitch_features``, or None
+        """(K, 5) tone judgement of aligned tokens from the clip's ``model.pitch_track``, or None
         without a judge (or weight 0)."""
         if self.tone_judge is None or not self.judges_tone:
             return None
@@ -114,7 +124,7 @@ class PronunciationChecker:
             return result.normalized, []
         # decoded, resampled and pitch-tracked once for the recogniser and the tone judge
         clip = Audio(load_audio(audio, SAMPLE_RATE), SAMPLE_RATE)
-        pitch = pitch_features(clip.samples) if self.model.cfg.pitch or self.judges_tone else None
+        pitch = self.model.pitch_track(clip.samples) if self.model.cfg.pitch or self.judges_tone else None
         lp = self.log_probs(clip, pitch)
         alignment = viterbi_align(lp.numpy(), units_to_ids([u for t in tokens for u in t.units]))
         if alignment is None:  # the clip is too short for the text: nothing can be heard as meant

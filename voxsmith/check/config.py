@@ -11,12 +11,18 @@ from dataclasses import asdict, dataclass, fields
 from voxsmith.errors import CheckpointError
 from voxsmith.models.units import UNITS
 
+FRONTENDS = ("mel", "whisper")
+
 
 @dataclass
 class CheckerConfig:
-    """Size of the CTC pronunciation recogniser (mel at 86.13 Hz in, units at 43.07 Hz out)."""
+    """Size of the CTC pronunciation recogniser: log-mel at 86.13 Hz in, units at 43.07 Hz out
+    (``frontend="mel"``), or Whisper encoder states at 50 Hz in and out (``"whisper"``,
+    ``check/whisper_features.py``)."""
 
+    frontend: str = "mel"  # "mel" (learned from the corpus alone) or "whisper" (Whisper base's encoder)
     n_mels: int = 80  # input log-mel bins (the shared mel definition of voxsmith.audio)
+    whisper_dim: int = 512  # encoder state width with frontend="whisper" (Whisper base)
     pitch: bool = True  # add the 3 speaker-normalised pitch channels of check/pitch.py
     conv_dim: int = 256  # width of the convolutional layers
     conv_layers: int = 5  # conv blocks; the first has stride 2 (86.13 -> 43.07 Hz)
@@ -40,15 +46,35 @@ class CheckerConfig:
         return cls()
 
     @classmethod
+    def whisper(cls) -> CheckerConfig:
+        """A convolutional head (~1.3M parameters) on Whisper base's encoder states, with the
+        pitch channels; each output frame sees +-0.1 s of states, which already carry context."""
+        return cls(frontend="whisper", conv_layers=3)
+
+    @classmethod
     def debug(cls) -> CheckerConfig:
         """A few thousand parameters, for unit tests."""
         return cls(conv_dim=24, conv_layers=2, rnn_dim=16, rnn_layers=1, dropout=0.0)
+
+    def __post_init__(self) -> None:
+        if self.frontend not in FRONTENDS:
+            raise CheckpointError(f"checker frontend must be one of {FRONTENDS}, got {self.frontend!r}")
+
+    @property
+    def n_main(self) -> int:
+        """Channels of the main features (log-mel bins or encoder states), before the pitch ones."""
+        return self.whisper_dim if self.frontend == "whisper" else self.n_mels
 
     @property
     def in_channels(self) -> int:
         from voxsmith.check.pitch import N_PITCH
 
-        return self.n_mels + (N_PITCH if self.pitch else 0)
+        return self.n_main + (N_PITCH if self.pitch else 0)
+
+    @property
+    def downsample(self) -> int:
+        """Input frames per output frame: the mel (86.13 Hz) is halved; Whisper states are at 50 Hz."""
+        return 1 if self.frontend == "whisper" else 2
 
     def to_dict(self) -> dict:
         return asdict(self)

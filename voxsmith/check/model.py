@@ -1,10 +1,15 @@
-"""The pronunciation recogniser: log-mel -> CTC posteriors over toned-pinyin units.
+"""The pronunciation recogniser: log-mel (or Whisper encoder states) -> CTC posteriors over
+toned-pinyin units.
 
     features (B, 80 [+3], T) at 86.13 Hz: log-mel [+ pitch channels, check/pitch.py]
       -> per-utterance mean/variance normalisation of the mel (removes channel and level)
       -> conv block, stride 2 (B, C, T') at 43.07 Hz, T' = ceil(T / 2)
       -> residual conv blocks (B, C, T') [-> optional BiGRU layers (B, T', 2H)]
       -> linear (B, T', n_units)
+
+With ``frontend="whisper"`` the input is Whisper base's encoder states at 50 Hz plus the
+pitch channels averaged onto that grid (``check/whisper_features.py``): per-frame LayerNorm,
+no stride, output at 50 Hz.
 
 The built-in size uses convolutions only, so a frame's posteriors depend on about a
 syllable of audio each side, not on the sentence (see ``CheckerConfig.tiny``).
@@ -29,6 +34,8 @@ from voxsmith.audio import AudioProcessor
 from voxsmith.check.config import Calibration, CheckerConfig
 from voxsmith.check.pitch import pitch_features
 from voxsmith.check.tone import ToneJudge
+from voxsmith.check.whisper_features import n_frames as whisper_n_frames
+from voxsmith.check.whisper_features import whisper_features
 from voxsmith.checkpoints import load_safetensors, save_safetensors, strict_load
 from voxsmith.errors import CheckpointError
 from voxsmith.models.content import ContentEncoder
@@ -54,15 +61,18 @@ class _ChannelNorm(nn.Module):
 
 
 class PronRecognizer(nn.Module):
-    """features (B, in_channels, T) -> CTC logits (B, ceil(T/2), n_units) and their lengths (B,)."""
-
-    downsample = 2
+    """features (B, in_channels, T) -> CTC logits (B, ceil(T/s), n_units) and their lengths (B,),
+    ``s = cfg.downsample`` (2 on log-mel, 1 on Whisper states)."""
 
     def __init__(self, cfg: CheckerConfig):
         super().__init__()
         self.cfg = cfg
+        self.downsample = cfg.downsample
+        self.whisper = None  # the WhisperBackend whose encoder makes the input (frontend "whisper")
         k = cfg.kernel
-        self.stem = nn.Conv1d(cfg.in_channels, cfg.conv_dim, k, stride=2, padding=k // 2)
+        # Whisper states differ in scale from channel to channel: normalised per frame, learned gain
+        self.in_norm = nn.LayerNorm(cfg.whisper_dim) if cfg.frontend == "whisper" else None
+        self.stem = nn.Conv1d(cfg.in_channels, cfg.conv_dim, k, stride=cfg.downsample, padding=k // 2)
         self.stem_norm = _ChannelNorm(cfg.conv_dim)
         self.convs = nn.ModuleList(
             nn.Conv1d(cfg.conv_dim, cfg.conv_dim, k, padding=k // 2) for _ in range(cfg.conv_layers - 1)
@@ -85,7 +95,8 @@ class PronRecognizer(nn.Module):
         self.head = nn.Linear(2 * cfg.rnn_dim if cfg.rnn_layers else cfg.conv_dim, cfg.n_units)
 
     def out_lengths(self, mel_lens: torch.Tensor) -> torch.Tensor:
-        return torch.div(mel_lens + 1, 2, rounding_mode="floor")
+        s = self.downsample
+        return torch.div(mel_lens + s - 1, s, rounding_mode="floor")
 
     def forward(
         self, feats: torch.Tensor, mel_lens: torch.Tensor | None = None
@@ -93,9 +104,12 @@ class PronRecognizer(nn.Module):
         """Returns ``(logits (B, T', n_units), lengths (B,))``; padding never leaks into valid frames."""
         if mel_lens is None:
             mel_lens = torch.full((feats.shape[0],), feats.shape[-1], dtype=torch.long, device=feats.device)
-        n = self.cfg.n_mels
-        mel = ContentEncoder.normalize(feats[:, :n], mel_lens)
-        x = torch.cat([mel, feats[:, n:]], 1) * _mask(feats.shape[-1], mel_lens)
+        n = self.cfg.n_main
+        if self.in_norm is not None:
+            main = self.in_norm(feats[:, :n].transpose(1, 2)).transpose(1, 2)
+        else:
+            main = ContentEncoder.normalize(feats[:, :n], mel_lens)
+        x = torch.cat([main, feats[:, n:]], 1) * _mask(feats.shape[-1], mel_lens)
         lens = self.out_lengths(mel_lens)
         x = self.stem(x)
         m = _mask(x.shape[-1], lens)
@@ -111,14 +125,52 @@ class PronRecognizer(nn.Module):
             h, _ = nn.utils.rnn.pad_packed_sequence(h, batch_first=True, total_length=x.shape[-1])
         return self.head(self.drop(h)), lens
 
+    def pitch_track(self, samples: torch.Tensor | np.ndarray) -> torch.Tensor:
+        """(3, 2 * T') pitch channels (``check.pitch``) at twice the output rate ``T'``: the
+        mel's own grid, or resampled to 100 Hz for Whisper states. The tone judge reads them
+        so (two frames per recogniser frame)."""
+        pitch = pitch_features(samples)
+        if self.cfg.frontend != "whisper":
+            return pitch
+        t = 2 * whisper_n_frames(len(samples))  # Whisper states are not downsampled
+        if pitch.shape[-1] == 0:
+            return torch.zeros(pitch.shape[0], t)
+        return F.interpolate(pitch[None], size=t, mode="linear", align_corners=True)[0]
+
+    def encoder(self):
+        """The Whisper backend of the ``whisper`` frontend (the default judge, fitted window)."""
+        if self.whisper is None:
+            from voxsmith.eval.whisper import WhisperBackend, WhisperConfig
+
+            self.whisper = WhisperBackend(WhisperConfig(beam_size=1, fit_window=True))
+        return self.whisper
+
+    def main_features(self, samples: torch.Tensor | np.ndarray) -> torch.Tensor:
+        """(n_main, frames): the log-mel, or the Whisper encoder states, of (N,) samples at 22050 Hz."""
+        if self.cfg.frontend == "whisper":
+            return whisper_features(samples, self.encoder())
+        return AudioProcessor.mel(samples)[0]
+
+    def combine(self, main: torch.Tensor, pitch: torch.Tensor | None) -> torch.Tensor:
+        """Model input from the main features and ``pitch_track`` (pitch averaged onto the
+        input grid for Whisper states)."""
+        if not self.cfg.pitch:
+            return main
+        assert pitch is not None
+        if self.cfg.frontend == "whisper":
+            pitch = F.avg_pool1d(pitch[None], 2, ceil_mode=True)[0]
+        pitch = pitch[:, : main.shape[-1]]
+        if pitch.shape[-1] < main.shape[-1]:
+            pitch = F.pad(pitch, (0, main.shape[-1] - pitch.shape[-1]))
+        return torch.cat([main, pitch], 0)
+
     def features(self, samples: torch.Tensor | np.ndarray, pitch: torch.Tensor | None = None) -> torch.Tensor:
         """(N,) samples at 22050 Hz -> this model's input (in_channels, frames); ``pitch``:
-        ``pitch_features(samples)`` when the caller has it already."""
-        mel = AudioProcessor.mel(samples)[0]
-        if not self.cfg.pitch:
-            return mel
-        pitch = pitch_features(samples) if pitch is None else pitch
-        return torch.cat([mel, pitch[:, : mel.shape[-1]]], 0)
+        ``pitch_track(samples)`` when the caller has it already."""
+        main = self.main_features(samples)
+        if self.cfg.pitch and pitch is None:
+            pitch = self.pitch_track(samples)
+        return self.combine(main, pitch)
 
     @torch.no_grad()
     def log_probs(self, feats: torch.Tensor) -> torch.Tensor:

@@ -9,6 +9,7 @@ only). Every stage resumes from ``DIR/state.pt`` unless ``--fresh`` is given.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from pathlib import Path
 
@@ -109,6 +110,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=float,
         help="checker stage: minutes of clips (with reading swaps) read by the screened Mandarin "
         "voices that no corpus speaker uses, rendered first (default: the recipe's)",
+    )
+    p.add_argument(
+        "--frontend",
+        choices=("mel", "whisper"),
+        default="mel",
+        help="checker stage: what the recogniser hears: log-mel learned from the corpus alone (mel, "
+        "default) or the ASR judge's Whisper encoder states (whisper; encoded once per clip, cached)",
     )
     p.add_argument(
         "--recalibrate",
@@ -230,7 +238,10 @@ def run(args: argparse.Namespace) -> int:
             cfg.swap_minutes = args.swap_minutes
         if args.voice_minutes is not None:
             cfg.voice_minutes = args.voice_minutes
-        size = CheckerConfig.tiny() if args.config == "tiny" else CheckerConfig.debug()
+        if args.config != "tiny":
+            size = dataclasses.replace(CheckerConfig.debug(), frontend=args.frontend)
+        else:
+            size = CheckerConfig.whisper() if args.frontend == "whisper" else CheckerConfig.tiny()
         if args.recalibrate and args.fresh:
             raise ConfigError("--recalibrate works on the run's trained weights; drop --fresh")
         path = train_checker(

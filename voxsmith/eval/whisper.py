@@ -18,6 +18,7 @@ ratio over 2.4, Whisper's own fallback test) is decoded again the usual way.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import shutil
@@ -130,6 +131,7 @@ class WhisperBackend(AsrBackend):
         self.config = config or WhisperConfig()
         self._model: Any = None
         self._model_dir: Path | None = None
+        self._encoded: tuple[tuple, Any] | None = None  # (key, encoder states) of the last clip
 
     def _load(self) -> Any:
         if self._model is None:
@@ -156,8 +158,39 @@ class WhisperBackend(AsrBackend):
         30 s windows (option off, or the clip does not fit in one window)."""
         if not self.config.fit_window:
             return None
-        seconds = max(self.config.min_window, n_samples / self.sample_rate + self.config.window_margin)
+        seconds = self.context_seconds(n_samples)
         return seconds if seconds <= 30.0 else None
+
+    def context_seconds(self, n_samples: int) -> float:
+        """Fitted encoder context of a clip of ``n_samples``: the clip plus ``window_margin``,
+        at least ``min_window`` seconds (over 30 s for clips that do not fit one window)."""
+        return max(self.config.min_window, n_samples / self.sample_rate + self.config.window_margin)
+
+    def encoder_output(self, samples: np.ndarray, seconds: float) -> Any:
+        """Whisper's encoder states (a CTranslate2 ``StorageView``, (1, 50 * seconds, d_model))
+        of (T,) 16 kHz ``samples`` padded with silence (or cut) to ``seconds`` of context.
+
+        The last result is kept, keyed by the samples' bytes and the context, so that the
+        pronunciation checker's Whisper features and the content check's decode of the same
+        clip pay for one encoder pass.
+        """
+        import ctranslate2
+
+        samples = np.ascontiguousarray(samples, dtype=np.float32)
+        key = (hashlib.blake2b(samples.tobytes(), digest_size=16).digest(), len(samples), round(seconds, 3))
+        if self._encoded is not None and self._encoded[0] == key:
+            return self._encoded[1]
+        model = self._load()
+        n = int(round(seconds * self.sample_rate))
+        padded = np.zeros(n, dtype=np.float32)
+        padded[: min(n, len(samples))] = samples[:n]
+        feats = model.feature_extractor(padded)[:, : n // model.feature_extractor.hop_length]
+        out = model.model.encode(
+            ctranslate2.StorageView.from_array(np.ascontiguousarray(feats[None], dtype=np.float32)),
+            to_cpu=True,
+        )
+        self._encoded = (key, out)
+        return out
 
     def _initial_prompt(self, lang: str) -> str | None:
         """The priming prompt for ``lang`` (Simplified Mandarin for zh), or None."""
@@ -165,7 +198,6 @@ class WhisperBackend(AsrBackend):
 
     def _decode_fitted(self, samples: np.ndarray, lang: str, seconds: float) -> str:
         """One greedy pass over ``samples`` padded with silence to ``seconds`` of context."""
-        import ctranslate2
         from faster_whisper.tokenizer import Tokenizer
 
         model = self._load()
@@ -176,12 +208,8 @@ class WhisperBackend(AsrBackend):
         primer = self._initial_prompt(lang)
         # the same prompt faster-whisper's transcribe builds: previous text, then the task tokens
         prompt = model.get_prompt(tok, tok.encode(" " + primer) if primer else [], without_timestamps=True)
-        n = int(round(seconds * self.sample_rate))
-        padded = np.zeros(n, dtype=np.float32)
-        padded[: len(samples)] = samples[:n]
-        feats = model.feature_extractor(padded)[:, : n // model.feature_extractor.hop_length]
         result = model.model.generate(
-            ctranslate2.StorageView.from_array(np.ascontiguousarray(feats[None], dtype=np.float32)),
+            self.encoder_output(samples, seconds),
             [prompt],
             beam_size=1,
             max_length=448 - len(prompt),

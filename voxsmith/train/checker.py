@@ -98,33 +98,63 @@ class CheckerTrainConfig:
 
 class ClipSet:
     """Packed corpora (the corpus's split and the swap set) behind one clip index, giving each
-    clip's model input: its log-mel, plus its pitch channels when ``pitch`` (computed from
-    the packed audio once, then kept)."""
+    clip's input to ``model``: its log-mel (or Whisper encoder states, ``prepare`` first), plus
+    its pitch channels when the model takes them (computed from the packed audio once, then kept)."""
 
-    def __init__(self, parts: list[CorpusData], pitch: bool) -> None:
+    def __init__(self, parts: list[CorpusData], model: PronRecognizer) -> None:
         self.parts = parts
-        self.pitch = pitch
+        self.model = model
+        self.pitch = model.cfg.pitch
+        self.whisper = model.cfg.frontend == "whisper"
+        self.n_main = model.cfg.n_main
         self.root, self.split = parts[0].root, parts[0].split
         self.clips = [c for p in parts for c in p.clips]
         self._where = [(p, i) for p in parts for i in range(len(p.clips))]
         self._pitch: dict[int, torch.Tensor] = {}
+        self._states: dict[int, torch.Tensor] = {}
 
     def __len__(self) -> int:
         return len(self.clips)
 
+    def prepare(self, indices: list[int]) -> None:
+        """Whisper states of clips ``indices`` (encoded once into the corpus cache); no-op on log-mel."""
+        if not self.whisper:
+            return
+        from voxsmith.train.whisper_states import clip_states
+
+        offset = 0
+        for part in self.parts:
+            local = sorted(
+                {i - offset for i in indices if offset <= i < offset + len(part.clips)}
+                - {i - offset for i in self._states}
+            )
+            if local:
+                states = clip_states(part, local, self.model.encoder())
+                self._states.update({offset + j: v for j, v in states.items()})
+            offset += len(part.clips)
+
     def features(self, i: int) -> torch.Tensor:
         """(in_channels, frames) of clip ``i``."""
         part, j = self._where[i]
+        if self.whisper:
+            if i not in self._states:
+                raise KeyError(f"clip {i}: Whisper states not prepared (ClipSet.prepare)")
+            return self.model.combine(self._states[i].float(), self.pitch_of(i) if self.pitch else None)
         mel = part.clip_mel(j)
         if not self.pitch:
             return mel
         return torch.cat([mel, self.pitch_of(i)], 0)
 
     def pitch_of(self, i: int) -> torch.Tensor:
-        """(3, frames) pitch channels of clip ``i`` (computed once, then kept)."""
+        """(3, frames) pitch channels of clip ``i`` at twice the recogniser's output rate
+        (``PronRecognizer.pitch_track``; computed once, then kept)."""
         if i not in self._pitch:
             part, j = self._where[i]
-            self._pitch[i] = pitch_features(part.clip_audio(j))[:, : part.clip_mel(j).shape[-1]].half()
+            if self.whisper:
+                pitch = self.model.pitch_track(part.clip_audio(j))
+            else:
+                pitch = pitch_features(part.clip_audio(j))[:, : part.clip_mel(j).shape[-1]]
+            self._pitch[i] = pitch.half()
         return self._pitch[i].float()
 
 
@@ -142,24 +172,39 @@ def usable(data: ClipSet, targets: list[list[int]], langs: tuple[str, ...]) -> l
 
 
 def augment(
-    x: torch.Tensor, rng: np.random.Generator, cfg: CheckerTrainConfig, n_mels: int = N_MELS
+    x: torch.Tensor, rng: np.random.Generator, cfg: CheckerTrainConfig, n_main: int = N_MELS, mel: bool = True
 ) -> torch.Tensor:
     """One clip (C, T): time stretch of all channels, mel-axis warp of the mel rows (vocal
-    tract length), pitch excursions scaled (pitch range) when there are pitch rows."""
+    tract length; ``mel`` only: Whisper states have no frequency axis), pitch excursions
+    scaled (pitch range) when there are pitch rows."""
     rate = 1 + rng.uniform(-cfg.stretch, cfg.stretch)
     t_new = max(8, int(round(x.shape[-1] * rate)))
     x = F.interpolate(x[None], size=t_new, mode="linear", align_corners=True)[0]
-    mel, rest = x[:n_mels], x[n_mels:]
-    alpha = 1 + rng.uniform(-cfg.warp, cfg.warp)
-    src = torch.clamp(torch.arange(n_mels, dtype=torch.float32) / alpha, 0, n_mels - 1)
-    lo = src.floor().long()
-    hi = torch.clamp(lo + 1, max=n_mels - 1)
-    w = (src - lo)[:, None]
-    mel = mel[lo] * (1 - w) + mel[hi] * w
+    main, rest = x[:n_main], x[n_main:]
+    if mel:
+        alpha = 1 + rng.uniform(-cfg.warp, cfg.warp)
+        src = torch.clamp(torch.arange(n_main, dtype=torch.float32) / alpha, 0, n_main - 1)
+        lo = src.floor().long()
+        hi = torch.clamp(lo + 1, max=n_main - 1)
+        w = (src - lo)[:, None]
+        main = main[lo] * (1 - w) + main[hi] * w
     if rest.shape[0]:
         rest = rest.clone()
         rest[:2] *= float(rng.uniform(0.8, 1.25))  # relative log f0 and its change
-    return torch.cat([mel, rest], 0)
+    return torch.cat([main, rest], 0)
+
+
+def mask_states(states: torch.Tensor, rng: np.random.Generator, drop: float = 0.1) -> torch.Tensor:
+    """SpecAugment's counterpart for (B, d, T) Whisper states: two time masks of up to 6
+    frames and ``drop`` of the channels zeroed, per clip."""
+    states = states.clone()
+    for b in range(states.shape[0]):
+        t = states.shape[-1]
+        for _ in range(2):
+            t0 = int(rng.integers(0, max(1, t - 10)))
+            states[b, :, t0 : t0 + int(rng.integers(0, 7))] = 0.0
+        states[b, torch.from_numpy(rng.random(states.shape[1]) < drop)] = 0.0
+    return states
 
 
 def make_batch(
@@ -169,18 +214,24 @@ def make_batch(
     rng: np.random.Generator | None = None,
     cfg: CheckerTrainConfig | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(B, C, T) padded features (mel floor / zero pitch), lengths, concatenated targets, their lengths."""
+    """(B, C, T) padded features (mel floor or zero states, zero pitch), lengths, concatenated
+    targets, their lengths."""
     feats = [data.features(i) for i in order]
+    n, mel = data.n_main, not data.whisper
     train = rng is not None and cfg is not None and cfg.augment
     if train:
-        feats = [augment(f, rng, cfg) for f in feats]  # type: ignore[arg-type]
+        feats = [augment(f, rng, cfg, n, mel) for f in feats]  # type: ignore[arg-type]
     t = max(f.shape[-1] for f in feats)
     batch = torch.zeros(len(feats), feats[0].shape[0], t)
-    batch[:, :N_MELS] = FLOOR
+    if mel:
+        batch[:, :n] = FLOOR
     for b, f in enumerate(feats):
         batch[b, :, : f.shape[-1]] = f
     if train:
-        batch[:, :N_MELS] = spec_augment(batch[:, :N_MELS], rng)  # type: ignore[arg-type]
+        if mel:
+            batch[:, :n] = spec_augment(batch[:, :n], rng)  # type: ignore[arg-type]
+        else:
+            batch[:, :n] = mask_states(batch[:, :n], rng)  # type: ignore[arg-type]
     tg = [torch.tensor(targets[i]) for i in order]
     return (
         batch,
@@ -431,15 +482,20 @@ def train_checker(
             parts.append(CorpusData(voices_dir))
         else:
             log.warning("checker: every screened Mandarin voice is a corpus speaker's; no extra voices")
-    data = ClipSet(parts, model_cfg.pitch)
+    model = PronRecognizer(model_cfg)
+    data = ClipSet(parts, model)
     targets = clip_targets(data)
     pool, calib_pool, held = hold_out_voices(
         data, usable(data, targets, cfg.langs), cfg.calib_voices, cfg.seed, cfg.calib_clips
     )
-    valid = ClipSet([CorpusData(corpus, "valid")], model_cfg.pitch)
+    valid = ClipSet([CorpusData(corpus, "valid")], model)
     v_targets = clip_targets(valid)
     v_pool = usable(valid, v_targets, cfg.langs)
     calib_data, calib_pool = (data, calib_pool) if calib_pool else (valid, v_pool[: cfg.calib_clips])
+    # Whisper states, encoded once (frontend "whisper" only)
+    data.prepare(pool)
+    valid.prepare(v_pool[: cfg.val_clips])
+    calib_data.prepare(calib_pool[: cfg.calib_clips])
     log.info(
         "checker: %d train clips (%.1f min), %d valid clips, calibration on %d clips of %s",
         len(pool),
@@ -448,7 +504,6 @@ def train_checker(
         len(calib_pool),
         f"held-out voices {', '.join(held)}" if held else "the valid split",
     )
-    model = PronRecognizer(model_cfg)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=0.01)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, warmup_decay(cfg.warmup, cfg.steps))
     step = 0
