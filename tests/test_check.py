@@ -138,6 +138,9 @@ def test_fit_threshold_keeps_false_alarms_under_target():
     pos, neg = rng.normal(1, 1, 500), rng.normal(-1, 1, 500)  # overlapping
     thr, _, st = fit_threshold(pos, neg, 0.05)
     assert (pos < thr).mean() <= 0.05 and st["false_alarm"] <= 0.05 and 0.2 < st["detection"] < 0.9
+    # perfectly separated: the threshold sits mid-gap, the confidence slope stays finite
+    thr, slope, st = fit_threshold(np.array([5.0, 8.0, 9.0]), np.array([-5.0, -7.0, -9.0]), 0.02)
+    assert thr == 0.0 and slope < 5 and st["detection"] == 1.0 and st["false_alarm"] == 0.0
 
 
 # --- content check -----------------------------------------------------------------------

@@ -149,10 +149,9 @@ class PronunciationChecker:
         tones = tone_variants(tok.reading)
         candidates: list[str] = [tok.reading, *tok.alternatives]
         confs: list[float] = []
-        if tok.polyphone:
-            confs.append(
-                confidence(score.margin(tok.reading, tok.alternatives), cal.poly_threshold, cal.poly_scale)
-            )
+        margin = score.margin(tok.reading, tok.alternatives) if tok.polyphone else None
+        if margin is not None:
+            confs.append(confidence(margin, cal.poly_threshold, cal.poly_scale))
         tone_conf = confidence(score.tone_margin, cal.syl_threshold, cal.syl_scale)
         if self.check_all or not tok.polyphone:
             candidates += tones
@@ -170,6 +169,7 @@ class PronunciationChecker:
             polyphone=tok.polyphone,
             alternatives=tok.alternatives,
             judged=judged,
+            margin=margin,
         )
 
     @staticmethod

@@ -165,15 +165,21 @@ def confidence(margin: float, threshold: float, scale: float) -> float:
     return 1.0 / (1.0 + math.exp(-z))
 
 
-def _logistic_slope(pos: np.ndarray, neg: np.ndarray, threshold: float) -> float:
-    """Slope ``a`` of ``p(correct) = sigmoid(a * (margin - threshold))`` by Newton's method."""
+SLOPE_PRIOR = 1.0  # L2 weight on the confidence slope: finite on perfectly separated margins
+
+
+def _logistic_slope(pos: np.ndarray, neg: np.ndarray, threshold: float, prior: float = SLOPE_PRIOR) -> float:
+    """Slope ``a`` of ``p(correct) = sigmoid(a * (margin - threshold))`` by Newton's method,
+    with ``prior * a^2 / 2`` added to the loss: on margins that separate perfectly the
+    likelihood alone drives ``a`` up until every confidence reads 0 or 1, which says
+    nothing about how far a new clip is from the boundary."""
     x = np.concatenate([pos, neg]) - threshold
     y = np.concatenate([np.ones(len(pos)), np.zeros(len(neg))])
     a = 1.0
     for _ in range(50):
         p = 1.0 / (1.0 + np.exp(-np.clip(a * x, -40, 40)))
-        grad = np.sum((p - y) * x)
-        hess = np.sum(p * (1 - p) * x * x) + 1e-6
+        grad = np.sum((p - y) * x) + prior * a
+        hess = np.sum(p * (1 - p) * x * x) + prior + 1e-6
         a = float(np.clip(a - grad / hess, 0.05, 20.0))
     return a
 
@@ -183,7 +189,10 @@ def fit_threshold(pos: np.ndarray, neg: np.ndarray, max_false_alarm: float) -> t
 
     The threshold is the one that best separates the two (most detections minus false
     alarms), lowered if needed until at most ``max_false_alarm`` of the correct readings
-    fall below it. Returns ``(threshold, slope, stats)``.
+    fall below it, and then set in the middle of the gap between that margin and the next
+    smaller one (same counts on the fit data; on new voices, whose margins shift, a
+    threshold hugging the nearest correct reading would flag the first one to move).
+    Returns ``(threshold, slope, stats)``.
     """
     pos, neg = np.sort(np.asarray(pos, float)), np.asarray(neg, float)
     if len(pos) == 0 or len(neg) == 0:
@@ -195,6 +204,9 @@ def fit_threshold(pos: np.ndarray, neg: np.ndarray, max_false_alarm: float) -> t
     best = float(grid[int(np.argmax(det - fa))])
     cap = float(grid[np.searchsorted(fa, max_false_alarm, side="right") - 1])  # fa[0] == 0
     threshold = min(best, cap)
+    below = grid[grid < threshold]
+    if len(below) and threshold <= grid[-2]:  # not the sentinel above every margin
+        threshold = float((threshold + below[-1]) / 2)
     slope = _logistic_slope(pos, neg, threshold)
     stats = {
         "n_correct": int(len(pos)),

@@ -28,6 +28,7 @@ class SyllableCheck:
     polyphone: bool = False  # the character has other readings in use
     alternatives: tuple[str, ...] = ()  # those other readings
     judged: bool = True  # False: reported only, its ``ok`` is not a verdict (non-polyphone, no check_all)
+    margin: float | None = None  # polyphones: log-likelihood of expected minus best other reading (nats)
 
     def to_dict(self) -> dict:
         return {
