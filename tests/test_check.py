@@ -141,6 +141,15 @@ def test_fit_threshold_keeps_false_alarms_under_target():
     # perfectly separated: the threshold sits mid-gap, the confidence slope stays finite
     thr, slope, st = fit_threshold(np.array([5.0, 8.0, 9.0]), np.array([-5.0, -7.0, -9.0]), 0.02)
     assert thr == 0.0 and slope < 5 and st["detection"] == 1.0 and st["false_alarm"] == 0.0
+    # slack: wrong readings far below the boundary let the threshold drop, losing at most that share
+    pos, neg = rng.normal(5, 3, 400), rng.normal(-12, 3, 400)
+    plain, _, st0 = fit_threshold(pos, neg, 0.02)
+    low, _, st1 = fit_threshold(pos, neg, 0.02, slack=0.02)
+    assert (
+        low < plain - 1
+        and st1["detection"] >= st0["detection"] - 0.02
+        and st1["false_alarm"] <= st0["false_alarm"]
+    )
 
 
 # --- content check -----------------------------------------------------------------------

@@ -106,6 +106,7 @@ class Calibration:
     syl_scale: float = 1.0  # logistic slope of the confidence (1/nats)
     tone_weight: float = 0.0  # weight of the pitch tone judge in candidate scores (0: recogniser only)
     max_false_alarm: float = 0.02  # false-alarm rate the thresholds were fitted for
+    detection_slack: float = 0.0  # share of caught wrong readings given up for fewer false alarms
     fitted: bool = False  # False = defaults, not fitted on data
     stats: dict | None = None  # what the fit saw: counts, false alarms, detection on the fit data
 

@@ -184,15 +184,18 @@ def _logistic_slope(pos: np.ndarray, neg: np.ndarray, threshold: float, prior: f
     return a
 
 
-def fit_threshold(pos: np.ndarray, neg: np.ndarray, max_false_alarm: float) -> tuple[float, float, dict]:
+def fit_threshold(
+    pos: np.ndarray, neg: np.ndarray, max_false_alarm: float, slack: float = 0.0
+) -> tuple[float, float, dict]:
     """Threshold and confidence slope from margins of correct (``pos``) and wrong (``neg``) readings.
 
     The threshold is the one that best separates the two (most detections minus false
     alarms), lowered if needed until at most ``max_false_alarm`` of the correct readings
-    fall below it, and then set in the middle of the gap between that margin and the next
-    smaller one (same counts on the fit data; on new voices, whose margins shift, a
-    threshold hugging the nearest correct reading would flag the first one to move).
-    Returns ``(threshold, slope, stats)``.
+    fall below it; with ``slack``, lowered further as long as it still catches all but
+    ``slack`` of the wrong readings caught there (when wrong readings sit far below the
+    boundary, the lowest such threshold flags fewest correct readings of a new voice, whose
+    margins shift); then set in the middle of the gap between that margin and the next
+    smaller one (same counts on the fit data, no margin hugged). Returns ``(threshold, slope, stats)``.
     """
     pos, neg = np.sort(np.asarray(pos, float)), np.asarray(neg, float)
     if len(pos) == 0 or len(neg) == 0:
@@ -204,6 +207,9 @@ def fit_threshold(pos: np.ndarray, neg: np.ndarray, max_false_alarm: float) -> t
     best = float(grid[int(np.argmax(det - fa))])
     cap = float(grid[np.searchsorted(fa, max_false_alarm, side="right") - 1])  # fa[0] == 0
     threshold = min(best, cap)
+    if slack > 0:
+        keep = det >= det[np.searchsorted(grid, threshold)] - slack
+        threshold = float(grid[np.argmax(keep)])  # the lowest threshold that keeps enough
     below = grid[grid < threshold]
     if len(below) and threshold <= grid[-2]:  # not the sentinel above every margin
         threshold = float((threshold + below[-1]) / 2)

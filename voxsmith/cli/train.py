@@ -119,6 +119,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "default) or the ASR judge's Whisper encoder states (whisper; encoded once per clip, cached)",
     )
     p.add_argument(
+        "--detection-slack",
+        type=float,
+        help="checker stage: lower the calibrated thresholds while losing at most this share of the "
+        "wrong readings caught on the held-out voices (fewer false alarms on new voices; default 0)",
+    )
+    p.add_argument(
         "--recalibrate",
         action="store_true",
         help="checker stage: no training; refit the pitch tone judge and the calibration of the "
@@ -238,6 +244,10 @@ def run(args: argparse.Namespace) -> int:
             cfg.swap_minutes = args.swap_minutes
         if args.voice_minutes is not None:
             cfg.voice_minutes = args.voice_minutes
+        if args.detection_slack is not None:
+            if not 0.0 <= args.detection_slack < 1.0:
+                raise ConfigError(f"--detection-slack must be in [0, 1), got {args.detection_slack}")
+            cfg.detection_slack = args.detection_slack
         if args.config != "tiny":
             size = dataclasses.replace(CheckerConfig.debug(), frontend=args.frontend)
         else:

@@ -90,6 +90,7 @@ class CheckerTrainConfig:
     calib_voices: int = 2  # Mandarin engine voices held out of training for the calibration
     calib_clips: int = 300  # clips used for the calibration (at most)
     max_false_alarm: float = 0.02  # calibration target on correct readings
+    detection_slack: float = 0.0  # lower the thresholds while losing at most this share of detections
     tone_clips: int = 600  # training clips the pitch tone judge is fitted on at each validation; 0 = no judge
     tone_min_syllables: int = 50  # fewer Mandarin syllables than this: no judge
     seed: int = 0
@@ -368,15 +369,16 @@ def calibrate(
     max_false_alarm: float = 0.02,
     judge: ToneJudge | None = None,
     weights: tuple[float, ...] = TONE_WEIGHTS,
+    slack: float = 0.0,
 ) -> Calibration:
     """Fit the thresholds (and, with a tone judge, its weight) on ``pool`` clips.
 
     The weight is the one of ``weights`` under which most wrong polyphone readings fall
     below a threshold that keeps false alarms at ``max_false_alarm`` (the smaller on ties);
-    defaults are kept where data is too thin.
+    defaults are kept where data is too thin. ``slack``: see ``gop.fit_threshold``.
     """
     scored = score_clips(aligned_clips(model, data, pool), judge)
-    cal = Calibration(max_false_alarm=max_false_alarm)
+    cal = Calibration(max_false_alarm=max_false_alarm, detection_slack=slack)
     stats: dict = {"split": data.split, "clips": len(pool)}
     best: tuple[float, float, dict] | None = None  # (detection, weight, margins)
     search = {}
@@ -385,7 +387,7 @@ def calibrate(
         if len(m["poly_pos"]) < 5 or len(m["poly_neg"]) < 5:
             best = best or (0.0, w, m)
             break
-        det = fit_threshold(m["poly_pos"], m["poly_neg"], max_false_alarm)[2]["detection"]
+        det = fit_threshold(m["poly_pos"], m["poly_neg"], max_false_alarm, slack)[2]["detection"]
         search[w] = det
         if best is None or det > best[0]:
             best = (det, w, m)
@@ -398,7 +400,7 @@ def calibrate(
         if len(pos) < 5 or len(neg) < 5:
             stats[key] = {"n_correct": int(len(pos)), "n_wrong": int(len(neg)), "fitted": False}
             continue
-        thr, slope, st = fit_threshold(pos, neg, max_false_alarm)
+        thr, slope, st = fit_threshold(pos, neg, max_false_alarm, slack)
         stats[key] = st
         if key == "poly":
             cal.poly_threshold, cal.poly_scale = thr, slope
@@ -519,7 +521,14 @@ def train_checker(
             if cfg.tone_clips > 0
             else (None, {})
         )
-        cal = calibrate(model, calib_data, calib_pool[: cfg.calib_clips], cfg.max_false_alarm, judge)
+        cal = calibrate(
+            model,
+            calib_data,
+            calib_pool[: cfg.calib_clips],
+            cfg.max_false_alarm,
+            judge,
+            slack=cfg.detection_slack,
+        )
         if cal.stats is not None:
             if held:
                 cal.stats["voices"] = held
