@@ -1,9 +1,13 @@
 """``PronunciationChecker``: listen to a clip and say which syllables of the text were misread.
 
-    audio ─► log-mel ─► PronRecognizer ─► CTC log-posteriors (T', U) at 43 Hz
+    audio ─► Whisper encoder states (or log-mel) + pitch ─► PronRecognizer
+          ─► CTC log-posteriors (T', U) at 50 Hz (43 Hz on log-mel)
     text ─► TextFrontend ─► expected tokens (syllables with readings and alternatives)
     ─► Viterbi alignment of the intended units ─► per-syllable candidate likelihoods
     ─► calibrated decision per syllable;  ASR judge ─► CER, skipped/repeated spans
+
+The built-in recogniser reads the ASR judge's own Whisper encoder states: one encoder pass
+per clip serves both checks (``WhisperBackend.encoder_output``).
 
 Polyphones are always judged (intended reading against the character's other readings);
 other syllables are judged against their other tones only with ``check_all``. It works

@@ -34,8 +34,9 @@ class CheckerConfig:
 
     @classmethod
     def tiny(cls) -> CheckerConfig:
-        """The built-in size: convolutions only, ~1.5M parameters, each output frame sees
-        +-0.21 s of audio (about one syllable each side).
+        """The log-mel size (the built-in checker's before the Whisper frontend): convolutions
+        only, ~1.5M parameters, each output frame sees +-0.21 s of audio (about one syllable
+        each side).
 
         Why no recurrent layer: a BiGRU sees the whole sentence and, trained on a corpus in
         which every polyphone is read the way its context dictates, learns to hear the
@@ -47,8 +48,10 @@ class CheckerConfig:
 
     @classmethod
     def whisper(cls) -> CheckerConfig:
-        """A convolutional head (~1.3M parameters) on Whisper base's encoder states, with the
-        pitch channels; each output frame sees +-0.1 s of states, which already carry context."""
+        """The built-in size: a convolutional head (~1.4M parameters) on Whisper base's encoder
+        states with the pitch channels; each output frame sees +-0.1 s of states (which
+        themselves carry context from the whole clip, hence the reading-swap clips in training:
+        without them the head learns the reading a word usually has, see BENCHMARKS.md)."""
         return cls(frontend="whisper", conv_layers=3)
 
     @classmethod
