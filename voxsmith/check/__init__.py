@@ -1,8 +1,10 @@
 """Pronunciation check: hear toned pinyin, catch misread polyphones and skipped words, fix them.
 
-- ``model.PronRecognizer``: small CTC recogniser (log-mel 86 Hz -> 43 Hz) over pinyin
-  initials + toned finals (and ARPAbet for English words), ``config.CheckerConfig``;
-  its file (``kind="pron_checker"``) carries the ``config.Calibration`` of the decision.
+- ``model.PronRecognizer``: small CTC recogniser over pinyin initials + toned finals (and
+  ARPAbet for English words) on Whisper base's encoder states at 50 Hz
+  (``whisper_features``; the built-in one) or on log-mel (86 Hz -> 43 Hz), plus pitch;
+  ``config.CheckerConfig``; its file (``kind="pron_checker"``) carries the
+  ``config.Calibration`` of the decision.
 - ``expected``: text -> syllables with readings and polyphone alternatives (TextFrontend).
 - ``align``: CTC Viterbi forced alignment; ``gop``: goodness of pronunciation per syllable.
 - ``content``: ASR judge CER, skipped and repeated spans.

@@ -178,8 +178,9 @@ class WhisperBackend(AsrBackend):
 
         samples = np.ascontiguousarray(samples, dtype=np.float32)
         key = (hashlib.blake2b(samples.tobytes(), digest_size=16).digest(), len(samples), round(seconds, 3))
-        if self._encoded is not None and self._encoded[0] == key:
-            return self._encoded[1]
+        last = self._encoded  # read once: another thread may replace it meanwhile
+        if last is not None and last[0] == key:
+            return last[1]
         model = self._load()
         n = int(round(seconds * self.sample_rate))
         padded = np.zeros(n, dtype=np.float32)
