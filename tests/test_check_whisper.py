@@ -23,8 +23,6 @@ from voxsmith.models.units import UNITS
 from voxsmith.train.checker import CheckerTrainConfig, train_checker
 from voxsmith.train.whisper_states import cache_dir
 
-pytest.importorskip("faster_whisper")
-
 
 @pytest.fixture(scope="module")
 def backend() -> WhisperBackend:
