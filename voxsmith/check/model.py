@@ -11,8 +11,8 @@ With ``frontend="whisper"`` the input is Whisper base's encoder states at 50 Hz 
 pitch channels averaged onto that grid (``check/whisper_features.py``): per-frame LayerNorm,
 no stride, output at 50 Hz.
 
-The built-in size uses convolutions only, so a frame's posteriors depend on about a
-syllable of audio each side, not on the sentence (see ``CheckerConfig.tiny``).
+Both sizes use convolutions only, so a frame's posteriors depend on about a syllable of
+input each side (see ``CheckerConfig.tiny``); Whisper's states themselves see the whole clip.
 
 Units are ``voxsmith.models.units.UNITS``: blank (id 0), pinyin initials, toned finals
 (``hang2`` = ``h`` + ``ang2``) and ARPAbet phones for English words in Mandarin text.
