@@ -30,6 +30,7 @@ Rendered clips are cached under ``--work`` so that another model re-uses them.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import logging
 import sys
@@ -114,7 +115,9 @@ def main(argv: list[str] | None = None) -> int:
         clips = {}
         spoken = surface_readings(sentence, readings)  # 一/不 in their spoken tones, as a TTS says them
         for variant, rd in (("correct", spoken), ("wrong", spoken[:k] + [alts[0]] + spoken[k + 1 :])):
-            path = args.work / f"{n:04d}_{voice.speaker.id}_{variant}.wav"
+            # keyed by what is said too: another --sentences picks other sentences for index n
+            said = hashlib.sha1(" ".join(rd).encode()).hexdigest()[:10]
+            path = args.work / f"{n:04d}_{voice.speaker.id}_{variant}_{said}.wav"
             if not path.is_file():
                 AudioProcessor.save(voice.render(clauses_of(sentence, rd), seed=n), path)
             clips[variant] = path
