@@ -123,3 +123,20 @@ def test_whisper_recipe_caches_states_and_resumes(tmp_path, monkeypatch):
     assert [s.stat().st_mtime_ns for s in shards] == stamp
     rows = [json.loads(x) for x in (tmp_path / "run" / "losses.jsonl").read_text().splitlines()]
     assert max(r["step"] for r in rows) == 9
+
+
+def test_built_in_checker_hears_yinhang_read_right_and_wrong():
+    """The shipped checker end to end on real speech: 他在银行工作。 read by a held-out voice
+    (tests/data/audio: the corpus engine, ttskit + the WORLD timbre of bi-biaobei-rms, from
+    toned pinyin with 行 as hang2 and as xing2; 16 kHz FLAC)."""
+    from pathlib import Path
+
+    data = Path(__file__).parent / "data" / "audio"
+    checker = PronunciationChecker.load()
+    assert checker.model.cfg.frontend == "whisper" and checker.calibration.fitted
+    right = checker.check(data / "yinhang_correct.flac", "他在银行工作。")
+    assert right.ok and right.content.cer == 0.0
+    _, wrong = checker.pronunciation(data / "yinhang_wrong.flac", "他在银行工作。")
+    hang = next(s for s in wrong if s.text == "行")
+    assert not hang.ok and hang.heard == "xing2" and hang.margin is not None and hang.margin < -5
+    assert all(s.ok for s in wrong if s.text != "行")
