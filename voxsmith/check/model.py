@@ -67,7 +67,6 @@ class PronRecognizer(nn.Module):
     def __init__(self, cfg: CheckerConfig):
         super().__init__()
         self.cfg = cfg
-        self.downsample = cfg.downsample
         self.whisper = None  # the WhisperBackend whose encoder makes the input (frontend "whisper")
         k = cfg.kernel
         # Whisper states differ in scale from channel to channel: normalised per frame, learned gain
@@ -95,7 +94,7 @@ class PronRecognizer(nn.Module):
         self.head = nn.Linear(2 * cfg.rnn_dim if cfg.rnn_layers else cfg.conv_dim, cfg.n_units)
 
     def out_lengths(self, mel_lens: torch.Tensor) -> torch.Tensor:
-        s = self.downsample
+        s = self.cfg.downsample
         return torch.div(mel_lens + s - 1, s, rounding_mode="floor")
 
     def forward(

@@ -61,7 +61,6 @@ from voxsmith.check.config import Calibration, CheckerConfig
 from voxsmith.check.expected import ExpectedToken, expected_tokens, tone_variants
 from voxsmith.check.gop import fit_threshold, score_tokens
 from voxsmith.check.model import PronRecognizer, save_checker
-from voxsmith.check.pitch import pitch_features
 from voxsmith.check.tone import N_FEATURES, ToneJudge, fit_tone_judge, token_features, tone_of
 from voxsmith.errors import DataError, VoxsmithError
 from voxsmith.models.units import SIL, UNK, row_units, units_to_ids
@@ -129,38 +128,34 @@ class ClipSet:
             return
         from voxsmith.train.whisper_states import clip_states
 
-        offset = 0
-        for part in self.parts:
-            local = sorted(
-                {i - offset for i in indices if offset <= i < offset + len(part.clips)}
-                - {i - offset for i in self._states}
-            )
-            if local:
-                states = clip_states(part, local, self.model.encoder())
-                self._states.update({offset + j: v for j, v in states.items()})
-            offset += len(part.clips)
+        todo: dict[CorpusData, list[tuple[int, int]]] = {}  # part -> (clip index, index in part)
+        for i in dict.fromkeys(indices):
+            if i not in self._states:
+                part, j = self._where[i]
+                todo.setdefault(part, []).append((i, j))
+        for part, pairs in todo.items():
+            states = clip_states(part, [j for _, j in pairs], self.model.encoder())
+            self._states.update({i: states[j] for i, j in pairs})
 
     def features(self, i: int) -> torch.Tensor:
         """(in_channels, frames) of clip ``i``."""
         part, j = self._where[i]
-        if self.whisper:
-            if i not in self._states:
-                raise KeyError(f"clip {i}: Whisper states not prepared (ClipSet.prepare)")
-            return self.model.combine(self._states[i].float(), self.pitch_of(i) if self.pitch else None)
-        mel = part.clip_mel(j)
-        if not self.pitch:
-            return mel
-        return torch.cat([mel, self.pitch_of(i)], 0)
+        if not self.whisper:
+            main = part.clip_mel(j)
+        elif i in self._states:
+            main = self._states[i].float()
+        else:
+            raise KeyError(f"clip {i}: Whisper states not prepared (ClipSet.prepare)")
+        return self.model.combine(main, self.pitch_of(i) if self.pitch else None)
 
     def pitch_of(self, i: int) -> torch.Tensor:
         """(3, frames) pitch channels of clip ``i`` at twice the recogniser's output rate
         (``PronRecognizer.pitch_track``; computed once, then kept)."""
         if i not in self._pitch:
             part, j = self._where[i]
-            if self.whisper:
-                pitch = self.model.pitch_track(part.clip_audio(j))
-            else:
-                pitch = pitch_features(part.clip_audio(j))[:, : part.clip_mel(j).shape[-1]]
+            pitch = self.model.pitch_track(part.clip_audio(j))
+            if not self.whisper:  # on the packed mel's grid (whole hops only)
+                pitch = pitch[:, : part.clip_mel(j).shape[-1]]
             self._pitch[i] = pitch.half()
         return self._pitch[i].float()
 
