@@ -80,6 +80,8 @@ def main() -> None:
     ap.add_argument("--beams", type=int, help="GPT beams (default: the model's)")
     ap.add_argument("--cfg-rate", type=float, help="S2M guidance strength (default: the model's)")
     ap.add_argument("--s2m-steps", type=int, help="S2M Euler steps (default: the model's)")
+    ap.add_argument("--s2m-noise", type=float, help="scale of S2M's starting noise (default: the model's)")
+    ap.add_argument("--s2m-sway", type=float, help="S2M sway time grid in [-1, 0] (default: the model's)")
     ap.add_argument(
         "--vocoded",
         action="store_true",
@@ -99,6 +101,10 @@ def main() -> None:
         model.parts.cfg_rate = args.cfg_rate
     if args.s2m_steps is not None:
         model.parts.s2m_steps = args.s2m_steps
+    if args.s2m_noise is not None:
+        model.parts.s2m_noise = args.s2m_noise
+    if args.s2m_sway is not None:
+        model.parts.s2m_sway = args.s2m_sway
     sampling = model.parts.default_sampling()
     for name, value in (("temperature", args.temperature), ("top_p", args.top_p), ("top_k", args.top_k),
                         ("num_beams", args.beams)):  # fmt: skip

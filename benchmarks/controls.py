@@ -12,7 +12,8 @@
   seeds: the prosody shift (``voxsmith corpus check-styles`` measures: f0 mean/std, rate, energy,
   tilt) beside the corpus style's own shift at full strength, whether the direction agrees where
   the style recipe moves that measure, the magnitude as a share of the corpus shift, and SIM to
-  the speaker's real clip under the emotion as a share of the neutral SIM (target ≥ 0.9).
+  the speaker's real clip under the emotion as a share of the neutral SIM (target ≥ 0.9), and
+  the CER/WER under each preset beside neutral's. ``--intensity`` sets the presets' intensity.
 - ``cache``: the same seed with a ``SpeakerEmbedding`` saved, loaded and reused gives
   bit-identical audio to extracting it from the clip each time.
 
@@ -132,7 +133,9 @@ def bench_duration(model, items, asr, seed: int, out_dir: Path) -> dict:
     } | {"1.0": {"err": round(float(np.mean(errs[1.0])), 3)}, "items": len(errs[1.0])}
 
 
-def bench_emotion(model, items, sim, corpus_shift: dict | None, seed: int, out_dir: Path) -> dict:
+def bench_emotion(
+    model, items, sim, asr, corpus_shift: dict | None, seed: int, out_dir: Path, intensity: float = 1.0
+) -> dict:
     from voxsmith.audio import AudioProcessor
     from voxsmith.data.check import MEASURES, measure_clip
     from voxsmith.data.styles import EMOTIONS, recipe
@@ -142,23 +145,37 @@ def bench_emotion(model, items, sim, corpus_shift: dict | None, seed: int, out_d
 
     shifts: dict[str, list[dict[str, float]]] = defaultdict(list)
     sims: dict[str, list[float]] = defaultdict(list)
+    errs: dict[str, list[float]] = defaultdict(list)
     for emb, anchor, targets in items:
         for t in targets:
             base = None
             for emo in ("neutral", *EMOTIONS):
                 res = model.synthesize(
-                    t["text"], speaker_embedding=emb, emotion=None if emo == "neutral" else emo, seed=seed
+                    t["text"],
+                    speaker_embedding=emb,
+                    emotion=None if emo == "neutral" else emo,
+                    intensity=intensity,
+                    seed=seed,
                 )
                 path = out_dir / f"{t['id']}.{emo}.wav"
                 AudioProcessor.save(res.audio, path)
                 m = measure_clip(res.audio.samples, res.audio.sample_rate, units(t))
                 sims[emo].append(sim.similarity(path, anchor["_abs"]))
+                score = asr.score(path, t["lang"], t["normalized"])
+                if score.error is not None:  # capped per item, as in builtin_quality
+                    errs[emo].append(min(1.0, score.error))
                 if emo == "neutral":
                     base = m
                 else:
                     shifts[emo].append({k: m[k] - base[k] for k in MEASURES})
     neutral_sim = float(np.mean(sims["neutral"]))
-    out: dict = {"neutral_sim": round(neutral_sim, 3), "styles": {}}
+    neutral_err = float(np.mean(errs["neutral"]))
+    out: dict = {
+        "intensity": intensity,
+        "neutral_sim": round(neutral_sim, 3),
+        "neutral_err": round(neutral_err, 3),
+        "styles": {},
+    }
     for emo in EMOTIONS:
         mean = {k: float(np.nanmean([d[k] for d in shifts[emo]])) for k in MEASURES}
         expected = recipe(emo, 1.0).expected()
@@ -173,6 +190,7 @@ def bench_emotion(model, items, sim, corpus_shift: dict | None, seed: int, out_d
             "share_of_corpus": share,
             "sim": round(float(np.mean(sims[emo])), 3),
             "sim_vs_neutral": round(float(np.mean(sims[emo])) / neutral_sim, 3),
+            "err": round(float(np.mean(errs[emo])), 3),
         }
     st = out["styles"].values()
     out["summary"] = {
@@ -181,6 +199,7 @@ def bench_emotion(model, items, sim, corpus_shift: dict | None, seed: int, out_d
         "half_magnitude": f"{sum(sum(v >= 0.5 for v in s['share_of_corpus'].values()) for s in st)}/"
         f"{sum(len(s['share_of_corpus']) for s in st)}",
         "min_sim_vs_neutral": min(s["sim_vs_neutral"] for s in st),
+        "max_err_minus_neutral": round(max(s["err"] for s in st) - neutral_err, 3),
     }
     return out
 
@@ -211,6 +230,7 @@ def main() -> None:
     ap.add_argument("--token-trials", type=int, default=50)
     ap.add_argument("--corpus-shifts", type=Path, help="`voxsmith corpus check-styles --json` output")
     ap.add_argument("--only", default="tokens,duration,emotion,cache")
+    ap.add_argument("--intensity", type=float, default=1.0, help="preset intensity for `emotion` (0-2)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out", type=Path, default=Path("controls_out"))
@@ -240,6 +260,7 @@ def main() -> None:
         result["duration"] = bench_duration(model, items, AsrJudge(), args.seed, args.out)
         print(json.dumps({"duration": result["duration"]}), file=sys.stderr)
     if "emotion" in parts:
+        from voxsmith.eval.asr import AsrJudge
         from voxsmith.eval.sim import SpeakerJudge
 
         shifts = None
@@ -249,7 +270,9 @@ def main() -> None:
             from voxsmith.data.check import style_shifts
 
             shifts = style_shifts(args.data, max_per_style=30, seed=args.seed)
-        result["emotion"] = bench_emotion(model, items, SpeakerJudge(), shifts, args.seed, args.out)
+        result["emotion"] = bench_emotion(
+            model, items, SpeakerJudge(), AsrJudge(), shifts, args.seed, args.out, args.intensity
+        )
         print(json.dumps({"emotion": result["emotion"]["summary"]}), file=sys.stderr)
     text = json.dumps(result, indent=1, ensure_ascii=False)
     print(text)

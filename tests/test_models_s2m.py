@@ -18,6 +18,7 @@ from voxsmith.models.s2m import (
     WaveNetConfig,
     official_state_dict,
 )
+from voxsmith.models.s2m.cfm import sway_schedule
 from voxsmith.models.s2m.config import swiglu_width
 
 
@@ -197,6 +198,17 @@ def test_infer_shapes_determinism_and_cached_prompt():
     assert not torch.allclose(mel, no_latent)
     with pytest.raises(ConfigError, match="ref_emb"):
         model.infer(d["codes_emb"], d["ref_mel"], d["style"])
+
+
+def test_sway_schedule_runs_zero_to_one_and_crowds_the_noise_end():
+    assert torch.equal(sway_schedule(8, 0.0), torch.linspace(0, 1, 9))
+    t = sway_schedule(8, -1.0)
+    assert t[0] == 0 and torch.isclose(t[-1], torch.tensor(1.0))
+    steps = t.diff()
+    assert bool((steps > 0).all())
+    assert steps[0] < 1 / 8 < steps[-1]  # small steps near the noise end, large near the data
+    with pytest.raises(ConfigError, match="sway"):
+        sway_schedule(8, 0.5)
 
 
 def test_weight_norm_cache_follows_weight_updates():

@@ -63,6 +63,23 @@ def test_default_temperature_travels_in_model_json(tmp_path):
     assert IndexTTSModel.from_pretrained(root).parts.default_sampling().temperature == 0.7
 
 
+def test_s2m_noise_and_sway_travel_in_model_json_and_change_the_mel(tmp_path):
+    import json
+
+    root = make_random_model(tmp_path / "m")
+    base = IndexTTSModel.from_pretrained(root)
+    assert (base.parts.s2m_noise, base.parts.s2m_sway) == (1.0, 0.0)
+    card = json.loads((root / "model.json").read_text())
+    (root / "model.json").write_text(json.dumps({**card, "s2m_noise": 0.5, "s2m_sway": -1.0}))
+    tuned = IndexTTSModel.from_pretrained(root)
+    assert (tuned.parts.s2m_noise, tuned.parts.s2m_sway) == (0.5, -1.0)
+    spk = base.speaker_encoder(_voice())
+    codes = torch.arange(12) % base.parts.codec.cfg.codebook_size
+    mels = [m.parts.codes_to_mel(codes, spk, seed=1) for m in (base, tuned)]
+    assert mels[0].shape == mels[1].shape
+    assert not torch.allclose(mels[0], mels[1])
+
+
 def test_info_reports_rates_and_parameters(model):
     info = model.info()
     assert info["sample_rate"] == 22050 and info["samples_per_token"] == 1024

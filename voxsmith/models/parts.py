@@ -64,6 +64,8 @@ class ModelParts(PartsBase):
     s2m_steps: int = 10  # Euler steps at inference
     cfg_rate: float = 0.7  # classifier-free guidance strength
     temperature: float = 0.8  # GPT sampling temperature when the caller does not give one
+    s2m_noise: float = 1.0  # scale of S2M's starting noise (flow-matching sampling temperature)
+    s2m_sway: float = 0.0  # S2M time grid: 0 uniform, < 0 denser near the noise end
     card: dict = field(default_factory=dict)
 
     @property
@@ -117,6 +119,8 @@ class ModelParts(PartsBase):
             gpt_latent=self.gpt_latent(codes, spk, text_ids, emo_vec, target),
             n_steps=n_steps or self.s2m_steps,
             cfg_rate=self.cfg_rate,
+            temperature=self.s2m_noise,
+            sway=self.s2m_sway,
             generator=gen,
         )
         return mel[0]
@@ -155,7 +159,7 @@ def save_parts(
             root / PART_FILES["emotion"], kind="emotion_matrix", config={"counts": parts.emotion.counts},
         )  # fmt: skip
     info = {**parts.card, **card, "name": parts.name, "s2m_steps": parts.s2m_steps, "cfg_rate": parts.cfg_rate,
-            "temperature": parts.temperature, "parameters": parts.parameter_counts(), "parts": PART_FILES}  # fmt: skip
+            "s2m_noise": parts.s2m_noise, "s2m_sway": parts.s2m_sway, "temperature": parts.temperature, "parameters": parts.parameter_counts(), "parts": PART_FILES}  # fmt: skip
     tmp = root / ".model.json.tmp"
     tmp.write_text(json.dumps(info, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     os.replace(tmp, root / "model.json")
@@ -208,6 +212,8 @@ def load_parts(root: str | Path) -> ModelParts:
     parts.s2m_steps = int(card.get("s2m_steps", parts.s2m_steps))
     parts.cfg_rate = float(card.get("cfg_rate", parts.cfg_rate))
     parts.temperature = float(card.get("temperature", parts.temperature))
+    parts.s2m_noise = float(card.get("s2m_noise", parts.s2m_noise))
+    parts.s2m_sway = float(card.get("s2m_sway", parts.s2m_sway))
     for m in parts.modules().values():
         m.eval()
     return parts

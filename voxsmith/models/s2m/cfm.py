@@ -7,6 +7,10 @@ The first ``P`` frames are the prompt: the estimator sees the real mel there thr
 region of ``x`` is zeroed before sampling and after every Euler step (so the result is zero
 there too, as in the official ``solve_euler``).
 
+Time grid: uniform, or with ``sway`` s < 0 the F5-TTS sway schedule
+``t = u + s·(cos(π/2·u) − 1 + u)``, which spends more of the steps near t = 0 where the coarse
+structure of the mel is decided.
+
 Classifier-free guidance: ``v = (1 + r)·v(x, prompt, style, μ) − r·v(x, 0, 0, 0)``, both
 evaluated in one batch-2 estimator call per step. Training drops the conditions the same
 way (prompt, style and μ zeroed) for ``class_dropout_prob`` of the items.
@@ -24,6 +28,16 @@ from torch import nn
 from voxsmith.errors import ConfigError
 from voxsmith.models.s2m.config import S2MConfig
 from voxsmith.models.s2m.dit import DiT
+
+
+def sway_schedule(n_steps: int, sway: float, device: torch.device | str = "cpu") -> torch.Tensor:
+    """``n_steps + 1`` times from 0 to 1: uniform for ``sway = 0``, denser near 0 for ``sway < 0``."""
+    if not -1.0 <= sway <= 0.0:
+        raise ConfigError(f"cfm: sway must lie in [-1, 0], got {sway}")
+    u = torch.linspace(0, 1, n_steps + 1, device=device)
+    if sway == 0.0:
+        return u
+    return u + sway * (torch.cos(torch.pi / 2 * u) - 1 + u)
 
 
 class CFM(nn.Module):
@@ -47,8 +61,9 @@ class CFM(nn.Module):
         style: torch.Tensor,
         n_steps: int,
         cfg_rate: float,
+        sway: float = 0.0,
     ) -> torch.Tensor:
-        """Euler integration from ``noise`` at t=0 to t=1 on ``n_steps`` uniform steps.
+        """Euler integration from ``noise`` at t=0 to t=1 on ``n_steps`` steps (uniform, or swayed).
 
         noise ``(B, M, T)``; x_lens ``(B,)`` or ``(1,)``; prompt ``(B, M, P)``; mu ``(B, T, C)``;
         style ``(B, S)``. Returns the mel ``(B, M, T)``, zero over the prompt frames (an inference
@@ -80,7 +95,7 @@ class CFM(nn.Module):
         else:
             ctx = est.prepare(prompt_x, x_lens, style, mu, out_start=p)
         s = ctx.out_start
-        t_span = torch.linspace(0, 1, n_steps + 1, device=noise.device)
+        t_span = sway_schedule(n_steps, sway, noise.device)
         t = t_span[0]
         for step in range(1, n_steps + 1):
             dt = t_span[step] - t_span[step - 1]
@@ -103,6 +118,7 @@ class CFM(nn.Module):
         *,
         cfg_rate: float = 0.7,
         temperature: float = 1.0,
+        sway: float = 0.0,
         noise: torch.Tensor | None = None,
         generator: torch.Generator | None = None,
     ) -> torch.Tensor:
@@ -115,7 +131,7 @@ class CFM(nn.Module):
             noise = noise * temperature
         elif noise.shape != (b, self.in_channels, t_all):
             raise ConfigError(f"cfm: noise must be {(b, self.in_channels, t_all)}, got {tuple(noise.shape)}")
-        return self.solve(noise, x_lens, prompt, mu, style, n_steps, cfg_rate)
+        return self.solve(noise, x_lens, prompt, mu, style, n_steps, cfg_rate, sway)
 
     def loss(
         self,

@@ -140,6 +140,7 @@ class S2M(nn.Module):
         n_steps: int | None = None,
         cfg_rate: float | None = None,
         temperature: float = 1.0,
+        sway: float = 0.0,
         noise: torch.Tensor | None = None,
         generator: torch.Generator | None = None,
     ) -> torch.Tensor:
@@ -163,6 +164,7 @@ class S2M(nn.Module):
             self.cfg.default_steps if n_steps is None else n_steps,
             cfg_rate=self.cfg.default_cfg_rate if cfg_rate is None else cfg_rate,
             temperature=temperature,
+            sway=sway,
             noise=noise,
             generator=generator,
         )
@@ -181,6 +183,7 @@ class S2M(nn.Module):
         n_steps: int | None = None,
         cfg_rate: float | None = None,
         temperature: float = 1.0,
+        sway: float = 0.0,
         noise: torch.Tensor | None = None,
         generator: torch.Generator | None = None,
     ) -> torch.Tensor:
@@ -203,6 +206,7 @@ class S2M(nn.Module):
             n_steps=n_steps,
             cfg_rate=cfg_rate,
             temperature=temperature,
+            sway=sway,
             noise=noise,
             generator=generator,
         )

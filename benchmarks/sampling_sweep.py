@@ -1,0 +1,143 @@
+"""Sampling settings side by side: GPT code sampling and S2M flow-matching sampling.
+
+    python benchmarks/sampling_sweep.py --data /work/data/heldout [--model DIR] --variants VARIANTS.json
+                                        [--speakers 11] [--per-speaker 4] [--json out.json]
+
+``VARIANTS.json`` maps a name to the settings it changes, for example::
+
+    {"base": {},
+     "noise0.7": {"s2m_noise": 0.7},
+     "sway": {"s2m_sway": -1.0},
+     "beams3": {"sampling": {"num_beams": 3}, "oracle": false}}
+
+Keys: ``s2m_steps``, ``cfg_rate``, ``s2m_noise``, ``s2m_sway`` (the model's S2M settings),
+``sampling`` (fields of ``SamplingConfig`` over the model's default), ``oracle`` (false: skip the
+oracle row). Every variant renders the same items as ``builtin_quality.py`` with the same
+``--seed`` (one neutral reference per held-out speaker, distinct held-out sentences), in one
+process so the judges load once. Per variant and row (``gen``: the model's own codes;
+``oracle``: the real clip's codes through S2M + vocoder, what the acoustic side makes of perfect
+codes) it prints mean SIM, CER (zh) and WER (en) capped at 1 per item, and DNSMOS ovrl.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+PART_KEYS = ("s2m_steps", "cfg_rate", "s2m_noise", "s2m_sway")
+
+
+def summarise(items: list[dict]) -> dict:
+    out = {}
+    for kind in sorted({i["kind"] for i in items}):
+        sel = [i for i in items if i["kind"] == kind]
+        errs = {
+            lang: [i["err"] for i in sel if i["lang"] == lang and i["err"] is not None]
+            for lang in ("zh", "en")
+        }
+        out[kind] = {
+            "sim": round(float(np.mean([i["sim"] for i in sel])), 3),
+            "cer_zh": round(float(np.mean(errs["zh"])), 3) if errs["zh"] else None,
+            "wer_en": round(float(np.mean(errs["en"])), 3) if errs["en"] else None,
+            "dnsmos": round(float(np.mean([i["mos"] for i in sel])), 2),
+        }
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", type=Path, required=True, help="corpus directory (held-out test speakers)")
+    ap.add_argument("--model", type=Path, help="model directory (default: the built-in model)")
+    ap.add_argument("--variants", type=Path, required=True, help="JSON: name -> settings (see above)")
+    ap.add_argument("--speakers", type=int, default=11)
+    ap.add_argument("--per-speaker", type=int, default=4)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--out", type=Path, default=Path("sampling_sweep"), help="rendered clips")
+    ap.add_argument("--json", type=Path)
+    args = ap.parse_args()
+
+    import torch
+    from builtin_quality import pick_items
+
+    from voxsmith.audio import AudioProcessor
+    from voxsmith.data.manifest import read_rows
+    from voxsmith.eval.asr import AsrJudge
+    from voxsmith.eval.mos import MosJudge
+    from voxsmith.eval.sim import SpeakerJudge
+    from voxsmith.pipeline import IndexTTSModel
+
+    variants = json.loads(args.variants.read_text())
+    model = IndexTTSModel.from_pretrained(args.model, threads=args.threads)
+    parts = model.parts
+    defaults = {k: getattr(parts, k) for k in PART_KEYS}
+    for name, v in variants.items():  # unknown keys fail before any rendering
+        unknown = set(v) - {*PART_KEYS, "sampling", "oracle"}
+        if unknown:
+            raise SystemExit(f"variant {name}: unknown keys {sorted(unknown)}")
+    rows = [r for r in read_rows(args.data) if r["split"] == "test"]
+    by_spk: dict[str, list[dict]] = defaultdict(list)
+    for r in rows:
+        by_spk[r["speaker"]].append(r)
+    rng = np.random.default_rng(args.seed)
+    speakers = sorted(s for s, c in by_spk.items() if len({r["text"] for r in c}) >= 2)
+    speakers = [
+        speakers[i] for i in sorted(rng.choice(len(speakers), min(args.speakers, len(speakers)), False))
+    ]
+    plan = [(s, *pick_items(by_spk[s], args.per_speaker, rng)) for s in speakers]
+    sim, asr, mos = SpeakerJudge(), AsrJudge(), MosJudge()
+    args.out.mkdir(parents=True, exist_ok=True)
+    results: dict[str, dict] = {}
+    for name, v in variants.items():
+        for k in PART_KEYS:
+            setattr(parts, k, v.get(k, defaults[k]))
+        t0 = time.perf_counter()
+        items = []
+        for _, ref, anchor, targets in plan:
+            emb = model.speaker_encoder(args.data / ref["path"])
+            for t in targets:
+                sampling = parts.default_sampling()
+                for field, value in v.get("sampling", {}).items():
+                    setattr(sampling, field, value)
+                res = model.synthesize(t["text"], speaker_embedding=emb, seed=args.seed, sampling=sampling)
+                sources = [("gen", args.out / f"{name}.{t['id']}.wav")]
+                AudioProcessor.save(res.audio, sources[0][1])
+                if v.get("oracle", True):
+                    codes = model.speaker_encoder(args.data / t["path"]).prompt_codes
+                    ids = [int(i) for seg in model.frontend.process(t["text"]).segment_tokens for i in seg]
+                    with torch.inference_mode():
+                        mel = parts.codes_to_mel(codes, emb, text_ids=ids, seed=args.seed)
+                    sources.append(("oracle", args.out / f"{name}.{t['id']}.oracle.wav"))
+                    AudioProcessor.save(model.vocoder(mel), sources[-1][1])
+                for kind, path in sources:
+                    score = asr.score(path, t["lang"], t["normalized"])
+                    items.append(
+                        {
+                            "kind": kind,
+                            "lang": t["lang"],
+                            "err": None if score.error is None else min(1.0, score.error),
+                            "sim": sim.similarity(path, args.data / anchor["path"]),
+                            "mos": mos.score(path).ovrl,
+                        }
+                    )
+        results[name] = {
+            "settings": v,
+            **summarise(items),
+            "minutes": round((time.perf_counter() - t0) / 60, 1),
+        }
+        print(name, json.dumps(results[name]), flush=True)
+        if args.json:
+            args.json.write_text(json.dumps(results, indent=1))
+
+
+if __name__ == "__main__":
+    main()
