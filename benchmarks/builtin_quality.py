@@ -58,6 +58,38 @@ def pick_items(clips: list[dict], n: int, rng: np.random.Generator) -> tuple[dic
     return ref, anchor, [neutral.get(c["text"], c) for c in targets[:n]]
 
 
+def plan_items(data: Path, split: str, n_speakers: int, per_speaker: int, seed: int) -> list[tuple]:
+    """``(speaker, reference, anchor, targets)`` per chosen speaker: the benchmark's item set.
+
+    Speakers reading at least two sentences, ``n_speakers`` of them drawn with ``seed``, then
+    ``pick_items`` for each in order (one generator, so a seed always gives the same items).
+    """
+    from voxsmith.data.manifest import read_rows
+
+    by_spk: dict[str, list[dict]] = defaultdict(list)
+    for r in read_rows(data):
+        if r["split"] == split:
+            by_spk[r["speaker"]].append(r)
+    rng = np.random.default_rng(seed)
+    speakers = sorted(s for s, c in by_spk.items() if len({r["text"] for r in c}) >= 2)
+    if not speakers:
+        raise SystemExit(f"{data}: no speaker of split {split!r} reads two or more sentences")
+    chosen = sorted(rng.choice(len(speakers), min(n_speakers, len(speakers)), False))
+    return [(speakers[i], *pick_items(by_spk[speakers[i]], per_speaker, rng)) for i in chosen]
+
+
+def render_oracle(model, codes_of: Path, text: str, emb, seed: int):
+    """The real clip's own codes through S2M + vocoder, prompted by ``emb``: ``Audio``."""
+    import torch
+
+    codes = model.speaker_encoder(codes_of).prompt_codes
+    # the text as one segment (an S2M that reads GPT latents needs it)
+    ids = [int(i) for seg in model.frontend.process(text).segment_tokens for i in seg]
+    with torch.inference_mode():
+        mel = model.parts.codes_to_mel(codes, emb, text_ids=ids, seed=seed)
+    return model.vocoder(mel)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, required=True)
@@ -90,7 +122,6 @@ def main() -> None:
     args = ap.parse_args()
 
     from voxsmith.audio import AudioProcessor
-    from voxsmith.data.manifest import read_rows
     from voxsmith.eval.asr import AsrJudge
     from voxsmith.eval.mos import MosJudge
     from voxsmith.eval.sim import SpeakerJudge
@@ -110,22 +141,11 @@ def main() -> None:
                         ("num_beams", args.beams)):  # fmt: skip
         if value is not None:
             setattr(sampling, name, value)
-    rows = [r for r in read_rows(args.data) if r["split"] == args.split]
-    by_spk: dict[str, list[dict]] = defaultdict(list)
-    for r in rows:
-        by_spk[r["speaker"]].append(r)
-    rng = np.random.default_rng(args.seed)
-    speakers = sorted(s for s, c in by_spk.items() if len({r["text"] for r in c}) >= 2)
-    if not speakers:
-        raise SystemExit(f"{args.data}: no speaker of split {args.split!r} reads two or more sentences")
-    speakers = [
-        speakers[i] for i in sorted(rng.choice(len(speakers), min(args.speakers, len(speakers)), False))
-    ]
+    plan = plan_items(args.data, args.split, args.speakers, args.per_speaker, args.seed)
     sim, asr, mos = SpeakerJudge(), AsrJudge(), MosJudge()
     args.out.mkdir(parents=True, exist_ok=True)
     items = []
-    for spk in speakers:
-        ref, anchor, targets = pick_items(by_spk[spk], args.per_speaker, rng)
+    for spk, ref, anchor, targets in plan:
         emb = model.speaker_encoder(args.data / ref["path"])
         for t in targets:
             t0 = time.perf_counter()
@@ -135,15 +155,10 @@ def main() -> None:
             AudioProcessor.save(res.audio, path)
             sources = [("gen", path), ("real", args.data / t["path"])]
             if args.oracle:
-                import torch
-
-                codes = model.speaker_encoder(args.data / t["path"]).prompt_codes
-                # the text as one segment (an S2M that reads GPT latents needs it)
-                ids = [int(i) for seg in model.frontend.process(t["text"]).segment_tokens for i in seg]
-                with torch.inference_mode():
-                    mel = model.parts.codes_to_mel(codes, emb, text_ids=ids, seed=args.seed)
                 sources.append(("oracle", args.out / f"{t['id']}.oracle.wav"))
-                AudioProcessor.save(model.vocoder(mel), sources[-1][1])
+                AudioProcessor.save(
+                    render_oracle(model, args.data / t["path"], t["text"], emb, args.seed), sources[-1][1]
+                )
             if args.vocoded:
                 real = AudioProcessor.load(args.data / t["path"], sr=model.sample_rate)
                 sources.append(("vocoded", args.out / f"{t['id']}.vocoded.wav"))
@@ -179,7 +194,8 @@ def main() -> None:
         }
     summary["gen"]["rtf_median"] = float(np.median([i["rtf"] for i in items if i["kind"] == "gen"]))
     out = {"model": model.model_id, "data": str(args.data), "split": args.split, "sampling": vars(sampling),
-           "cfg_rate": model.parts.cfg_rate, "s2m_steps": model.parts.s2m_steps, "speakers": speakers,
+           "cfg_rate": model.parts.cfg_rate, "s2m_steps": model.parts.s2m_steps, "s2m_noise": model.parts.s2m_noise,
+           "s2m_sway": model.parts.s2m_sway, "speakers": [spk for spk, *_ in plan],
            "summary": summary, "items": items}  # fmt: skip
     print(json.dumps(out["summary"], indent=1))
     if args.json:

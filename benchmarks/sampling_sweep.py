@@ -22,10 +22,10 @@ codes) it prints mean SIM, CER (zh) and WER (en) capped at 1 per item, and DNSMO
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
-from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
@@ -66,11 +66,10 @@ def main() -> None:
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
 
-    import torch
-    from builtin_quality import pick_items
+    from builtin_quality import plan_items, render_oracle
 
     from voxsmith.audio import AudioProcessor
-    from voxsmith.data.manifest import read_rows
+    from voxsmith.errors import ConfigError
     from voxsmith.eval.asr import AsrJudge
     from voxsmith.eval.mos import MosJudge
     from voxsmith.eval.sim import SpeakerJudge
@@ -80,20 +79,16 @@ def main() -> None:
     model = IndexTTSModel.from_pretrained(args.model, threads=args.threads)
     parts = model.parts
     defaults = {k: getattr(parts, k) for k in PART_KEYS}
-    for name, v in variants.items():  # unknown keys fail before any rendering
+    samplings = {}
+    for name, v in variants.items():  # bad keys and values fail before any rendering
         unknown = set(v) - {*PART_KEYS, "sampling", "oracle"}
         if unknown:
             raise SystemExit(f"variant {name}: unknown keys {sorted(unknown)}")
-    rows = [r for r in read_rows(args.data) if r["split"] == "test"]
-    by_spk: dict[str, list[dict]] = defaultdict(list)
-    for r in rows:
-        by_spk[r["speaker"]].append(r)
-    rng = np.random.default_rng(args.seed)
-    speakers = sorted(s for s, c in by_spk.items() if len({r["text"] for r in c}) >= 2)
-    speakers = [
-        speakers[i] for i in sorted(rng.choice(len(speakers), min(args.speakers, len(speakers)), False))
-    ]
-    plan = [(s, *pick_items(by_spk[s], args.per_speaker, rng)) for s in speakers]
+        try:  # replace() re-runs SamplingConfig's checks and refuses unknown fields
+            samplings[name] = dataclasses.replace(parts.default_sampling(), **v.get("sampling", {}))
+        except (TypeError, ConfigError) as e:
+            raise SystemExit(f"variant {name}: bad sampling settings: {e}") from None
+    plan = plan_items(args.data, "test", args.speakers, args.per_speaker, args.seed)
     sim, asr, mos = SpeakerJudge(), AsrJudge(), MosJudge()
     args.out.mkdir(parents=True, exist_ok=True)
     results: dict[str, dict] = {}
@@ -105,19 +100,15 @@ def main() -> None:
         for _, ref, anchor, targets in plan:
             emb = model.speaker_encoder(args.data / ref["path"])
             for t in targets:
-                sampling = parts.default_sampling()
-                for field, value in v.get("sampling", {}).items():
-                    setattr(sampling, field, value)
-                res = model.synthesize(t["text"], speaker_embedding=emb, seed=args.seed, sampling=sampling)
+                res = model.synthesize(
+                    t["text"], speaker_embedding=emb, seed=args.seed, sampling=samplings[name]
+                )
                 sources = [("gen", args.out / f"{name}.{t['id']}.wav")]
                 AudioProcessor.save(res.audio, sources[0][1])
                 if v.get("oracle", True):
-                    codes = model.speaker_encoder(args.data / t["path"]).prompt_codes
-                    ids = [int(i) for seg in model.frontend.process(t["text"]).segment_tokens for i in seg]
-                    with torch.inference_mode():
-                        mel = parts.codes_to_mel(codes, emb, text_ids=ids, seed=args.seed)
                     sources.append(("oracle", args.out / f"{name}.{t['id']}.oracle.wav"))
-                    AudioProcessor.save(model.vocoder(mel), sources[-1][1])
+                    oracle = render_oracle(model, args.data / t["path"], t["text"], emb, args.seed)
+                    AudioProcessor.save(oracle, sources[-1][1])
                 for kind, path in sources:
                     score = asr.score(path, t["lang"], t["normalized"])
                     items.append(
