@@ -80,6 +80,29 @@ def test_s2m_noise_and_sway_travel_in_model_json_and_change_the_mel(tmp_path):
     assert not torch.allclose(mels[0], mels[1])
 
 
+@pytest.mark.parametrize(
+    "key,value",
+    [
+        ("s2m_noise", 0.0),
+        ("s2m_noise", -1),
+        ("s2m_sway", 0.5),
+        ("s2m_sway", "fast"),
+        ("s2m_steps", 2.5),
+        ("s2m_steps", 0),
+        ("temperature", float("nan")),
+        ("cfg_rate", True),
+    ],
+)
+def test_bad_sampling_settings_in_model_json_are_refused_at_load(tmp_path, key, value):
+    import json
+
+    root = make_random_model(tmp_path / "m")
+    card = json.loads((root / "model.json").read_text())
+    (root / "model.json").write_text(json.dumps({**card, key: value}))
+    with pytest.raises(CheckpointError, match=key):
+        IndexTTSModel.from_pretrained(root)
+
+
 def test_info_reports_rates_and_parameters(model):
     info = model.info()
     assert info["sample_rate"] == 22050 and info["samples_per_token"] == 1024

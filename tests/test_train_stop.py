@@ -147,3 +147,63 @@ def test_model_card_reports_steps_time_hardware_and_quality(tmp_path):
     text = write_model_card(tmp_path, card, quality).read_text()
     assert "3 items; 2 speakers; GPT temperature 0.7; S2M guidance 0.7)" in text
     assert "Not measured" in write_model_card(tmp_path, card).read_text()
+
+
+def test_a_run_started_from_a_shipped_part_takes_its_history_from_the_model_card(tmp_path, clock, model_opt):
+    import json
+
+    from voxsmith.train.state import run_totals
+
+    model, opt = model_opt
+    shipped = tmp_path / "model"
+    shipped.mkdir()
+    (shipped / "model.json").write_text(json.dumps({"training": {"steps": {"x": 3000}, "hours": {"x": 1.5}}}))
+    run = RunDir(tmp_path / "run", "x")
+    run.started_from(shipped / "x.safetensors")
+    clock[0] = 60.0
+    run.save(10, {"model": model}, {"opt": opt})
+    assert run_totals(tmp_path / "run" / "state.pt") == (3010, 5460.0)
+    other = RunDir(tmp_path / "other", "y")  # the card says nothing of stage y
+    other.started_from(shipped / "y.safetensors")
+    other.save(10, {"model": model}, {"opt": opt})
+    assert run_totals(tmp_path / "other" / "state.pt")[0] == 10
+
+
+def test_bundle_on_a_base_model_takes_missing_parts_and_settings_from_it(tmp_path):
+    import json
+    import shutil
+
+    from tests.helpers import make_random_model
+    from voxsmith.checkpoints import load_safetensors
+    from voxsmith.embeddings import EMOTIONS
+    from voxsmith.errors import CheckpointError
+    from voxsmith.models.parts import load_parts
+    from voxsmith.train.bundle import assemble
+
+    corpus = tmp_path / "corpus"
+    make_fake_corpus(corpus)  # give its train clips every style, as a real corpus has
+    rows = [json.loads(line) for line in (corpus / "manifest.jsonl").read_text().splitlines()]
+    train = [r for r in rows if r["split"] == "train"]
+    for i, r in enumerate(train):
+        r.update(style=EMOTIONS[i % len(EMOTIONS)], style_strength=1.0)
+    (corpus / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    base = make_random_model(tmp_path / "base", seed=0)
+    other = make_random_model(tmp_path / "other", seed=1)
+    card = json.loads((base / "model.json").read_text())
+    card.update(s2m_noise=0.6, temperature=0.7, training={"steps": {"gpt": 6111}, "hours": {"gpt": 5.3}})
+    (base / "model.json").write_text(json.dumps(card))
+    (tmp_path / "runs" / "s2m").mkdir(parents=True)
+    shutil.copy(other / "s2m.safetensors", tmp_path / "runs" / "s2m" / "s2m.safetensors")
+
+    out = assemble(tmp_path / "runs", corpus, tmp_path / "out", base=base, cfg_rate=0.5)
+    parts = load_parts(out)
+    assert (parts.s2m_noise, parts.temperature, parts.cfg_rate) == (0.6, 0.7, 0.5)  # an argument wins
+    for part, source in (("s2m", other), ("gpt", base), ("vocoder", base)):
+        got, _, _ = load_safetensors(out / f"{part}.safetensors")
+        want, _, _ = load_safetensors(source / f"{part}.safetensors")
+        fp16 = {k: v.half().to(v.dtype) if v.is_floating_point() else v for k, v in want.items()}
+        assert all(torch.equal(got[k], fp16[k]) for k in want), part  # the bundle stores fp16
+    training = json.loads((out / "model.json").read_text())["training"]
+    assert training["steps"]["gpt"] == 6111 and training["hours"]["gpt"] == 5.3
+    with pytest.raises(CheckpointError, match="no model.json"):
+        assemble(tmp_path / "runs", corpus, tmp_path / "out2", base=tmp_path / "runs")

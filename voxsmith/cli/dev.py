@@ -49,6 +49,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="default GPT sampling temperature stored in model.json (default: 0.8; measure with "
         "benchmarks/builtin_quality.py --temperature before changing it)",
     )
+    b.add_argument(
+        "--base",
+        type=Path,
+        help="model directory (e.g. voxsmith/assets/tiny) supplying the stages RUNS has no export for, "
+        "and its sampling settings unless given here: rebuild a model after retraining some parts",
+    )
     b.set_defaults(func=run_bundle)
 
 
@@ -93,6 +99,7 @@ def run_bundle(args: argparse.Namespace) -> int:
         name=args.name,
         quality=quality,
         cfg_rate=args.cfg_rate,
+        base=args.base,
         temperature=args.temperature,
     )
     card = json.loads((root / "model.json").read_text(encoding="utf-8"))

@@ -171,6 +171,36 @@ def _load(path: Path, kind: str) -> tuple[dict, dict]:
     return tensors, config
 
 
+# model.json sampling settings: (type, lowest allowed, highest allowed, lowest is exclusive)
+CARD_SETTINGS: dict[str, tuple[type, float, float, bool]] = {
+    "s2m_steps": (int, 1, 1000, False),
+    "cfg_rate": (float, 0.0, 10.0, False),
+    "temperature": (float, 0.0, 10.0, True),
+    "s2m_noise": (float, 0.0, 10.0, True),
+    "s2m_sway": (float, -1.0, 0.0, False),
+}
+
+
+def card_settings(card: dict, where: str | Path = "model.json") -> dict[str, int | float]:
+    """The sampling settings a model card sets, checked before any weights are read, so a
+    mistyped value is refused at load with the file and key named (not at the first synthesis)."""
+    out: dict[str, int | float] = {}
+    for key, (kind, lo, hi, open_lo) in CARD_SETTINGS.items():
+        if key not in card:
+            continue
+        value = card[key]
+        ok_type = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if kind is int and ok_type and float(value) != int(value):
+            ok_type = False
+        if not ok_type or not (lo < value if open_lo else lo <= value) or value > hi:
+            bound = f"({lo}, {hi}]" if open_lo else f"[{lo}, {hi}]"
+            raise CheckpointError(
+                f"{where}: {key} must be a{'n integer' if kind is int else ' number'} in {bound}, got {value!r}"
+            )
+        out[key] = kind(value)
+    return out
+
+
 def load_parts(root: str | Path) -> ModelParts:
     """Load a voxsmith model directory; a missing part is a clear error naming it."""
     root = Path(root)
@@ -184,6 +214,7 @@ def load_parts(root: str | Path) -> ModelParts:
     missing = [f for k, f in PART_FILES.items() if k != "emotion" and not (root / f).is_file()]
     if missing:
         raise CheckpointError(f"{root}: model directory is missing {', '.join(missing)}")
+    settings = card_settings(card, card_path)
     t, c = _load(root / PART_FILES["content"], "content")
     content = ContentEncoder(ContentEncoderConfig(**c))
     strict_load(content, t, "content")
@@ -209,11 +240,8 @@ def load_parts(root: str | Path) -> ModelParts:
     parts = ModelParts(
         card.get("name", root.name), content, codec, gpt, s2m, style, vocoder, emotion, card=card
     )
-    parts.s2m_steps = int(card.get("s2m_steps", parts.s2m_steps))
-    parts.cfg_rate = float(card.get("cfg_rate", parts.cfg_rate))
-    parts.temperature = float(card.get("temperature", parts.temperature))
-    parts.s2m_noise = float(card.get("s2m_noise", parts.s2m_noise))
-    parts.s2m_sway = float(card.get("s2m_sway", parts.s2m_sway))
+    for name, value in settings.items():
+        setattr(parts, name, value)
     for m in parts.modules().values():
         m.eval()
     return parts

@@ -31,12 +31,12 @@ from voxsmith.models.content import ContentEncoder, ContentEncoderConfig
 from voxsmith.models.emotion import EmotionMatrix
 from voxsmith.models.gpt import GPTConfig, UnifiedVoice
 from voxsmith.models.kmeans_codec import KMeansCodec, KMeansCodecConfig
-from voxsmith.models.parts import ModelParts, save_parts
+from voxsmith.models.parts import PART_FILES, ModelParts, card_settings, save_parts
 from voxsmith.models.s2m import S2M, S2MConfig
 from voxsmith.models.style import StyleEncoder, StyleEncoderConfig, load_style_encoder
 from voxsmith.models.vocoder import VocosConfig, VocosVocoder
 from voxsmith.train.data import read_manifest
-from voxsmith.train.state import run_totals
+from voxsmith.train.state import weights_history
 
 log = logging.getLogger(__name__)
 
@@ -56,10 +56,10 @@ def _load(path: Path, kind: str, build):
     return load_module(path, kind, build)
 
 
-def _run_info(path: Path) -> tuple[int | None, float | None]:
+def _run_info(path: Path, stage: str) -> tuple[int | None, float | None]:
     """(steps, training hours) behind an export, from the run directory it lives in (with the
-    history of the weights that run started from), for the model card."""
-    totals = run_totals(path.parent / "state.pt")
+    history of the weights that run started from) or the model card it ships with."""
+    totals = weights_history(path, stage)
     if totals is None:
         return None, None
     return totals[0], round(totals[1] / 3600, 2)
@@ -199,12 +199,28 @@ def assemble(
     quality: dict | None = None,
     cfg_rate: float | None = None,
     temperature: float | None = None,
+    base: str | Path | None = None,
 ) -> Path:
     """Build ``out`` (model.json + parts) from the stage exports under ``runs`` (or ``paths``);
     ``cfg_rate``: the S2M guidance strength the model runs with (default: the parts' 0.7);
-    ``temperature``: its default GPT sampling temperature (default: the parts' 0.8)."""
+    ``temperature``: its default GPT sampling temperature (default: the parts' 0.8).
+
+    ``base``: a model directory (e.g. the built-in model) that supplies every stage ``runs``
+    has no export for, and its sampling settings (``cfg_rate``, ``temperature``, ``s2m_noise``
+    ...) unless given here: how a model is rebuilt after retraining only some of its parts."""
     runs = Path(runs)
     where = {k: Path(paths[k]) if paths and k in paths else runs / v for k, v in STAGE_FILES.items()}
+    settings: dict[str, int | float] = {}
+    if base is not None:
+        base = Path(base)
+        card_path = base / "model.json"
+        if not card_path.is_file():
+            raise CheckpointError(f"{base}: not a model directory (no model.json) to take parts from")
+        settings = card_settings(json.loads(card_path.read_text(encoding="utf-8")), card_path)
+        for k in where:
+            if not where[k].is_file():
+                where[k] = base / PART_FILES[k]
+                log.info("bundle: %s taken from %s", k, where[k])
     content = _load(where["content"], "content", lambda c: ContentEncoder(ContentEncoderConfig(**c)))
     codec = _load(where["codec"], "kmeans_codec", lambda c: KMeansCodec(KMeansCodecConfig(**c)))
     gpt = _load(where["gpt"], "gpt", lambda c: UnifiedVoice(GPTConfig.from_dict(c)))
@@ -223,7 +239,7 @@ def assemble(
         s2m_style = trained_style and (Path(corpus) / "cache" / "style_train.npz").is_file()
     emotion = fit_emotion_matrix(corpus, gpt, style)
     manifest = read_manifest(corpus)
-    runs_info = {k: _run_info(p) for k, p in where.items()}
+    runs_info = {k: _run_info(p, k) for k, p in where.items()}
     card = {
         "size": "tiny",
         "created": time.strftime("%Y-%m-%d"),
@@ -241,6 +257,8 @@ def assemble(
     if quality is not None:
         card["quality"] = quality.get("summary", quality)
     parts = ModelParts(name, content, codec, gpt, s2m, style, vocoder, emotion, card=card)
+    for key, value in settings.items():
+        setattr(parts, key, value)
     if cfg_rate is not None:
         parts.cfg_rate = float(cfg_rate)
     if temperature is not None:

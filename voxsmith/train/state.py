@@ -71,6 +71,26 @@ def run_totals(state_path: str | os.PathLike) -> tuple[int, float] | None:
     )
 
 
+def weights_history(weights: str | os.PathLike, stage: str) -> tuple[int, float] | None:
+    """(steps, training seconds) behind exported ``weights`` of ``stage``: from the run directory
+    they were exported to (``state.pt``), else from the model card of the model directory they
+    ship in (``model.json``, training steps/hours), so a run started from the built-in model's
+    part keeps its history. None when neither says."""
+    parent = Path(weights).parent
+    totals = run_totals(parent / STATE_FILE)
+    if totals is not None:
+        return totals
+    try:
+        training = json.loads((parent / "model.json").read_text(encoding="utf-8")).get("training", {})
+        steps = training.get("steps", {}).get(stage)
+        hours = training.get("hours", {}).get(stage)
+    except (OSError, ValueError, AttributeError):  # informative only
+        return None
+    if steps is None:
+        return None
+    return int(steps), float(hours or 0.0) * 3600
+
+
 class RunDir:
     """One training run on disk: save/resume the full state and log losses."""
 
@@ -87,8 +107,7 @@ class RunDir:
     def started_from(self, weights: str | os.PathLike) -> None:
         """Record that this new run starts from exported ``weights``; when they lie in a run
         directory, its steps and training time count as this run's history."""
-        totals = run_totals(Path(weights).parent / STATE_FILE)
-        steps, seconds = totals or (0, 0.0)
+        steps, seconds = weights_history(weights, self.stage) or (0, 0.0)
         self.prior = {"prior_steps": steps, "prior_seconds": round(seconds, 1), "init_from": str(weights)}
         log.info("%s: starts from %s (%d steps behind it)", self.path, weights, steps)
 
