@@ -104,24 +104,31 @@ def bench_tokens(model, items, trials: int, seed: int) -> dict:
     }
 
 
+def _sentences(items, what: str):
+    """(embedding, anchor, sentence) over every item's sentences, with a progress bar."""
+    from tqdm import tqdm
+
+    flat = [(emb, anchor, t) for emb, anchor, targets in items for t in targets]
+    return tqdm(flat, desc=what, unit="sentence")
+
+
 def bench_duration(model, items, asr, seed: int, out_dir: Path) -> dict:
     from voxsmith.audio import AudioProcessor
 
     ratios: dict[float, list[float]] = defaultdict(list)
     errs: dict[float, list[float]] = defaultdict(list)
-    for emb, _, targets in items:
-        for t in targets:
-            base = None
-            for r in (1.0, *RATIOS):
-                res = model.synthesize(t["text"], speaker_embedding=emb, duration_ratio=r, seed=seed)
-                path = out_dir / f"{t['id']}.r{r}.wav"
-                AudioProcessor.save(res.audio, path)
-                score = asr.score(path, t["lang"], t["normalized"])
-                errs[r].append(float(score.error))
-                if r == 1.0:
-                    base = res.seconds
-                else:
-                    ratios[r].append(res.seconds / base)
+    for emb, _, t in _sentences(items, "duration"):
+        base = None
+        for r in (1.0, *RATIOS):
+            res = model.synthesize(t["text"], speaker_embedding=emb, duration_ratio=r, seed=seed)
+            path = out_dir / f"{t['id']}.r{r}.wav"
+            AudioProcessor.save(res.audio, path)
+            score = asr.score(path, t["lang"], t["normalized"])
+            errs[r].append(float(score.error))
+            if r == 1.0:
+                base = res.seconds
+            else:
+                ratios[r].append(res.seconds / base)
     return {
         str(r): {
             "median_ratio": round(float(np.median(ratios[r])), 4),
@@ -146,28 +153,27 @@ def bench_emotion(
     shifts: dict[str, list[dict[str, float]]] = defaultdict(list)
     sims: dict[str, list[float]] = defaultdict(list)
     errs: dict[str, list[float]] = defaultdict(list)
-    for emb, anchor, targets in items:
-        for t in targets:
-            base = None
-            for emo in ("neutral", *EMOTIONS):
-                res = model.synthesize(
-                    t["text"],
-                    speaker_embedding=emb,
-                    emotion=None if emo == "neutral" else emo,
-                    intensity=intensity,
-                    seed=seed,
-                )
-                path = out_dir / f"{t['id']}.{emo}.wav"
-                AudioProcessor.save(res.audio, path)
-                m = measure_clip(res.audio.samples, res.audio.sample_rate, units(t))
-                sims[emo].append(sim.similarity(path, anchor["_abs"]))
-                score = asr.score(path, t["lang"], t["normalized"])
-                if score.error is not None:  # capped per item, as in builtin_quality
-                    errs[emo].append(min(1.0, score.error))
-                if emo == "neutral":
-                    base = m
-                else:
-                    shifts[emo].append({k: m[k] - base[k] for k in MEASURES})
+    for emb, anchor, t in _sentences(items, "emotion"):
+        base = None
+        for emo in ("neutral", *EMOTIONS):
+            res = model.synthesize(
+                t["text"],
+                speaker_embedding=emb,
+                emotion=None if emo == "neutral" else emo,
+                intensity=intensity,
+                seed=seed,
+            )
+            path = out_dir / f"{t['id']}.{emo}.wav"
+            AudioProcessor.save(res.audio, path)
+            m = measure_clip(res.audio.samples, res.audio.sample_rate, units(t))
+            sims[emo].append(sim.similarity(path, anchor["_abs"]))
+            score = asr.score(path, t["lang"], t["normalized"])
+            if score.error is not None:  # capped per item, as in builtin_quality
+                errs[emo].append(min(1.0, score.error))
+            if emo == "neutral":
+                base = m
+            else:
+                shifts[emo].append({k: m[k] - base[k] for k in MEASURES})
     neutral_sim = float(np.mean(sims["neutral"]))
     neutral_err = float(np.mean(errs["neutral"]))
     out: dict = {
