@@ -90,6 +90,31 @@ def render_oracle(model, codes_of: Path, text: str, emb, seed: int):
     return model.vocoder(mel)
 
 
+def summarise(items: list[dict]) -> dict:
+    """Mean SIM, CER (zh), WER (en) and DNSMOS per kind of item (``gen``, ``real`` ...); items
+    carry ``kind``, ``lang``, ``sim``, ``err`` (None: not scored) and ``dnsmos``."""
+    summary = {}
+    for kind in ("gen", "real", "vocoded", "oracle"):
+        sel = [i for i in items if i["kind"] == kind]
+        if not sel:
+            continue
+        errs = {
+            lang: [i["err"] for i in sel if i["lang"] == lang and i["err"] is not None]
+            for lang in ("zh", "en")
+        }
+        summary[kind] = {
+            "sim": round(float(np.mean([i["sim"] for i in sel])), 3),
+            "cer_zh": round(float(np.mean(errs["zh"] or [np.nan])), 3),
+            "wer_en": round(float(np.mean(errs["en"] or [np.nan])), 3),
+            # per item capped at 1: ASR hallucinations on unintelligible audio (long digit
+            # strings) give item error rates of 5-10 that swamp the mean
+            "cer_zh_capped": round(float(np.mean(np.minimum(errs["zh"], 1.0))), 3) if errs["zh"] else None,
+            "wer_en_capped": round(float(np.mean(np.minimum(errs["en"], 1.0))), 3) if errs["en"] else None,
+            "dnsmos": round(float(np.mean([i["dnsmos"] for i in sel])), 2),
+        }
+    return summary
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, required=True)
@@ -122,20 +147,23 @@ def main() -> None:
     args = ap.parse_args()
 
     from voxsmith.audio import AudioProcessor
+    from voxsmith.errors import CheckpointError
     from voxsmith.eval.asr import AsrJudge
     from voxsmith.eval.mos import MosJudge
     from voxsmith.eval.sim import SpeakerJudge
+    from voxsmith.models.parts import card_settings
     from voxsmith.pipeline import IndexTTSModel
 
     model = IndexTTSModel.from_pretrained(args.model, threads=args.threads)
-    if args.cfg_rate is not None:
-        model.parts.cfg_rate = args.cfg_rate
-    if args.s2m_steps is not None:
-        model.parts.s2m_steps = args.s2m_steps
-    if args.s2m_noise is not None:
-        model.parts.s2m_noise = args.s2m_noise
-    if args.s2m_sway is not None:
-        model.parts.s2m_sway = args.s2m_sway
+    given = {"cfg_rate": args.cfg_rate, "s2m_steps": args.s2m_steps, "s2m_noise": args.s2m_noise,
+             "s2m_sway": args.s2m_sway}  # fmt: skip
+    # the bounds a model card's settings must keep
+    try:
+        settings = card_settings({k: v for k, v in given.items() if v is not None}, "builtin_quality.py")
+    except CheckpointError as e:
+        raise SystemExit(str(e)) from None
+    for name, value in settings.items():
+        setattr(model.parts, name, value)
     sampling = model.parts.default_sampling()
     for name, value in (("temperature", args.temperature), ("top_p", args.top_p), ("top_k", args.top_k),
                         ("num_beams", args.beams)):  # fmt: skip
@@ -173,25 +201,7 @@ def main() -> None:
                     "rtf": round(wall / res.seconds, 2) if kind == "gen" else None,
                 })  # fmt: skip
             print(json.dumps(items[-len(sources)], ensure_ascii=False), file=sys.stderr)
-    summary = {}
-    for kind in ("gen", "real", "vocoded", "oracle"):
-        sel = [i for i in items if i["kind"] == kind]
-        if not sel:
-            continue
-        errs = {
-            lang: [i["err"] for i in sel if i["lang"] == lang and i["err"] is not None]
-            for lang in ("zh", "en")
-        }
-        summary[kind] = {
-            "sim": round(float(np.mean([i["sim"] for i in sel])), 3),
-            "cer_zh": round(float(np.mean(errs["zh"] or [np.nan])), 3),
-            "wer_en": round(float(np.mean(errs["en"] or [np.nan])), 3),
-            # per item capped at 1: ASR hallucinations on unintelligible audio (long digit
-            # strings) give item error rates of 5-10 that swamp the mean
-            "cer_zh_capped": round(float(np.mean(np.minimum(errs["zh"], 1.0))), 3) if errs["zh"] else None,
-            "wer_en_capped": round(float(np.mean(np.minimum(errs["en"], 1.0))), 3) if errs["en"] else None,
-            "dnsmos": round(float(np.mean([i["dnsmos"] for i in sel])), 2),
-        }
+    summary = summarise(items)
     summary["gen"]["rtf_median"] = float(np.median([i["rtf"] for i in items if i["kind"] == "gen"]))
     out = {"model": model.model_id, "data": str(args.data), "split": args.split, "sampling": vars(sampling),
            "cfg_rate": model.parts.cfg_rate, "s2m_steps": model.parts.s2m_steps, "s2m_noise": model.parts.s2m_noise,

@@ -48,19 +48,24 @@ def main(argv: list[str] | None = None) -> int:
 
     from voxsmith.checkpoints import load_module
     from voxsmith.models.kmeans_codec import KMeansCodec, KMeansCodecConfig
-    from voxsmith.train.content import content_features, load_content, unit_error_rate
+    from voxsmith.train.content import load_content, unit_error_rate
     from voxsmith.train.data import CorpusData
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     encoder = load_content(args.content)
     train, valid = CorpusData(args.data, "train"), CorpusData(args.data, "valid")
-    pick = np.random.default_rng(args.seed).permutation(len(train))[: args.fit_clips]
     encoder.eval()
-    with torch.no_grad():
-        fit_feats = torch.cat([encoder(train.clip_mel(int(i)).unsqueeze(0))[0][0] for i in pick])
+
+    @torch.no_grad()
+    def features(data: CorpusData, clips) -> list[torch.Tensor]:
+        """Content features (T', dim) of the given clips of ``data``, in that order."""
+        return [encoder(data.clip_mel(int(i)).unsqueeze(0))[0][0] for i in clips]
+
+    pick = np.random.default_rng(args.seed).permutation(len(train))[: args.fit_clips]
+    fit_feats = torch.cat(features(train, pick))
     n_valid = min(args.valid_clips, len(valid))
-    valid_feats = content_features(encoder, valid)[:n_valid]
+    valid_feats = features(valid, range(n_valid))  # unit_error_rate scores the first n_valid
 
     def score(codec: KMeansCodec | None) -> float:
         return round(unit_error_rate(encoder, valid, n_valid, codec, valid_feats), 4)

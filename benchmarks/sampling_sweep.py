@@ -28,29 +28,10 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 PART_KEYS = ("s2m_steps", "cfg_rate", "s2m_noise", "s2m_sway")
-
-
-def summarise(items: list[dict]) -> dict:
-    out = {}
-    for kind in sorted({i["kind"] for i in items}):
-        sel = [i for i in items if i["kind"] == kind]
-        errs = {
-            lang: [i["err"] for i in sel if i["lang"] == lang and i["err"] is not None]
-            for lang in ("zh", "en")
-        }
-        out[kind] = {
-            "sim": round(float(np.mean([i["sim"] for i in sel])), 3),
-            "cer_zh": round(float(np.mean(errs["zh"])), 3) if errs["zh"] else None,
-            "wer_en": round(float(np.mean(errs["en"])), 3) if errs["en"] else None,
-            "dnsmos": round(float(np.mean([i["mos"] for i in sel])), 2),
-        }
-    return out
 
 
 def main() -> None:
@@ -66,13 +47,13 @@ def main() -> None:
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
 
-    from builtin_quality import plan_items, render_oracle
-
+    from builtin_quality import plan_items, render_oracle, summarise
     from voxsmith.audio import AudioProcessor
-    from voxsmith.errors import ConfigError
+    from voxsmith.errors import CheckpointError, ConfigError
     from voxsmith.eval.asr import AsrJudge
     from voxsmith.eval.mos import MosJudge
     from voxsmith.eval.sim import SpeakerJudge
+    from voxsmith.models.parts import card_settings
     from voxsmith.pipeline import IndexTTSModel
 
     variants = json.loads(args.variants.read_text())
@@ -88,6 +69,10 @@ def main() -> None:
             samplings[name] = dataclasses.replace(parts.default_sampling(), **v.get("sampling", {}))
         except (TypeError, ConfigError) as e:
             raise SystemExit(f"variant {name}: bad sampling settings: {e}") from None
+        try:  # the bounds a model card's settings must keep
+            card_settings({k: v[k] for k in PART_KEYS if k in v}, f"variant {name}")
+        except CheckpointError as e:
+            raise SystemExit(str(e)) from None
     plan = plan_items(args.data, "test", args.speakers, args.per_speaker, args.seed)
     sim, asr, mos = SpeakerJudge(), AsrJudge(), MosJudge()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -117,7 +102,7 @@ def main() -> None:
                             "lang": t["lang"],
                             "err": None if score.error is None else min(1.0, score.error),
                             "sim": sim.similarity(path, args.data / anchor["path"]),
-                            "mos": mos.score(path).ovrl,
+                            "dnsmos": mos.score(path).ovrl,
                         }
                     )
         results[name] = {

@@ -32,6 +32,7 @@ from voxsmith.models.gpt import GPTConfig, UnifiedVoice
 from voxsmith.models.kmeans_codec import KMeansCodec, KMeansCodecConfig
 from voxsmith.models.parts_base import PartsBase
 from voxsmith.models.s2m import S2M, S2MConfig
+from voxsmith.models.s2m.cfm import SWAY_RANGE
 from voxsmith.models.sampling import SamplingConfig
 from voxsmith.models.vocoder import VocosConfig, VocosVocoder
 from voxsmith.text.frontend import TextFrontend
@@ -177,7 +178,7 @@ CARD_SETTINGS: dict[str, tuple[type, float, float, bool]] = {
     "cfg_rate": (float, 0.0, 10.0, False),
     "temperature": (float, 0.0, 10.0, True),
     "s2m_noise": (float, 0.0, 10.0, True),
-    "s2m_sway": (float, -1.0, 0.0, False),
+    "s2m_sway": (float, *SWAY_RANGE, False),
 }
 
 

@@ -29,11 +29,13 @@ from voxsmith.errors import ConfigError
 from voxsmith.models.s2m.config import S2MConfig
 from voxsmith.models.s2m.dit import DiT
 
+SWAY_RANGE = (-1.0, 0.0)  # beyond -1 the grid stops rising monotonically; > 0 crowds t = 1
+
 
 def sway_schedule(n_steps: int, sway: float, device: torch.device | str = "cpu") -> torch.Tensor:
     """``n_steps + 1`` times from 0 to 1: uniform for ``sway = 0``, denser near 0 for ``sway < 0``."""
-    if not -1.0 <= sway <= 0.0:
-        raise ConfigError(f"cfm: sway must lie in [-1, 0], got {sway}")
+    if not SWAY_RANGE[0] <= sway <= SWAY_RANGE[1]:
+        raise ConfigError(f"cfm: sway must lie in [{SWAY_RANGE[0]:g}, {SWAY_RANGE[1]:g}], got {sway}")
     u = torch.linspace(0, 1, n_steps + 1, device=device)
     if sway == 0.0:
         return u
