@@ -122,3 +122,45 @@ def test_cross_prompt_batches_put_another_clip_of_the_speaker_first(tmp_path):
     for i in range(cfg.batch_size):
         (whole,) = _find(data, mel[i, :, : int(lens[i])])
         assert torch.equal(style[i], torch.full((8,), float(whole)))
+
+
+def test_s2m_grows_deeper_from_a_trained_one_and_resumes_at_its_depth(tmp_path):
+    import torch
+
+    from voxsmith.models.s2m import S2M
+    from voxsmith.models.s2m.grow import block_map
+    from voxsmith.train.s2m import init_s2m
+
+    corpus, _, codec = make_coded_corpus(tmp_path)
+    cfg = S2MTrainConfig(steps=4, batch_size=2, crop_codes=12, warmup=1, log_every=2, val_every=4)
+    small_cfg = S2MConfig.tiny(content_dim=32, gpt_dim=None, style_dim=8)
+    small_cfg.dit.depth, small_cfg.wavenet.num_layers = 2, 1
+    small = train_s2m(corpus, codec, tmp_path / "small", cfg, small_cfg)
+    deep_cfg = S2MConfig.tiny(content_dim=32, gpt_dim=None, style_dim=8)
+    deep_cfg.dit.depth, deep_cfg.wavenet.num_layers = 6, 1
+    old, new = S2M(small_cfg), S2M(deep_cfg)
+    init_s2m(old, small)
+    init_s2m(new, small)
+    old.eval(), new.eval()
+    args = (torch.randn(2, 10, 32), torch.randn(2, 80, 40), torch.tensor([40, 31]), torch.randn(2, 8))
+
+    def loss(m):
+        return m.loss(*args, prompt_lens=torch.tensor([9, 5]), generator=torch.Generator().manual_seed(3))
+
+    # the grown model computes what the trained one did (new blocks are identities) ...
+    assert torch.allclose(loss(old), loss(new), atol=1e-6)
+    # ... but is not a copy: its new blocks have their own weights to learn with
+    assert sum(p.numel() for p in new.parameters()) > sum(p.numel() for p in old.parameters())
+    assert block_map(2, 6) == [0, None, None, 1, None, None]
+    assert block_map(6, 10) == [0, 1, 2, None, None, 3, None, None, 4, 5]
+    with pytest.raises(ConfigError, match="even number"):
+        block_map(6, 9)
+    # the recipe: --depth deeper than --init grows it; a resume keeps the run's depth by itself
+    out = tmp_path / "deep"
+    train_s2m(corpus, codec, out, cfg, init=small, depth=4)
+    cfg.steps = 6
+    path = train_s2m(corpus, codec, out, cfg)
+    _, config, _ = load_safetensors(path, kind="s2m")
+    assert config["dit"]["depth"] == 4
+    steps = [json.loads(x)["step"] for x in (out / "losses.jsonl").read_text().splitlines()]
+    assert max(steps) == 6

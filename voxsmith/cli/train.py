@@ -98,6 +98,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "and only write codes (after the corpus grew)",
     )
     p.add_argument(
+        "--depth",
+        type=int,
+        help="s2m stage: DiT blocks (default: the run's own on resume, else --init's, else 6); "
+        "deeper than --init grows it with identity blocks, so training starts where --init was",
+    )
+    p.add_argument(
         "--codebook-size", type=int, default=512, help="codec stage: number of codes (default: 512)"
     )
     p.add_argument(
@@ -230,9 +236,12 @@ def run(args: argparse.Namespace) -> int:
             if not 0.0 <= args.cross_prompt <= 1.0:
                 raise ConfigError(f"--cross-prompt must be in [0, 1], got {args.cross_prompt}")
             cfg.cross_prompt = args.cross_prompt
+        if args.depth is not None and args.depth < 2:
+            raise ConfigError(f"--depth must be >= 2, got {args.depth}")
         path = train_s2m(
-            args.data, args.codec, args.out, _every(cfg, args), resume=resume, init=args.init, gpt=args.gpt
-        )
+            args.data, args.codec, args.out, _every(cfg, args),
+            resume=resume, init=args.init, gpt=args.gpt, depth=args.depth,
+        )  # fmt: skip
     elif args.stage == "checker":
         from voxsmith.check.config import CheckerConfig
         from voxsmith.train.checker import CheckerTrainConfig, train_checker

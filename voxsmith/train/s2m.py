@@ -23,6 +23,7 @@ at step 0). The GPT is fixed for a run; a resume picks up the GPT file as it is 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +36,7 @@ from voxsmith.checkpoints import load_module, load_safetensors, save_safetensors
 from voxsmith.errors import ConfigError, DataError
 from voxsmith.models.kmeans_codec import KMeansCodec, KMeansCodecConfig
 from voxsmith.models.s2m import S2M, S2MConfig
+from voxsmith.models.s2m.grow import grow_depth
 from voxsmith.train.data import CorpusData, split_codes
 from voxsmith.train.gpt_latents import latents_cache
 from voxsmith.train.optim import optimizer_step, warmup_decay
@@ -164,10 +166,19 @@ def tiny_config(codec_dim: int, style_dim: int = 192, gpt_dim: int | None = None
 
 
 def init_s2m(model: S2M, path: str | Path) -> None:
-    """``init_weights`` for S2M, also from an S2M without ``gpt_layer`` into one with it: the
-    new layer's last linear starts at zero, so the model computes what it did before."""
-    tensors, _, _ = load_safetensors(path, kind="s2m")
+    """``init_weights`` for S2M, also from an S2M without ``gpt_layer`` into one with it (the
+    new layer's last linear starts at zero) and from a shallower DiT into a deeper one (new
+    identity blocks, :mod:`voxsmith.models.s2m.grow`): the model computes what it did before."""
+    tensors, config, _ = load_safetensors(path, kind="s2m")
     own = model.state_dict()
+    old_depth = int(config.get("dit", {}).get("depth", model.cfg.dit.depth))
+    if old_depth != model.cfg.dit.depth:
+        tensors = grow_depth(tensors, own, old_depth, model.cfg.dit.depth, model.cfg.dit.uvit_skip_connection)
+        log.info(
+            "s2m: DiT grown from %d to %d blocks (new blocks start as identities)",
+            old_depth,
+            model.cfg.dit.depth,
+        )
     new = [k for k in own if k.startswith("models.gpt_layer.") and k not in tensors]
     if new:
         last = max(int(k.split(".")[2]) for k in new)
@@ -187,10 +198,13 @@ def train_s2m(
     resume: bool = True,
     init: str | Path | None = None,
     gpt: str | Path | None = None,
+    depth: int | None = None,
 ) -> Path:
     """Train (or resume) S2M; returns the exported ``s2m.safetensors``.
 
     ``gpt``: a ``gpt.safetensors`` whose latents S2M reads (see the module docstring).
+    ``model_cfg``: by default the run's own (on resume), else ``init``'s, else the recipe's.
+    ``depth``: DiT blocks, replacing ``model_cfg``'s; deeper than ``init`` grows it (:func:`init_s2m`).
     """
     cfg = cfg or S2MTrainConfig()
     codec = load_codec(codec_path)
@@ -200,7 +214,14 @@ def train_s2m(
     if gpt is not None:
         latents = {split: latents_cache(corpus, split, gpt) for split in latents}
         gpt_dim = next(iter(latents["train"].values())).shape[-1]  # type: ignore[union-attr]
-    model_cfg = model_cfg or tiny_config(codec.cfg.dim, gpt_dim=gpt_dim)
+    if model_cfg is None:  # the run's own size on resume, else --init's, else the recipe's
+        found = _config_of(Path(out) / "s2m.safetensors" if resume else None) or _config_of(init)
+        # an --init without GPT-latent input keeps the recipe's size (init_s2m adds the layer)
+        model_cfg = (
+            found if found and found.gpt_dim == gpt_dim else tiny_config(codec.cfg.dim, gpt_dim=gpt_dim)
+        )
+    if depth and depth != model_cfg.dit.depth:
+        model_cfg = dataclasses.replace(model_cfg, dit=dataclasses.replace(model_cfg.dit, depth=depth))
     if (model_cfg.gpt_dim is None) != (gpt is None):
         raise ConfigError(
             f"s2m: the model {'reads' if model_cfg.gpt_dim else 'has no'} GPT latents, "
@@ -250,6 +271,14 @@ def train_s2m(
                 break
     bar.close()
     return run.path / "s2m.safetensors"
+
+
+def _config_of(path: str | Path | None) -> S2MConfig | None:
+    """The model config recorded in an exported S2M, or None where there is no such file."""
+    if path is None or not Path(path).is_file():
+        return None
+    config = load_safetensors(path, kind="s2m")[1]
+    return S2MConfig.from_dict(config) if config else None
 
 
 def batch_loss(
