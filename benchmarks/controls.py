@@ -117,6 +117,7 @@ def bench_duration(model, items, asr, seed: int, out_dir: Path) -> dict:
 
     ratios: dict[float, list[float]] = defaultdict(list)
     errs: dict[float, list[float]] = defaultdict(list)
+    unscored = 0
     for emb, _, t in _sentences(items, "duration"):
         base = None
         for r in (1.0, *RATIOS):
@@ -124,7 +125,10 @@ def bench_duration(model, items, asr, seed: int, out_dir: Path) -> dict:
             path = out_dir / f"{t['id']}.r{r}.wav"
             AudioProcessor.save(res.audio, path)
             score = asr.score(path, t["lang"], t["normalized"])
-            errs[r].append(float(score.error))
+            if score.error is None:  # the judge could not score it: left out, counted
+                unscored += 1
+            else:
+                errs[r].append(float(score.error))
             if r == 1.0:
                 base = res.seconds
             else:
@@ -137,7 +141,11 @@ def bench_duration(model, items, asr, seed: int, out_dir: Path) -> dict:
             "err_minus_r1": round(float(np.mean(errs[r]) - np.mean(errs[1.0])), 3),
         }
         for r in RATIOS
-    } | {"1.0": {"err": round(float(np.mean(errs[1.0])), 3)}, "items": len(errs[1.0])}
+    } | {
+        "1.0": {"err": round(float(np.mean(errs[1.0])), 3)},
+        "items": len(ratios[RATIOS[0]]),
+        "unscored": unscored,
+    }
 
 
 def bench_emotion(
