@@ -13,7 +13,7 @@ RUNS=${2:-runs}
 OUT=${3:-voxsmith/assets/tiny}
 T=${THREADS:-2}
 C=$DATA/corpus
-CLIPS=3877 # the shipped corpus: a 72-minute build grown to 204 minutes
+CLIPS=6435 # the shipped corpus: a 72-minute build grown to 340 minutes (its last GPT and S2M runs)
 
 bash scripts/setup-corpus.sh
 if [ ! -f "$C/manifest.jsonl" ]; then
@@ -21,7 +21,7 @@ if [ ! -f "$C/manifest.jsonl" ]; then
 fi
 have=$(wc -l <"$C/manifest.jsonl")
 if [ "$have" -lt "$CLIPS" ]; then
-    voxsmith corpus build --out "$C" --minutes 240 --limit $((CLIPS - have)) --workers "$T"
+    voxsmith corpus build --out "$C" --minutes 400 --limit $((CLIPS - have)) --workers "$T"
 fi
 
 train() { voxsmith train "$@" --data "$C" --threads "$T"; }
