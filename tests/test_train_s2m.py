@@ -124,7 +124,7 @@ def test_cross_prompt_batches_put_another_clip_of_the_speaker_first(tmp_path):
         assert torch.equal(style[i], torch.full((8,), float(whole)))
 
 
-def test_s2m_grows_deeper_from_a_trained_one_and_resumes_at_its_depth(tmp_path):
+def test_s2m_grows_deeper_from_a_trained_one_and_resumes_at_its_depth(tmp_path, capsys):
     import torch
 
     from voxsmith.models.s2m import S2M
@@ -164,3 +164,12 @@ def test_s2m_grows_deeper_from_a_trained_one_and_resumes_at_its_depth(tmp_path):
     assert config["dit"]["depth"] == 4
     steps = [json.loads(x)["step"] for x in (out / "losses.jsonl").read_text().splitlines()]
     assert max(steps) == 6
+    # the CLI: a depth that cannot be grown to stops with the reason, before any training
+    from voxsmith.cli.main import main
+
+    argv = ["train", "s2m", "--data", str(corpus), "--codec", str(codec), "--init", str(small)]
+    assert main([*argv, "--out", str(tmp_path / "bad1"), "--depth", "1"]) == 2
+    assert main([*argv, "--out", str(tmp_path / "bad2"), "--depth", "5"]) == 2
+    err = capsys.readouterr().err
+    assert "--depth must be >= 2" in err and "even number" in err
+    assert not (tmp_path / "bad2" / "s2m.safetensors").exists()
