@@ -89,25 +89,36 @@ def save_safetensors(
     return out
 
 
-def load_safetensors(
+def read_metadata(
     path: str | os.PathLike, *, kind: str | None = None
-) -> tuple[dict[str, torch.Tensor], dict[str, Any], dict[str, str]]:
-    """Read a voxsmith safetensors file: ``(tensors as fp32, config, metadata)``."""
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """A voxsmith safetensors file's ``(config, metadata)``, checked, without reading its tensors."""
     p = Path(path)
     if not p.is_file():
         raise CheckpointError(f"{p}: checkpoint file not found")
     try:
         with safe_open(str(p), framework="pt") as f:
             meta = dict(f.metadata() or {})
-        tensors = load_file(str(p))
     except Exception as exc:
         raise CheckpointError(f"{p}: not a readable safetensors file ({exc})") from exc
     if meta.get("format") != FORMAT:
         raise CheckpointError(f"{p}: not a voxsmith checkpoint (metadata format={meta.get('format')!r})")
     if kind is not None and meta.get("kind") != kind:
         raise CheckpointError(f"{p}: holds a {meta.get('kind')!r} checkpoint, expected {kind!r}")
+    return json.loads(meta.get("config", "{}")), meta
+
+
+def load_safetensors(
+    path: str | os.PathLike, *, kind: str | None = None
+) -> tuple[dict[str, torch.Tensor], dict[str, Any], dict[str, str]]:
+    """Read a voxsmith safetensors file: ``(tensors as fp32, config, metadata)``."""
+    config, meta = read_metadata(path, kind=kind)
+    try:
+        tensors = load_file(str(path))
+    except Exception as exc:
+        raise CheckpointError(f"{Path(path)}: not a readable safetensors file ({exc})") from exc
     tensors = {k: (v.float() if v.is_floating_point() else v) for k, v in tensors.items()}
-    return tensors, json.loads(meta.get("config", "{}")), meta
+    return tensors, config, meta
 
 
 def load_module(

@@ -193,14 +193,14 @@ def run(args: argparse.Namespace) -> int:
         size = StyleEncoderConfig.tiny() if args.config == "tiny" else StyleEncoderConfig.debug()
         path = train_style(args.data, args.out, _every(cfg, args), size, resume=resume, init=args.init)
     elif args.stage == "gpt":
-        from voxsmith.checkpoints import load_safetensors
+        from voxsmith.checkpoints import read_metadata
         from voxsmith.train.gpt import GPTTrainConfig, train_gpt
 
         if args.codec is None:
             raise ConfigError("the gpt stage needs --codec PATH/codec.safetensors")
         if args.remap_codes is not None and args.init is None:
             raise ConfigError("--remap-codes matches the rows of --init weights; give --init too")
-        _, codec_cfg, _ = load_safetensors(args.codec, kind="kmeans_codec")
+        codec_cfg, _ = read_metadata(args.codec, kind="kmeans_codec")
         cfg = GPTTrainConfig(seed=args.seed, threads=args.threads, dropout=args.dropout)
         if args.steps:
             cfg.steps = args.steps

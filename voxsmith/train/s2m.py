@@ -32,7 +32,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from voxsmith.checkpoints import load_module, load_safetensors, save_safetensors, strict_load
+from voxsmith.checkpoints import load_module, load_safetensors, read_metadata, save_safetensors, strict_load
 from voxsmith.errors import ConfigError, DataError
 from voxsmith.models.kmeans_codec import KMeansCodec, KMeansCodecConfig
 from voxsmith.models.s2m import S2M, S2MConfig
@@ -277,7 +277,7 @@ def _config_of(path: str | Path | None) -> S2MConfig | None:
     """The model config recorded in an exported S2M, or None where there is no such file."""
     if path is None or not Path(path).is_file():
         return None
-    config = load_safetensors(path, kind="s2m")[1]
+    config, _ = read_metadata(path, kind="s2m")
     return S2MConfig.from_dict(config) if config else None
 
 
