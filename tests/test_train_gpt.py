@@ -142,3 +142,55 @@ def test_remap_and_latent_inputs_fail_clearly(tmp_path, capsys):
     assert main([*argv, "--remap-codes", "old.npz"]) == 2
     assert "give --init too" in capsys.readouterr().err
     assert not (tmp_path / "run").exists()
+
+
+def test_gpt_grows_deeper_from_a_trained_one_and_resumes_at_its_depth(tmp_path, capsys):
+    from dataclasses import replace
+
+    from voxsmith.errors import ConfigError
+    from voxsmith.models.gpt import UnifiedVoice
+    from voxsmith.models.gpt_grow import layer_map
+    from voxsmith.train.gpt import init_gpt
+
+    corpus, _, codec = make_coded_corpus(tmp_path)
+    cfg = GPTTrainConfig(steps=3, max_batch_codes=200, max_ref_frames=60, warmup=1, val_every=3)
+    small = train_gpt(corpus, tmp_path / "small", 16, cfg, debug_gpt_config(16))
+    old, new = UnifiedVoice(debug_gpt_config(16)), UnifiedVoice(replace(debug_gpt_config(16), layers=3))
+    init_gpt(old, small)
+    init_gpt(new, small)
+    old.eval(), new.eval()
+    data = GPTData(corpus, "valid", PhoneTokenizer())
+    rng = np.random.default_rng(1)
+    batch, _, _ = data.make_batch(data.pick(rng, 200), rng, 60)
+    with torch.no_grad():
+        a, b = old(batch), new(batch)
+    # the grown GPT computes what the trained one did (new blocks are identities) ...
+    assert torch.allclose(a.mel_loss, b.mel_loss, atol=1e-6)
+    assert torch.allclose(a.latents, b.latents, atol=1e-5)
+    # ... and has new weights of its own to learn with
+    assert sum(p.numel() for p in new.parameters()) > sum(p.numel() for p in old.parameters())
+    assert layer_map(4, 8) == [0, None, 1, None, 2, None, 3, None]
+    assert layer_map(4, 6) == [0, 1, None, 2, 3, None]
+    with pytest.raises(ConfigError, match="only grow"):
+        layer_map(4, 3)
+    # the recipe: layers deeper than --init grows it; a resume keeps the run's depth by itself
+    out = tmp_path / "deep"
+    train_gpt(corpus, out, 16, cfg, debug_gpt_config(16), init=small, layers=2)
+    cfg.steps = 5
+    path = train_gpt(corpus, out, 16, cfg, debug_gpt_config(16))
+    tensors, config, _ = load_safetensors(path, kind="gpt")
+    assert config["layers"] == 2 and "gpt.h.1.attn.c_proj.weight" in tensors
+    steps = [json.loads(x)["step"] for x in (out / "losses.jsonl").read_text().splitlines()]
+    assert max(steps) == 5
+    # the CLI: a GPT cannot shrink, and --depth below 1 stops before any training
+    from voxsmith.cli.main import main
+
+    argv = ["train", "gpt", "--data", str(corpus), "--codec", str(codec)]
+    assert main([*argv, "--out", str(tmp_path / "bad1"), "--depth", "0"]) == 2
+    assert (
+        main([*argv, "--out", str(tmp_path / "bad2"), "--init", str(path), "--depth", "1", "--steps", "1"])
+        == 2
+    )
+    err = capsys.readouterr().err
+    assert "--depth must be >= 1" in err and "only grow" in err
+    assert not (tmp_path / "bad2" / "gpt.safetensors").exists()

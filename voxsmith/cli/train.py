@@ -100,8 +100,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--depth",
         type=int,
-        help="s2m stage: DiT blocks (default: the run's own on resume, else --init's, else 6); "
-        "deeper than --init grows it with identity blocks, so training starts where --init was",
+        help="gpt and s2m stages: GPT-2 blocks / DiT blocks (default: the run's own on resume, else "
+        "--init's, else the recipe's: 4 / 6); deeper than --init grows it with identity blocks, so "
+        "training starts where --init was",
     )
     p.add_argument(
         "--codebook-size", type=int, default=512, help="codec stage: number of codes (default: 512)"
@@ -198,6 +199,8 @@ def run(args: argparse.Namespace) -> int:
 
         if args.codec is None:
             raise ConfigError("the gpt stage needs --codec PATH/codec.safetensors")
+        if args.depth is not None and args.depth < 1:
+            raise ConfigError(f"--depth must be >= 1, got {args.depth}")
         if args.remap_codes is not None and args.init is None:
             raise ConfigError("--remap-codes matches the rows of --init weights; give --init too")
         codec_cfg, _ = read_metadata(args.codec, kind="kmeans_codec")
@@ -223,6 +226,7 @@ def run(args: argparse.Namespace) -> int:
             init=args.init,
             reinit_emotion=args.reinit_emotion,
             remap_codes=args.remap_codes,
+            layers=args.depth,
         )
     elif args.stage == "s2m":
         from voxsmith.train.s2m import S2MTrainConfig, train_s2m

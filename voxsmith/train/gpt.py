@@ -25,15 +25,16 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from voxsmith.checkpoints import load_safetensors, save_safetensors, strict_load
+from voxsmith.checkpoints import load_safetensors, read_metadata, save_safetensors, strict_load
 from voxsmith.errors import DataError
 from voxsmith.models.emotion import SpeakerAdversary
 from voxsmith.models.gpt import IGNORE, GPTBatch, GPTConfig, UnifiedVoice
+from voxsmith.models.gpt_grow import checkpoint_layers, grow_layers
 from voxsmith.text.tokenizer import PhoneTokenizer, Segment
 from voxsmith.train.code_remap import code_correspondence, remap_code_rows
 from voxsmith.train.data import CorpusData, load_codes, split_codes
 from voxsmith.train.optim import optimizer_step, warmup_decay
-from voxsmith.train.state import RunDir, StopRequest, init_weights, seed_all
+from voxsmith.train.state import RunDir, StopRequest, seed_all
 
 if TYPE_CHECKING:
     from voxsmith.train.prosody import ProsodyProbe
@@ -169,17 +170,37 @@ def tiny_config(codebook_size: int) -> GPTConfig:
     return GPTConfig.tiny(number_text_tokens=PhoneTokenizer().vocab_size, codebook_size=codebook_size)
 
 
-def init_remapped(model: UnifiedVoice, init: str | Path, old_codes: str | Path, new_codes: Path) -> None:
-    """Load ``init`` into ``model`` with its code rows matched from ``old_codes`` to ``new_codes``."""
+def init_gpt(
+    model: UnifiedVoice, init: str | Path, old_codes: str | Path | None = None, new_codes: Path | None = None
+) -> None:
+    """Load ``init`` into ``model``: a shallower GPT grows (:mod:`voxsmith.models.gpt_grow`), and
+    with ``old_codes`` its code rows are matched from the codes it was trained on (``old_codes``)
+    to ``new_codes`` (a refitted codec). Either way the model then computes what ``init`` did,
+    up to the code matching."""
     tensors, _, _ = load_safetensors(init, kind="gpt")
-    n_old = tensors["mel_embedding.weight"].shape[0] - 2  # + start and stop codes
-    n_new = model.config.number_mel_codes - 2
-    mapping, agreement = code_correspondence(load_codes(old_codes), load_codes(new_codes), n_old, n_new)
-    strict_load(model, remap_code_rows(tensors, mapping, n_old), f"gpt init {init}")
-    log.info(
-        "gpt: initialised from %s, %d old codes matched to %d new (%.0f%% of frames agree, %d distinct)",
-        init, n_old, n_new, 100 * agreement, len(set(mapping.tolist())),
-    )  # fmt: skip
+    old, new = checkpoint_layers(tensors), model.config.layers
+    if old != new:
+        tensors = grow_layers(tensors, model.state_dict(), old, new)
+        log.info("gpt: grown from %d to %d blocks (new blocks start as identities)", old, new)
+    if old_codes is not None and new_codes is not None:
+        n_old = tensors["mel_embedding.weight"].shape[0] - 2  # + start and stop codes
+        n_new = model.config.number_mel_codes - 2
+        mapping, agreement = code_correspondence(load_codes(old_codes), load_codes(new_codes), n_old, n_new)
+        tensors = remap_code_rows(tensors, mapping, n_old)
+        log.info(
+            "gpt: %d old codes matched to %d new (%.0f%% of frames agree, %d distinct)",
+            n_old, n_new, 100 * agreement, len(set(mapping.tolist())),
+        )  # fmt: skip
+    strict_load(model, tensors, f"gpt init {init}")
+    log.info("gpt: initialised from %s", init)
+
+
+def _layers_of(path: str | Path | None) -> int | None:
+    """The GPT-2 block count recorded in an exported GPT, or None where there is no such file."""
+    if path is None or not Path(path).is_file():
+        return None
+    config, _ = read_metadata(path, kind="gpt")
+    return int(config["layers"]) if config and "layers" in config else None
 
 
 def train_gpt(
@@ -192,8 +213,12 @@ def train_gpt(
     init: str | Path | None = None,
     reinit_emotion: bool = False,
     remap_codes: str | Path | None = None,
+    layers: int | None = None,
 ) -> Path:
     """Train (or resume) the GPT; returns the exported ``gpt.safetensors``.
+
+    ``layers``: GPT-2 blocks, replacing ``model_cfg``'s (default: the run's own on resume, else
+    ``init``'s, else the recipe's); deeper than ``init`` grows it with identity blocks.
 
     ``remap_codes``: with ``init``, the ``codes_train.npz`` the init weights were trained
     on; their code rows are matched to the corpus's current codes (``train.code_remap``),
@@ -204,6 +229,9 @@ def train_gpt(
     """
     cfg = cfg or GPTTrainConfig()
     model_cfg = model_cfg or tiny_config(codebook_size)
+    layers = layers or _layers_of(Path(out) / "gpt.safetensors" if resume else None) or _layers_of(init)
+    if layers and layers != model_cfg.layers:
+        model_cfg = replace(model_cfg, layers=layers)
     if cfg.dropout is not None:
         # training-only regularisation: the exported config records it, inference ignores it
         model_cfg = replace(model_cfg, dropout=cfg.dropout)
@@ -231,10 +259,8 @@ def train_gpt(
     if resume and run.has_state():
         step, _ = run.resume(modules, {"opt": opt}, {"sched": sched})
     elif init is not None:
-        if remap_codes is not None:
-            init_remapped(model, init, remap_codes, Path(corpus) / "cache" / "codes_train.npz")
-        else:
-            init_weights(model, init, "gpt")
+        new_codes = Path(corpus) / "cache" / "codes_train.npz" if remap_codes is not None else None
+        init_gpt(model, init, remap_codes, new_codes)
         run.started_from(init)
     if reinit_emotion:
         reset_emotion_conditioner(model, opt, seed=cfg.seed + step)
