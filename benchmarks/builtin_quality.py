@@ -11,7 +11,11 @@ way as the ground-truth ceiling.
 ``--oracle`` adds a third row: each real clip's own codes (the codec on the real audio) rendered
 by S2M + vocoder with the same reference, i.e. the ceiling of everything after the GPT. It
 separates what the GPT gets wrong from what the acoustic stages lose. ``--vocoded`` adds the
-real clips' own mel through the vocoder: what the vocoder alone loses.
+real clips' own mel through the vocoder: what the vocoder alone loses. ``--cross-lingual`` adds
+a ``cross`` row: each reference speaker also reads ``--per-speaker`` sentences of the other
+language (the other-language speakers' target sentences, in turn), scored for SIM to that
+speaker's own real clip and for CER/WER in the sentence's language: the issue's cross-lingual
+target compares it with the same-language row (at most 1.5x its error, SIM >= 0.65).
 
 Error rates are reported as means and, beside them, as means of per-item rates capped at 1
 (``*_capped``): Whisper hallucinates long digit strings on unintelligible English, giving
@@ -78,6 +82,27 @@ def plan_items(data: Path, split: str, n_speakers: int, per_speaker: int, seed: 
     return [(speakers[i], *pick_items(by_spk[speakers[i]], per_speaker, rng)) for i in chosen]
 
 
+def cross_targets(plan: list[tuple], per_speaker: int) -> dict[str, list[dict]]:
+    """Speaker -> ``per_speaker`` target clips of the other language, for cross-lingual items.
+
+    The pool of a language is every chosen speaker's targets in that language, in plan order;
+    the speakers of the other language take turns through it, so each sentence is read by as
+    few reference speakers as the counts allow. A speaker reads none of its own targets.
+    """
+    pool = {lang: [t for *_, targets in plan for t in targets if t["lang"] == lang] for lang in ("zh", "en")}
+    turn = {"zh": 0, "en": 0}
+    out: dict[str, list[dict]] = {}
+    for spk, ref, _, _ in plan:
+        other = "en" if ref["lang"] == "zh" else "zh"
+        mine = [t for t in pool[other] if t["speaker"] != spk]
+        picked = []
+        for _ in range(min(per_speaker, len(mine))):
+            picked.append(mine[turn[other] % len(mine)])
+            turn[other] += 1
+        out[spk] = picked
+    return out
+
+
 def render_oracle(model, codes_of: Path, text: str, emb, seed: int):
     """The real clip's own codes through S2M + vocoder, prompted by ``emb``: ``Audio``."""
     import torch
@@ -94,7 +119,7 @@ def summarise(items: list[dict]) -> dict:
     """Mean SIM, CER (zh), WER (en) and DNSMOS per kind of item (``gen``, ``real`` ...); items
     carry ``kind``, ``lang``, ``sim``, ``err`` (None: not scored) and ``dnsmos``."""
     summary = {}
-    for kind in ("gen", "real", "vocoded", "oracle"):
+    for kind in ("gen", "real", "vocoded", "oracle", "cross"):
         sel = [i for i in items if i["kind"] == kind]
         if not sel:
             continue
@@ -144,6 +169,11 @@ def main() -> None:
         action="store_true",
         help="also the real clips' mel through the vocoder (its share of the loss)",
     )
+    ap.add_argument(
+        "--cross-lingual",
+        action="store_true",
+        help="also each reference speaker reading sentences of the other language (a 'cross' row)",
+    )
     args = ap.parse_args()
 
     from voxsmith.audio import AudioProcessor
@@ -170,6 +200,7 @@ def main() -> None:
         if value is not None:
             setattr(sampling, name, value)
     plan = plan_items(args.data, args.split, args.speakers, args.per_speaker, args.seed)
+    cross = cross_targets(plan, args.per_speaker) if args.cross_lingual else {}
     sim, asr, mos = SpeakerJudge(), AsrJudge(), MosJudge()
     args.out.mkdir(parents=True, exist_ok=True)
     items = []
@@ -201,6 +232,20 @@ def main() -> None:
                     "rtf": round(wall / res.seconds, 2) if kind == "gen" else None,
                 })  # fmt: skip
             print(json.dumps(items[-len(sources)], ensure_ascii=False), file=sys.stderr)
+        for t in cross.get(spk, []):
+            t0 = time.perf_counter()
+            res = model.synthesize(t["text"], speaker_embedding=emb, seed=args.seed, sampling=sampling)
+            wall = time.perf_counter() - t0
+            path = args.out / f"{t['id']}.cross.{spk}.wav"
+            AudioProcessor.save(res.audio, path)
+            score = asr.score(path, t["lang"], t["normalized"])
+            items.append({
+                "kind": "cross", "speaker": spk, "lang": t["lang"], "id": f"{t['id']}.{spk}",
+                "sim": round(sim.similarity(path, args.data / anchor["path"]), 3),
+                "err": None if score.error is None else round(score.error, 3),
+                "hyp": score.text, "dnsmos": round(mos.score(path).ovrl, 2), "rtf": round(wall / res.seconds, 2),
+            })  # fmt: skip
+            print(json.dumps(items[-1], ensure_ascii=False), file=sys.stderr)
     summary = summarise(items)
     summary["gen"]["rtf_median"] = float(np.median([i["rtf"] for i in items if i["kind"] == "gen"]))
     out = {"model": model.model_id, "data": str(args.data), "split": args.split, "sampling": vars(sampling),
