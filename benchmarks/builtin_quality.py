@@ -204,14 +204,29 @@ def main() -> None:
     sim, asr, mos = SpeakerJudge(), AsrJudge(), MosJudge()
     args.out.mkdir(parents=True, exist_ok=True)
     items = []
+
+    def generate(t: dict, emb, name: str) -> tuple[Path, float]:
+        """Synthesise target ``t``'s text with ``emb`` into ``--out/name``: (path, real-time factor)."""
+        t0 = time.perf_counter()
+        res = model.synthesize(t["text"], speaker_embedding=emb, seed=args.seed, sampling=sampling)
+        wall = time.perf_counter() - t0
+        AudioProcessor.save(res.audio, args.out / name)
+        return args.out / name, round(wall / res.seconds, 2)
+
+    def judge(kind: str, spk: str, t: dict, src: Path, anchor: dict, item_id: str, rtf: float | None) -> dict:
+        """One scored item: SIM to the speaker's ``anchor`` clip, CER/WER against ``t``, DNSMOS."""
+        score = asr.score(src, t["lang"], t["normalized"])
+        return {
+            "kind": kind, "speaker": spk, "lang": t["lang"], "id": item_id,
+            "sim": round(sim.similarity(src, args.data / anchor["path"]), 3),
+            "err": None if score.error is None else round(score.error, 3),
+            "hyp": score.text, "dnsmos": round(mos.score(src).ovrl, 2), "rtf": rtf,
+        }  # fmt: skip
+
     for spk, ref, anchor, targets in plan:
         emb = model.speaker_encoder(args.data / ref["path"])
         for t in targets:
-            t0 = time.perf_counter()
-            res = model.synthesize(t["text"], speaker_embedding=emb, seed=args.seed, sampling=sampling)
-            wall = time.perf_counter() - t0
-            path = args.out / f"{t['id']}.wav"
-            AudioProcessor.save(res.audio, path)
+            path, rtf = generate(t, emb, f"{t['id']}.wav")
             sources = [("gen", path), ("real", args.data / t["path"])]
             if args.oracle:
                 sources.append(("oracle", args.out / f"{t['id']}.oracle.wav"))
@@ -223,28 +238,11 @@ def main() -> None:
                 sources.append(("vocoded", args.out / f"{t['id']}.vocoded.wav"))
                 AudioProcessor.save(model.vocoder(AudioProcessor.mel(real.samples)[0]), sources[-1][1])
             for kind, src in sources:
-                score = asr.score(src, t["lang"], t["normalized"])
-                items.append({
-                    "kind": kind, "speaker": spk, "lang": t["lang"], "id": t["id"],
-                    "sim": round(sim.similarity(src, args.data / anchor["path"]), 3),
-                    "err": None if score.error is None else round(score.error, 3),
-                    "hyp": score.text, "dnsmos": round(mos.score(src).ovrl, 2),
-                    "rtf": round(wall / res.seconds, 2) if kind == "gen" else None,
-                })  # fmt: skip
+                items.append(judge(kind, spk, t, src, anchor, t["id"], rtf if kind == "gen" else None))
             print(json.dumps(items[-len(sources)], ensure_ascii=False), file=sys.stderr)
         for t in cross.get(spk, []):
-            t0 = time.perf_counter()
-            res = model.synthesize(t["text"], speaker_embedding=emb, seed=args.seed, sampling=sampling)
-            wall = time.perf_counter() - t0
-            path = args.out / f"{t['id']}.cross.{spk}.wav"
-            AudioProcessor.save(res.audio, path)
-            score = asr.score(path, t["lang"], t["normalized"])
-            items.append({
-                "kind": "cross", "speaker": spk, "lang": t["lang"], "id": f"{t['id']}.{spk}",
-                "sim": round(sim.similarity(path, args.data / anchor["path"]), 3),
-                "err": None if score.error is None else round(score.error, 3),
-                "hyp": score.text, "dnsmos": round(mos.score(path).ovrl, 2), "rtf": round(wall / res.seconds, 2),
-            })  # fmt: skip
+            path, rtf = generate(t, emb, f"{t['id']}.cross.{spk}.wav")
+            items.append(judge("cross", spk, t, path, anchor, f"{t['id']}.{spk}", rtf))
             print(json.dumps(items[-1], ensure_ascii=False), file=sys.stderr)
     summary = summarise(items)
     summary["gen"]["rtf_median"] = float(np.median([i["rtf"] for i in items if i["kind"] == "gen"]))

@@ -53,9 +53,3 @@ def grow_layers(
             else:
                 out[dst + name] = fresh[dst + name].clone()
     return out
-
-
-def checkpoint_layers(tensors: dict[str, torch.Tensor]) -> int:
-    """Number of GPT-2 blocks in a GPT state dict."""
-    idx = {int(k[len(BLOCKS) :].split(".")[0]) for k in tensors if k.startswith(BLOCKS)}
-    return max(idx) + 1 if idx else 0

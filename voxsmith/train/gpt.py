@@ -29,7 +29,7 @@ from voxsmith.checkpoints import load_safetensors, read_metadata, save_safetenso
 from voxsmith.errors import DataError
 from voxsmith.models.emotion import SpeakerAdversary
 from voxsmith.models.gpt import IGNORE, GPTBatch, GPTConfig, UnifiedVoice
-from voxsmith.models.gpt_grow import checkpoint_layers, grow_layers
+from voxsmith.models.gpt_grow import grow_layers
 from voxsmith.text.tokenizer import PhoneTokenizer, Segment
 from voxsmith.train.code_remap import code_correspondence, remap_code_rows
 from voxsmith.train.data import CorpusData, load_codes, split_codes
@@ -170,19 +170,18 @@ def tiny_config(codebook_size: int) -> GPTConfig:
     return GPTConfig.tiny(number_text_tokens=PhoneTokenizer().vocab_size, codebook_size=codebook_size)
 
 
-def init_gpt(
-    model: UnifiedVoice, init: str | Path, old_codes: str | Path | None = None, new_codes: Path | None = None
-) -> None:
+def init_gpt(model: UnifiedVoice, init: str | Path, remap: tuple[str | Path, Path] | None = None) -> None:
     """Load ``init`` into ``model``: a shallower GPT grows (:mod:`voxsmith.models.gpt_grow`), and
-    with ``old_codes`` its code rows are matched from the codes it was trained on (``old_codes``)
-    to ``new_codes`` (a refitted codec). Either way the model then computes what ``init`` did,
-    up to the code matching."""
-    tensors, _, _ = load_safetensors(init, kind="gpt")
-    old, new = checkpoint_layers(tensors), model.config.layers
+    with ``remap = (old_codes, new_codes)`` its code rows are matched from the codes it was
+    trained on to the corpus's codes after a codec refit. Either way the model then computes
+    what ``init`` did, up to the code matching."""
+    tensors, config, _ = load_safetensors(init, kind="gpt")
+    old, new = int(config.get("layers", model.config.layers)), model.config.layers
     if old != new:
         tensors = grow_layers(tensors, model.state_dict(), old, new)
         log.info("gpt: grown from %d to %d blocks (new blocks start as identities)", old, new)
-    if old_codes is not None and new_codes is not None:
+    if remap is not None:
+        old_codes, new_codes = remap
         n_old = tensors["mel_embedding.weight"].shape[0] - 2  # + start and stop codes
         n_new = model.config.number_mel_codes - 2
         mapping, agreement = code_correspondence(load_codes(old_codes), load_codes(new_codes), n_old, n_new)
@@ -259,8 +258,8 @@ def train_gpt(
     if resume and run.has_state():
         step, _ = run.resume(modules, {"opt": opt}, {"sched": sched})
     elif init is not None:
-        new_codes = Path(corpus) / "cache" / "codes_train.npz" if remap_codes is not None else None
-        init_gpt(model, init, remap_codes, new_codes)
+        new_codes = Path(corpus) / "cache" / "codes_train.npz"
+        init_gpt(model, init, None if remap_codes is None else (remap_codes, new_codes))
         run.started_from(init)
     if reinit_emotion:
         reset_emotion_conditioner(model, opt, seed=cfg.seed + step)
