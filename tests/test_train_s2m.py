@@ -16,9 +16,9 @@ def test_s2m_recipe_trains_and_resumes(tmp_path):
     corpus, _, codec = make_coded_corpus(tmp_path)
     cfg = S2MTrainConfig(steps=16, batch_size=2, crop_codes=12, warmup=1, log_every=2, val_every=8, lr=1e-3)
     data = S2MData(corpus, "train")
-    codes, mel, lens, prompts, style, latent = data.batch(np.random.default_rng(0), cfg, 8)
+    codes, mel, lens, prompts, style, latent, prosody = data.batch(np.random.default_rng(0), cfg, 8)
     assert mel.shape[-1] == codes.shape[1] * 4 and (prompts < lens).all() and style.shape == (2, 8)
-    assert latent is None
+    assert latent is None and prosody is None
     model_cfg = S2MConfig.tiny(content_dim=32, gpt_dim=None, style_dim=8)
     model_cfg.dit.depth, model_cfg.wavenet.num_layers = 2, 1
     out = tmp_path / "s2m"
@@ -107,7 +107,7 @@ def test_cross_prompt_batches_put_another_clip_of_the_speaker_first(tmp_path):
     # distinct style vectors per clip show whose style an item takes
     data.style = {data.data.clips[k].row["id"]: np.full(8, k, np.float32) for k in data.keep}
     cfg = S2MTrainConfig(batch_size=6, crop_codes=12, cross_prompt=1.0)
-    codes, mel, lens, prompts, style, _ = data.batch(np.random.default_rng(1), cfg, 8)
+    codes, mel, lens, prompts, style, *_ = data.batch(np.random.default_rng(1), cfg, 8)
     for i in range(cfg.batch_size):
         p, n = int(prompts[i]), int(lens[i])
         assert 0 < p < n and n <= cfg.crop_codes * 4
@@ -118,7 +118,7 @@ def test_cross_prompt_batches_put_another_clip_of_the_speaker_first(tmp_path):
         assert torch.equal(style[i], torch.full((8,), float(src)))  # the prompt clip's style
     # without cross prompts the prompt is the start of the same clip
     cfg.cross_prompt = 0.0
-    codes, mel, lens, prompts, style, _ = data.batch(np.random.default_rng(1), cfg, 8)
+    codes, mel, lens, prompts, style, *_ = data.batch(np.random.default_rng(1), cfg, 8)
     for i in range(cfg.batch_size):
         (whole,) = _find(data, mel[i, :, : int(lens[i])])
         assert torch.equal(style[i], torch.full((8,), float(whole)))

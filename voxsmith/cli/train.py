@@ -73,6 +73,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         "latents (default: the recipe's 0; e.g. 0.5 for emotion control)",
     )
     p.add_argument(
+        "--prosody",
+        action="store_true",
+        help="s2m stage: also read each target's utterance prosody offset (f0 mean and range, "
+        "loudness, tilt) from its prompt, which the bundled prosody head predicts from the emotion "
+        "at inference (use with --cross-prompt; a model that already reads them keeps doing so)",
+    )
+    p.add_argument(
         "--dropout",
         type=float,
         help="gpt stage: GPT-2 dropout while training (default: the model's 0.1; more fights "
@@ -244,7 +251,7 @@ def run(args: argparse.Namespace) -> int:
             raise ConfigError(f"--depth must be >= 2, got {args.depth}")
         path = train_s2m(
             args.data, args.codec, args.out, _every(cfg, args),
-            resume=resume, init=args.init, gpt=args.gpt, depth=args.depth,
+            resume=resume, init=args.init, gpt=args.gpt, depth=args.depth, prosody=args.prosody,
         )  # fmt: skip
     elif args.stage == "checker":
         from voxsmith.check.config import CheckerConfig

@@ -157,6 +157,14 @@ class PartsBase(ABC):
             codes.long(), duration=duration,
         )  # fmt: skip
 
+    def prosody_offset(self, spk: SpeakerEmbedding, emo_vec: torch.Tensor | None) -> torch.Tensor | None:
+        """``(1, K)``: the prosody change the emotion asks of S2M, relative to the reference (its
+        own emotion); None for an S2M that reads no offsets or when the speaker's emotion is kept."""
+        head = getattr(self, "prosody", None)
+        if head is None or emo_vec is None or not getattr(self.s2m.cfg, "prosody_dim", 0):  # type: ignore[attr-defined]
+            return None
+        return head.offset(emo_vec, spk.emo_vec)
+
     @abstractmethod
     def codes_to_mel(
         self,

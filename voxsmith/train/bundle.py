@@ -8,6 +8,10 @@ The emotion matrix is fitted here, as in the reference design's ``feat2``/``feat
 of the 8 categories, the GPT emotion vectors of strongly styled training clips are clustered
 into a few rows, each paired with the mean style vector of its members (so inference can pick
 the row recorded by the most similar voice).
+
+For an S2M that reads prosody offsets, the prosody head is fitted here too
+(:func:`fit_prosody_head`): emotion vectors of training clips regressed on their utterance
+prosody relative to their speaker's neutral speech.
 """
 
 from __future__ import annotations
@@ -32,10 +36,11 @@ from voxsmith.models.emotion import EmotionMatrix
 from voxsmith.models.gpt import GPTConfig, UnifiedVoice
 from voxsmith.models.kmeans_codec import KMeansCodec, KMeansCodecConfig
 from voxsmith.models.parts import PART_FILES, ModelParts, card_settings, save_parts
+from voxsmith.models.prosody import SCALES, ProsodyHead, utterance_prosody
 from voxsmith.models.s2m import S2M, S2MConfig
 from voxsmith.models.style import StyleEncoder, StyleEncoderConfig, load_style_encoder
 from voxsmith.models.vocoder import VocosConfig, VocosVocoder
-from voxsmith.train.data import read_manifest
+from voxsmith.train.data import CorpusData, read_manifest
 from voxsmith.train.state import weights_history
 
 log = logging.getLogger(__name__)
@@ -188,6 +193,49 @@ def fit_emotion_matrix(
     )
 
 
+def speaker_neutral(measures: dict[int, np.ndarray], rows: list[dict]) -> dict[str, np.ndarray]:
+    """Each speaker's median utterance measures over their neutral clips (all clips if none)."""
+    by_spk: dict[str, list[np.ndarray]] = {}
+    neutral: dict[str, list[np.ndarray]] = {}
+    for k, m in measures.items():
+        spk = rows[k]["speaker"]
+        by_spk.setdefault(spk, []).append(m)
+        if rows[k].get("style", "neutral") == "neutral":
+            neutral.setdefault(spk, []).append(m)
+    return {spk: np.nanmedian(np.stack(neutral.get(spk) or ms), axis=0) for spk, ms in by_spk.items()}
+
+
+@torch.inference_mode()
+def fit_prosody_head(
+    corpus: str | Path, gpt: UnifiedVoice, clips: int = 2000, ridge: float = 0.01, seed: int = 0
+) -> ProsodyHead:
+    """The prosody head from ``clips`` random train clips (see the module doc and
+    :mod:`voxsmith.models.prosody`)."""
+    from voxsmith.train.prosody import prosody_cache
+
+    data = CorpusData(corpus, "train")
+    per_code = prosody_cache(corpus, "train", data)
+    rows = [c.row for c in data.clips]
+    measures = {
+        k: utterance_prosody(per_code[r["id"]], data.clip_mel(k).numpy())
+        for k, r in enumerate(rows)
+        if r["id"] in per_code
+    }
+    if len(measures) < 10:
+        raise DataError(f"{corpus}: {len(measures)} train clips with prosody; the prosody head needs more")
+    base = speaker_neutral(measures, rows)
+    keys = sorted(measures)
+    pick = np.random.default_rng(seed).permutation(len(keys))[:clips]
+    emos, targets = [], []
+    for i in tqdm(sorted(pick), desc="prosody head", unit="clip", leave=False):
+        k = keys[i]
+        emos.append(gpt.emotion_vector(data.clip_mel(k).T.unsqueeze(0))[0])
+        targets.append((measures[k] - base[rows[k]["speaker"]]) / np.asarray(SCALES))
+    head = ProsodyHead.fit(torch.stack(emos), torch.from_numpy(np.stack(targets)), ridge=ridge)
+    log.info("prosody head fitted on %d clips", len(emos))
+    return head
+
+
 def assemble(
     runs: str | Path,
     corpus: str | Path,
@@ -238,6 +286,7 @@ def assemble(
         # S2M learned to use style only if the style stage ran before it (cache/style_train.npz)
         s2m_style = trained_style and (Path(corpus) / "cache" / "style_train.npz").is_file()
     emotion = fit_emotion_matrix(corpus, gpt, style)
+    prosody = fit_prosody_head(corpus, gpt) if s2m.cfg.prosody_dim else None
     manifest = read_manifest(corpus)
     runs_info = {k: _run_info(p, k) for k, p in where.items()}
     card = {
@@ -256,7 +305,7 @@ def assemble(
     }
     if quality is not None:
         card["quality"] = quality.get("summary", quality)
-    parts = ModelParts(name, content, codec, gpt, s2m, style, vocoder, emotion, card=card)
+    parts = ModelParts(name, content, codec, gpt, s2m, style, vocoder, emotion, card=card, prosody=prosody)
     for key, value in settings.items():
         setattr(parts, key, value)
     if cfg_rate is not None:

@@ -14,6 +14,12 @@ happy or sad, and a model only ever prompted by its own target's start learns to
 prompt's pitch and loudness, which makes emotion control inaudible. The prompt's codes get
 no GPT-latent term in training (``prompt_latent``), as at inference.
 
+With ``prosody`` (``--prosody``), S2M also reads each target's utterance prosody offset from
+its prompt (:mod:`voxsmith.models.prosody`): zero for a crop prompted by its own start, the
+measured difference of the two clips for a cross-clip prompt. At inference the model's
+prosody head predicts that offset from the emotion, so an emotion far from the reference's
+own is rendered with its pitch, range, loudness and tilt rather than the prompt's.
+
 With ``gpt`` (``voxsmith train s2m --gpt PATH``), S2M also reads that GPT's latents
 (``train.gpt_latents``) through its ``gpt_layer``, as the official S2M does: the GPT has
 attended to the text, so its latents say what the lossy codes blur. An S2M trained
@@ -35,6 +41,7 @@ from tqdm import tqdm
 from voxsmith.checkpoints import load_module, load_safetensors, read_metadata, save_safetensors, strict_load
 from voxsmith.errors import ConfigError, DataError
 from voxsmith.models.kmeans_codec import KMeansCodec, KMeansCodecConfig
+from voxsmith.models.prosody import MEASURES, scaled_offset, utterance_prosody
 from voxsmith.models.s2m import S2M, S2MConfig
 from voxsmith.models.s2m.grow import grow_depth
 from voxsmith.train.data import CorpusData, split_codes
@@ -73,7 +80,13 @@ def load_codec(path: str | Path) -> KMeansCodec:
 class S2MData:
     """Clips of a split with their codes (and style vectors when the style stage ran)."""
 
-    def __init__(self, corpus: str | Path, split: str, latents: dict[str, np.ndarray] | None = None):
+    def __init__(
+        self,
+        corpus: str | Path,
+        split: str,
+        latents: dict[str, np.ndarray] | None = None,
+        prosody: bool = False,
+    ):
         self.data = CorpusData(corpus, split)
         self.latents = latents
         root = Path(corpus) / "cache"
@@ -93,6 +106,16 @@ class S2MData:
             if row.get("style", "neutral") == "neutral":
                 neutral.setdefault(row["speaker"], []).append(k)
         self.prompt_pool = {spk: neutral.get(spk, ks) for spk, ks in by_speaker.items()}
+        # utterance prosody of each clip (raw measures), when the model reads prosody offsets
+        self.measures: dict[int, np.ndarray] = {}
+        if prosody:
+            from voxsmith.train.prosody import prosody_cache
+
+            per_code = prosody_cache(corpus, split, self.data)
+            for k in self.keep:
+                self.measures[k] = utterance_prosody(
+                    per_code[self.data.clips[k].row["id"]], self.data.clip_mel(k).numpy()
+                )
         style_path = root / f"style_{split}.npz"
         self.style: dict[str, np.ndarray] = {}
         if style_path.is_file():
@@ -117,13 +140,14 @@ class S2MData:
         return torch.from_numpy(codes[s : s + n].astype(np.int64)), seg_mel, lat
 
     def batch(self, rng: np.random.Generator, cfg: S2MTrainConfig, style_dim: int):
-        """codes (B, N), mel (B, 80, N*4), mel_lens (B,), prompt_lens (B,), style (B, S) and
-        GPT latents (B, N, D) when the data has them, else None.
+        """codes (B, N), mel (B, 80, N*4), mel_lens (B,), prompt_lens (B,), style (B, S),
+        GPT latents (B, N, D) when the data has them, else None, and prosody offsets of each
+        target from its prompt (B, K) when the data measured them, else None.
 
         A prompt is the crop's start, or (``cross_prompt`` of the crops) a run of another clip
         of the speaker put before the crop, whose style vector the item then takes.
         """
-        codes_b, mels, lens, prompts, styles, lats = [], [], [], [], [], []
+        codes_b, mels, lens, prompts, styles, lats, offsets = [], [], [], [], [], [], []
         for _ in range(cfg.batch_size):
             k = self.keep[int(rng.integers(len(self.keep)))]
             share = rng.uniform(cfg.prompt_min, cfg.prompt_max)
@@ -136,10 +160,13 @@ class S2MData:
                 lat = None if tl is None else torch.cat((pl, tl))  # type: ignore[arg-type]
                 prompts.append(len(pc) * FRAMES_PER_CODE)
                 styles.append(self.style_of(j, style_dim))
+                if self.measures:
+                    offsets.append(scaled_offset(self.measures[k], self.measures[j]))
             else:
                 c, m, lat = self._segment(k, cfg.crop_codes, rng)
                 prompts.append(max(1, int(share * len(c))) * FRAMES_PER_CODE)
                 styles.append(self.style_of(k, style_dim))
+                offsets.append(np.zeros(len(MEASURES), np.float32))  # prompted by itself
             codes_b.append(c)
             mels.append(m)
             lens.append(len(c) * FRAMES_PER_CODE)
@@ -156,7 +183,8 @@ class S2MData:
             latent = torch.zeros(len(lats), n_max, lats[0].shape[-1])
             for i, x in enumerate(lats):
                 latent[i, : len(x)] = x
-        return codes, mel, torch.tensor(lens), torch.tensor(prompts), torch.stack(styles), latent
+        prosody = torch.from_numpy(np.stack(offsets)) if self.measures else None
+        return codes, mel, torch.tensor(lens), torch.tensor(prompts), torch.stack(styles), latent, prosody
 
 
 def tiny_config(codec_dim: int, style_dim: int = 192, gpt_dim: int | None = None) -> S2MConfig:
@@ -168,7 +196,8 @@ def tiny_config(codec_dim: int, style_dim: int = 192, gpt_dim: int | None = None
 def init_s2m(model: S2M, path: str | Path) -> None:
     """``init_weights`` for S2M, also from an S2M without ``gpt_layer`` into one with it (the
     new layer's last linear starts at zero) and from a shallower DiT into a deeper one (new
-    identity blocks, :mod:`voxsmith.models.s2m.grow`): the model computes what it did before."""
+    identity blocks, :mod:`voxsmith.models.s2m.grow`) and from one without a ``prosody_layer``
+    into one with it (at zero): the model computes what it did before."""
     tensors, config, _ = load_safetensors(path, kind="s2m")
     own = model.state_dict()
     old_depth = int(config.get("dit", {}).get("depth", model.cfg.dit.depth))
@@ -185,6 +214,9 @@ def init_s2m(model: S2M, path: str | Path) -> None:
         for k in new:
             tensors[k] = torch.zeros_like(own[k]) if int(k.split(".")[2]) == last else own[k]
         log.info("s2m: %s has no gpt_layer; it starts with a zero output", path)
+    if "models.prosody_layer.weight" in own and "models.prosody_layer.weight" not in tensors:
+        tensors["models.prosody_layer.weight"] = torch.zeros_like(own["models.prosody_layer.weight"])
+        log.info("s2m: %s reads no prosody offsets; its prosody_layer starts at zero", path)
     strict_load(model, tensors, f"s2m init {path}")
     log.info("s2m: initialised from %s", path)
 
@@ -199,12 +231,15 @@ def train_s2m(
     init: str | Path | None = None,
     gpt: str | Path | None = None,
     depth: int | None = None,
+    prosody: bool = False,
 ) -> Path:
     """Train (or resume) S2M; returns the exported ``s2m.safetensors``.
 
     ``gpt``: a ``gpt.safetensors`` whose latents S2M reads (see the module docstring).
     ``model_cfg``: by default the run's own (on resume), else ``init``'s, else the recipe's.
     ``depth``: DiT blocks, replacing ``model_cfg``'s; deeper than ``init`` grows it (:func:`init_s2m`).
+    ``prosody``: the model reads prosody offsets (added to one that does not, at zero); a
+    model that already does keeps reading them.
     """
     cfg = cfg or S2MTrainConfig()
     codec = load_codec(codec_path)
@@ -222,6 +257,12 @@ def train_s2m(
         )
     if depth and depth != model_cfg.dit.depth:
         model_cfg = dataclasses.replace(model_cfg, dit=dataclasses.replace(model_cfg.dit, depth=depth))
+    if prosody and not model_cfg.prosody_dim:
+        model_cfg = dataclasses.replace(model_cfg, prosody_dim=len(MEASURES))
+    if model_cfg.prosody_dim not in (0, len(MEASURES)):
+        raise ConfigError(
+            f"s2m: prosody_dim {model_cfg.prosody_dim} != the {len(MEASURES)} measures recorded"
+        )
     if (model_cfg.gpt_dim is None) != (gpt is None):
         raise ConfigError(
             f"s2m: the model {'reads' if model_cfg.gpt_dim else 'has no'} GPT latents, "
@@ -229,7 +270,8 @@ def train_s2m(
         )
     seed_all(cfg.seed)
     run = RunDir(out, "s2m")
-    train = S2MData(corpus, "train", latents["train"])
+    reads_prosody = bool(model_cfg.prosody_dim)
+    train = S2MData(corpus, "train", latents["train"], prosody=reads_prosody)
     model = S2M(model_cfg)
     style_dim = model_cfg.dit.style_dim
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=(0.9, 0.98), weight_decay=0.01)
@@ -258,7 +300,7 @@ def train_s2m(
                 bar.set_postfix(fm=f"{loss.item():.3f}")
             if step % cfg.val_every == 0 or step == cfg.steps or stop.requested:
                 if valid is None:
-                    valid = S2MData(corpus, "valid", latents["valid"])
+                    valid = S2MData(corpus, "valid", latents["valid"], prosody=reads_prosody)
                 run.log(step, val_fm_loss=validate(model, codec, valid, cfg, style_dim))
                 run.checkpoint(
                     step, {"model": model}, {"opt": opt}, {"sched": sched},
@@ -291,10 +333,10 @@ def batch_loss(
     gen: torch.Generator,
 ) -> torch.Tensor:
     """Flow-matching loss of one batch drawn from ``data`` with ``rng`` (noise and times from ``gen``)."""
-    codes, mel, lens, prompts, style, latent = data.batch(rng, cfg, style_dim)
+    codes, mel, lens, prompts, style, latent, prosody = data.batch(rng, cfg, style_dim)
     return model.loss(
-        codec.vq2emb(codes), mel, lens, style,
-        gpt_latent=latent, prompt_lens=prompts, generator=gen, prompt_latent=cfg.prompt_latent,
+        codec.vq2emb(codes), mel, lens, style, gpt_latent=latent, prompt_lens=prompts,
+        generator=gen, prompt_latent=cfg.prompt_latent, prosody=prosody,
     )  # fmt: skip
 
 

@@ -111,8 +111,14 @@ class S2MConfig:
     loss: str = "l1"  # regression loss on the velocity: "l1" or "l2" (official reg_loss_type)
     default_steps: int = 25  # Euler steps used when the caller gives none
     default_cfg_rate: float = 0.7  # classifier-free guidance rate used when the caller gives none
+    # K: utterance prosody offsets (target minus prompt, voxsmith.models.prosody) added to the
+    # content through a linear layer; 0 = none (official). The tiny size's CTC codes are
+    # pitch-blind, so without it the emotion's pitch and loudness reach S2M only weakly.
+    prosody_dim: int = 0
 
     def __post_init__(self) -> None:
+        if self.prosody_dim < 0:
+            raise ConfigError(f"s2m: prosody_dim must be >= 0, got {self.prosody_dim}")
         if self.wavenet.hidden_dim != self.dit.hidden_dim:
             raise ConfigError(
                 f"s2m: wavenet.hidden_dim {self.wavenet.hidden_dim} must equal DiT.hidden_dim "

@@ -28,7 +28,7 @@ from voxsmith.models.s2m.cfm import CFM
 from voxsmith.models.s2m.config import S2MConfig
 from voxsmith.models.s2m.length_regulator import LengthRegulator
 
-SUBMODELS = ("cfm", "length_regulator", "gpt_layer")
+SUBMODELS = ("cfm", "length_regulator", "gpt_layer")  # the official sub-models (prosody_layer is voxsmith's)
 
 
 def official_state_dict(net: Mapping[str, Mapping[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
@@ -64,6 +64,8 @@ class S2M(nn.Module):
             models["gpt_layer"] = nn.Sequential(
                 *(nn.Linear(a, b) for a, b in zip(dims[:-1], dims[1:], strict=True))
             )
+        if cfg.prosody_dim:  # no bias: an absent offset and a zero offset are the same model
+            models["prosody_layer"] = nn.Linear(cfg.prosody_dim, cfg.content_dim, bias=False)
         self.models = nn.ModuleDict(models)
 
     @property
@@ -79,12 +81,16 @@ class S2M(nn.Module):
         codes_emb: torch.Tensor,
         gpt_latent: torch.Tensor | None = None,
         latent_mask: torch.Tensor | None = None,
+        prosody: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """codes_emb ``(B, N, Cin)`` (+ gpt_latent ``(B, N, G)`` through gpt_layer) → ``(B, N, Cin)``.
+        """codes_emb ``(B, N, Cin)`` (+ gpt_latent ``(B, N, G)`` through gpt_layer, + prosody
+        ``(B, K)`` through prosody_layer) → ``(B, N, Cin)``.
 
-        ``latent_mask`` ``(B, N)`` bool: codes that take the ``gpt_layer`` term (others get the
-        bare codec embedding, as the reference's codes do at inference).
+        ``latent_mask`` ``(B, N)`` bool: codes that take the ``gpt_layer`` and prosody terms (others
+        get the bare codec embedding, as the reference's codes do at inference).
         """
+        if prosody is not None:
+            codes_emb = codes_emb + self._prosody_term(prosody, codes_emb, latent_mask)
         if gpt_latent is None:
             return codes_emb
         if "gpt_layer" not in self.models:
@@ -101,6 +107,21 @@ class S2M(nn.Module):
             added = added * latent_mask[..., None].to(added.dtype)
         return codes_emb + added
 
+    def _prosody_term(
+        self, prosody: torch.Tensor, codes_emb: torch.Tensor, mask: torch.Tensor | None
+    ) -> torch.Tensor:
+        """prosody ``(B, K)`` → ``(B, 1 or N, Cin)`` to add to the content (masked like the latents)."""
+        if "prosody_layer" not in self.models:
+            raise ConfigError(
+                "s2m: this model reads no prosody offsets (prosody_dim is 0); pass prosody=None"
+            )
+        if prosody.shape != (codes_emb.shape[0], self.cfg.prosody_dim):
+            raise ConfigError(
+                f"s2m: prosody {tuple(prosody.shape)} must be ({codes_emb.shape[0]}, {self.cfg.prosody_dim})"
+            )
+        term = self.models["prosody_layer"](prosody.to(codes_emb.dtype))[:, None, :]
+        return term if mask is None else term * mask[..., None].to(term.dtype)
+
     def target_lengths(self, code_lens: torch.Tensor) -> torch.Tensor:
         """Mel frames for ``code_lens`` codes: ``int(n × frames_per_code)`` (official truncation)."""
         return (code_lens * self.cfg.frames_per_code).long()
@@ -112,6 +133,7 @@ class S2M(nn.Module):
         code_lens: torch.Tensor | None = None,
         mel_lens: torch.Tensor | None = None,
         latent_mask: torch.Tensor | None = None,
+        prosody: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Target conditioning ``(B, T, C)`` and its lengths ``(B,)``.
 
@@ -123,7 +145,7 @@ class S2M(nn.Module):
             if code_lens is None:
                 code_lens = torch.full((b,), n, device=codes_emb.device, dtype=torch.long)
             mel_lens = self.target_lengths(code_lens)
-        return self.length_regulator(self.content(codes_emb, gpt_latent, latent_mask), mel_lens)
+        return self.length_regulator(self.content(codes_emb, gpt_latent, latent_mask, prosody), mel_lens)
 
     def prompt_condition(self, ref_emb: torch.Tensor, ref_frames: int) -> torch.Tensor:
         """The reference's codec embedding ``(B, Nr, Cin)`` stretched to its mel's ``ref_frames``: ``(B, P, C)``."""
@@ -179,6 +201,7 @@ class S2M(nn.Module):
         ref_emb: torch.Tensor | None = None,
         prompt_cond: torch.Tensor | None = None,
         gpt_latent: torch.Tensor | None = None,
+        prosody: torch.Tensor | None = None,
         code_lens: torch.Tensor | None = None,
         n_steps: int | None = None,
         cfg_rate: float | None = None,
@@ -191,13 +214,14 @@ class S2M(nn.Module):
 
         codes_emb ``(B, N, Cin)``: codec embedding of the generated codes; ref_mel ``(B, M, P)``;
         style ``(B, S)``; the prompt condition is ``prompt_cond (B, P, C)`` if given (cache it per
-        speaker), else computed from ``ref_emb (B, Nr, Cin)``, the reference codes' embedding.
+        speaker), else computed from ``ref_emb (B, Nr, Cin)``, the reference codes' embedding;
+        ``prosody (B, K)``: the target's prosody offset from the reference (``prosody_dim`` models).
         """
         if prompt_cond is None:
             if ref_emb is None:
                 raise ConfigError("s2m.infer: give ref_emb (reference codec embedding) or prompt_cond")
             prompt_cond = self.prompt_condition(ref_emb, ref_mel.shape[-1])
-        cond, _ = self.condition(codes_emb, gpt_latent, code_lens)
+        cond, _ = self.condition(codes_emb, gpt_latent, code_lens, prosody=prosody)
         return self.generate(
             cond,
             prompt_cond,
@@ -222,13 +246,15 @@ class S2M(nn.Module):
         prompt_lens: torch.Tensor | None = None,
         generator: torch.Generator | None = None,
         prompt_latent: bool = True,
+        prosody: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Training loss on a batch: codes_emb ``(B, N, Cin)``, mel ``(B, M, T)``, mel_lens ``(B,)``, style ``(B, S)``.
 
         The prompt is the first ``prompt_lens`` frames, by default drawn uniformly in
         ``[0, mel_len - 1)`` per item (so some items train without a prompt). With
         ``prompt_latent=False`` the prompt's codes get no GPT-latent term, as at inference, where
-        the prompt condition is the reference's bare codec embedding.
+        the prompt condition is the reference's bare codec embedding. ``prosody (B, K)``: each
+        target's prosody offset from its prompt, added past the prompt's codes only.
         """
         t = mel.shape[-1]
         if mel_lens.shape != (mel.shape[0],) or int(mel_lens.max()) > t:
@@ -237,10 +263,12 @@ class S2M(nn.Module):
             r = torch.rand(mel_lens.shape, generator=generator, device=mel.device)
             prompt_lens = (r * (mel_lens - 1).clamp(min=0)).long()
         mask = None
-        if gpt_latent is not None and not prompt_latent:
+        if (gpt_latent is not None and not prompt_latent) or prosody is not None:
             prompt_codes = torch.floor(prompt_lens / self.cfg.frames_per_code).long()
             mask = torch.arange(codes_emb.shape[1], device=mel.device)[None] >= prompt_codes[:, None]
-        cond, _ = self.condition(codes_emb, gpt_latent, mel_lens=mel_lens, latent_mask=mask)
+        if prosody is not None and gpt_latent is not None and prompt_latent:
+            raise ConfigError("s2m.loss: prosody offsets need prompt_latent=False (both mask the prompt)")
+        cond, _ = self.condition(codes_emb, gpt_latent, mel_lens=mel_lens, latent_mask=mask, prosody=prosody)
         if cond.shape[1] != t:
             cond = torch.nn.functional.pad(cond, (0, 0, 0, t - cond.shape[1]))
         return self.cfm.loss(mel, mel_lens, prompt_lens, cond, style, generator=generator)

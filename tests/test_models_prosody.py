@@ -1,0 +1,149 @@
+"""Utterance prosody offsets: the measures, the emotion → prosody head, S2M's prosody input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from tests.helpers import make_coded_corpus, make_random_model, make_tone
+from voxsmith.audio import Audio
+from voxsmith.errors import CheckpointError, ConfigError
+from voxsmith.models.prosody import MEASURES, SCALES, ProsodyHead, scaled_offset, utterance_prosody
+from voxsmith.models.s2m import S2M, S2MConfig
+
+
+def test_utterance_prosody_reads_pitch_range_loudness_and_tilt():
+    per_code = np.array([[10.0, -20.0], [14.0, -22.0], [np.nan, -80.0], [12.0, -21.0]])
+    freqs = np.arange(80, dtype=np.float64)
+    bright = np.tile((0.05 * freqs)[:, None], (1, 16))  # more energy up the spectrum
+    m = utterance_prosody(per_code, bright)
+    assert m.shape == (len(MEASURES),)
+    assert m[0] == pytest.approx(12.0) and m[1] == pytest.approx(np.std([10.0, 14.0, 12.0]))
+    assert m[2] == pytest.approx(-21.0)  # the silent code (60 dB down) is not speech
+    dark = utterance_prosody(per_code, bright[::-1].copy())
+    assert m[3] > 0 > dark[3]  # the spectral slope's sign follows the spectrum
+    unvoiced = utterance_prosody(np.array([[np.nan, -20.0]]), bright)
+    assert np.isnan(unvoiced[0]) and np.isnan(unvoiced[1])
+    off = scaled_offset(m, unvoiced)
+    assert off[0] == 0.0 and off[2] == pytest.approx((m[2] - unvoiced[2]) / SCALES[2])
+    with pytest.raises(ConfigError):
+        utterance_prosody(np.zeros((4, 3)), bright)
+
+
+def test_prosody_head_recovers_a_linear_map_and_is_zero_for_the_speakers_own_emotion():
+    g = torch.Generator().manual_seed(0)
+    x = 30.0 * torch.randn(400, 6, generator=g) + 100.0  # unstandardised, like GPT emotion vectors
+    w = torch.randn(len(MEASURES), 6, generator=g) / 30.0
+    y = x @ w.T + torch.tensor([1.0, -2.0, 0.5, 0.0])
+    y[::7, 0] = float("nan")  # unvoiced clips: no f0 measure
+    head = ProsodyHead.fit(x, y, ridge=1e-6)
+    assert torch.allclose(head(x[:5]), (x[:5] @ w.T + torch.tensor([1.0, -2.0, 0.5, 0.0])), atol=1e-3)
+    assert torch.count_nonzero(head.offset(x[3], x[3])) == 0
+    assert torch.allclose(head.offset(x[1], x[2]), (x[1] - x[2]) @ w.T, atol=1e-3)
+    again = ProsodyHead.from_tensors(head.tensors())
+    assert again is not None and torch.equal(again(x[:2]), head(x[:2]))
+    assert ProsodyHead.from_tensors({"feat1": torch.zeros(1)}) is None
+    with pytest.raises(ConfigError):
+        head(torch.zeros(1, 5))
+    with pytest.raises(CheckpointError):
+        ProsodyHead(torch.zeros(3, 6), torch.zeros(3))
+
+
+def _small_s2m(prosody_dim: int) -> S2M:
+    cfg = S2MConfig.tiny(content_dim=32, gpt_dim=None, style_dim=8)
+    cfg.dit.depth, cfg.wavenet.num_layers, cfg.prosody_dim = 2, 1, prosody_dim
+    return S2M(cfg)
+
+
+def test_s2m_prosody_input_shifts_the_target_only_and_starts_from_zero(tmp_path):
+    from voxsmith.checkpoints import save_safetensors
+    from voxsmith.train.s2m import init_s2m
+
+    torch.manual_seed(0)
+    plain = _small_s2m(0)
+    path = tmp_path / "plain.safetensors"
+    save_safetensors(plain.state_dict(), path, kind="s2m", config=plain.cfg.to_dict())
+    model = _small_s2m(len(MEASURES))
+    init_s2m(model, path)  # a model without the layer carries over with it at zero
+    emb, off = torch.randn(2, 6, 32), torch.randn(2, len(MEASURES))
+    assert torch.equal(model.content(emb, prosody=off), emb)
+    torch.nn.init.normal_(model.models["prosody_layer"].weight)
+    mask = torch.tensor([[False, False, True, True, True, True]] * 2)
+    out = model.content(emb, latent_mask=mask, prosody=off)
+    assert torch.equal(out[:, :2], emb[:, :2]) and not torch.allclose(out[:, 2:], emb[:, 2:])
+    assert torch.equal(model.content(emb, prosody=torch.zeros_like(off)), emb)  # zero offset = none
+    mel, lens = torch.randn(2, 80, 24), torch.tensor([24, 20])
+    style = torch.randn(2, 8)
+    g = [torch.Generator().manual_seed(1) for _ in range(2)]
+    prompts = torch.tensor([8, 8])
+    a = model.loss(emb, mel, lens, style, prompt_lens=prompts, generator=g[0], prosody=off)
+    b = model.loss(emb, mel, lens, style, prompt_lens=prompts, generator=g[1], prosody=2 * off)
+    assert a.item() != b.item()
+    with pytest.raises(ConfigError, match="prosody"):
+        model.content(emb, prosody=torch.zeros(2, 3))
+    with pytest.raises(ConfigError, match="prosody"):
+        plain.content(emb, prosody=off)
+
+
+def test_cross_prompted_batches_carry_the_measured_prosody_offset(tmp_path):
+    from voxsmith.train.s2m import S2MData, S2MTrainConfig
+
+    corpus, _, _ = make_coded_corpus(tmp_path)
+    data = S2MData(corpus, "train", prosody=True)
+    assert set(data.measures) == set(data.keep)
+    f0 = {k: m[0] for k, m in data.measures.items()}
+    assert len({round(v, 1) for v in f0.values()}) > 3  # the tones differ in pitch
+    cfg = S2MTrainConfig(batch_size=6, crop_codes=12, cross_prompt=1.0)
+    *_, prosody = data.batch(np.random.default_rng(1), cfg, 8)
+    assert prosody.shape == (6, len(MEASURES)) and bool((prosody[:, 0] != 0).all())
+    expected = {
+        tuple(np.round(scaled_offset(data.measures[k], data.measures[j]), 4))
+        for k in data.keep
+        for j in data.keep
+        if k != j and data.data.clips[k].row["speaker"] == data.data.clips[j].row["speaker"]
+    }
+    assert all(tuple(np.round(p.numpy(), 4)) in expected for p in prosody)
+    cfg.cross_prompt = 0.0  # prompted by their own start: no offset
+    *_, prosody = data.batch(np.random.default_rng(1), cfg, 8)
+    assert torch.count_nonzero(prosody) == 0
+    *_, none = S2MData(corpus, "train").batch(np.random.default_rng(1), cfg, 8)
+    assert none is None
+
+
+def test_emotion_moves_the_mel_through_the_prosody_head_and_neutral_stays_unshifted(tmp_path):
+    from voxsmith.pipeline import IndexTTSModel
+
+    root = make_random_model(tmp_path / "m", prosody=True)
+    model = IndexTTSModel.from_pretrained(root)
+    p = model.parts
+    assert p.prosody is not None and p.s2m.cfg.prosody_dim == len(MEASURES)
+    torch.nn.init.normal_(p.s2m.models["prosody_layer"].weight)
+    spk = model.speaker_encoder(Audio(make_tone(4.0, freq=180.0), 22050))
+    assert p.prosody_offset(spk, spk.emo_vec) is not None
+    assert torch.count_nonzero(p.prosody_offset(spk, spk.emo_vec)) == 0
+    happy = model._emotion_vector(spk, model.emotion_encoder.preset("happy"))
+    assert torch.count_nonzero(p.prosody_offset(spk, happy)) == len(MEASURES)
+    codes = torch.arange(12) % p.codec.cfg.codebook_size
+    neutral = p.codes_to_mel(codes, spk, emo_vec=spk.emo_vec, seed=1)
+    assert torch.equal(neutral, p.codes_to_mel(codes, spk, seed=1))
+    moved = p.codes_to_mel(codes, spk, emo_vec=happy, seed=1)
+    head, p.prosody = p.prosody, None  # the same emotion without the head: S2M gets no offset
+    unshifted = p.codes_to_mel(codes, spk, emo_vec=happy, seed=1)
+    p.prosody = head
+    assert not torch.allclose(moved, unshifted)
+
+
+def test_a_prosody_reading_s2m_without_its_head_fails_to_load(tmp_path):
+    from voxsmith.checkpoints import load_safetensors, save_safetensors
+    from voxsmith.pipeline import IndexTTSModel
+
+    root = make_random_model(tmp_path / "m", prosody=True)
+    tensors, config, _ = load_safetensors(root / "emotion.safetensors", kind="emotion_matrix")
+    assert "prosody_weight" in tensors
+    save_safetensors(
+        {"feat1": tensors["feat1"], "feat2": tensors["feat2"]}, root / "emotion.safetensors",
+        kind="emotion_matrix", config=config,
+    )  # fmt: skip
+    with pytest.raises(CheckpointError, match="prosody head"):
+        IndexTTSModel.from_pretrained(root)
