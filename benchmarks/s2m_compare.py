@@ -40,14 +40,17 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     codec = load_codec(args.codec)
     latents = latents_cache(args.data, args.split, args.gpt) if args.gpt is not None else None
-    data = S2MData(args.data, args.split, latents)
+    data: dict[bool, S2MData] = {}  # with and without measured prosody offsets, built when needed
     out = {"corpus": str(args.data), "split": args.split, "batches": args.batches}
     results = {}
     with torch.no_grad():
         for path in args.s2ms:
             model = load_module(path, "s2m", lambda c: S2M(S2MConfig.from_dict(c)))
+            reads = bool(model.cfg.prosody_dim)  # type: ignore[attr-defined]
+            if reads not in data:
+                data[reads] = S2MData(args.data, args.split, latents, prosody=reads)
             loss = validate(
-                model, codec, data, S2MTrainConfig(), model.cfg.dit.style_dim, batches=args.batches
+                model, codec, data[reads], S2MTrainConfig(), model.cfg.dit.style_dim, batches=args.batches
             )  # type: ignore[arg-type]
             results[str(path)] = {"val_fm_loss": round(loss, 4)}
             print(path, json.dumps(results[str(path)]), flush=True)

@@ -173,3 +173,23 @@ def test_s2m_grows_deeper_from_a_trained_one_and_resumes_at_its_depth(tmp_path, 
     err = capsys.readouterr().err
     assert "--depth must be >= 2" in err and "even number" in err
     assert not (tmp_path / "bad2" / "s2m.safetensors").exists()
+
+
+def test_s2m_recipe_learns_to_read_prosody_offsets_and_resumes(tmp_path):
+    from voxsmith.models.prosody import MEASURES
+
+    corpus, _, codec = make_coded_corpus(tmp_path)
+    cfg = S2MTrainConfig(steps=6, batch_size=2, crop_codes=12, warmup=1, val_every=3, cross_prompt=1.0)
+    model_cfg = S2MConfig.tiny(content_dim=32, gpt_dim=None, style_dim=8)
+    model_cfg.dit.depth, model_cfg.wavenet.num_layers = 2, 1
+    plain = train_s2m(corpus, codec, tmp_path / "plain", cfg, model_cfg)
+    out = tmp_path / "prosody"
+    path = train_s2m(corpus, codec, out, cfg, init=plain, prosody=True)
+    tensors, config, _ = load_safetensors(path, kind="s2m")
+    assert config["prosody_dim"] == len(MEASURES)
+    w = tensors["models.prosody_layer.weight"]
+    # from zero, at the prosody layer's own (faster) learning rate: about lr * scale per step
+    assert float(w.abs().max()) > 2 * cfg.steps * cfg.lr
+    cfg.steps = 8  # a resume keeps reading them without being told again
+    _, config, _ = load_safetensors(train_s2m(corpus, codec, out, cfg), kind="s2m")
+    assert config["prosody_dim"] == len(MEASURES)

@@ -36,7 +36,7 @@ from voxsmith.models.emotion import EmotionMatrix
 from voxsmith.models.gpt import GPTConfig, UnifiedVoice
 from voxsmith.models.kmeans_codec import KMeansCodec, KMeansCodecConfig
 from voxsmith.models.parts import PART_FILES, ModelParts, card_settings, save_parts
-from voxsmith.models.prosody import SCALES, ProsodyHead, utterance_prosody
+from voxsmith.models.prosody import MEASURES, SCALES, ProsodyHead, utterance_prosody
 from voxsmith.models.s2m import S2M, S2MConfig
 from voxsmith.models.style import StyleEncoder, StyleEncoderConfig, load_style_encoder
 from voxsmith.models.vocoder import VocosConfig, VocosVocoder
@@ -231,8 +231,14 @@ def fit_prosody_head(
         k = keys[i]
         emos.append(gpt.emotion_vector(data.clip_mel(k).T.unsqueeze(0))[0])
         targets.append((measures[k] - base[rows[k]["speaker"]]) / np.asarray(SCALES))
-    head = ProsodyHead.fit(torch.stack(emos), torch.from_numpy(np.stack(targets)), ridge=ridge)
-    log.info("prosody head fitted on %d clips", len(emos))
+    x, y = torch.stack(emos), torch.from_numpy(np.stack(targets))
+    head = ProsodyHead.fit(x, y, ridge=ridge)
+    resid, ok = (head(x).double() - y).numpy(), ~np.isnan(y.numpy())
+    r2 = {
+        name: round(1.0 - float(np.mean(resid[ok[:, k], k] ** 2) / np.var(y.numpy()[ok[:, k], k])), 3)
+        for k, name in enumerate(MEASURES)
+    }
+    log.info("prosody head fitted on %d clips; R² per measure %s", len(emos), r2)
     return head
 
 

@@ -66,6 +66,9 @@ class S2MTrainConfig:
     cross_prompt: float = 0.0
     prompt_latent: bool = False  # GPT latents over the prompt codes (inference has none there)
     lr: float = 3e-4  # AdamW peak learning rate
+    # the prosody layer's learning rate over ``lr``: it starts at zero and must grow to the size
+    # of codec embeddings (norm ~17); at ``lr`` AdamW moves it ~lr per step, far too slowly
+    prosody_lr_scale: float = 20.0
     warmup: int = 500
     log_every: int = 50
     val_every: int = 1000
@@ -274,7 +277,10 @@ def train_s2m(
     train = S2MData(corpus, "train", latents["train"], prosody=reads_prosody)
     model = S2M(model_cfg)
     style_dim = model_cfg.dit.style_dim
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=(0.9, 0.98), weight_decay=0.01)
+    fast = [p for n, p in model.named_parameters() if n.startswith("models.prosody_layer.")]
+    rest = [p for n, p in model.named_parameters() if not n.startswith("models.prosody_layer.")]
+    groups = [{"params": rest}] + ([{"params": fast, "lr": cfg.lr * cfg.prosody_lr_scale}] if fast else [])
+    opt = torch.optim.AdamW(groups, lr=cfg.lr, betas=(0.9, 0.98), weight_decay=0.01)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, warmup_decay(cfg.warmup, cfg.steps))
     step = 0
     if resume and run.has_state():
