@@ -26,6 +26,7 @@ from voxsmith.audio import Audio
 from voxsmith.errors import CheckpointError, ConfigError
 from voxsmith.models.emotion import EmotionMatrix
 from voxsmith.models.gpt import UnifiedVoice
+from voxsmith.models.prosody import ProsodyHead
 from voxsmith.models.sampling import SamplingConfig
 
 if TYPE_CHECKING:
@@ -43,6 +44,7 @@ class PartsBase(ABC):
     s2m_steps: int  # Euler steps at inference
     cfg_rate: float  # classifier-free guidance strength
     card: dict  # the model card (model.json, or what the official loader derived)
+    prosody: ProsodyHead | None = None  # emotion → utterance prosody, for an S2M that reads offsets
 
     # ----- facts -------------------------------------------------------------------------
     @property
@@ -160,10 +162,9 @@ class PartsBase(ABC):
     def prosody_offset(self, spk: SpeakerEmbedding, emo_vec: torch.Tensor | None) -> torch.Tensor | None:
         """``(1, K)``: the prosody change the emotion asks of S2M, relative to the reference (its
         own emotion); None for an S2M that reads no offsets or when the speaker's emotion is kept."""
-        head = getattr(self, "prosody", None)
-        if head is None or emo_vec is None or not getattr(self.s2m.cfg, "prosody_dim", 0):  # type: ignore[attr-defined]
+        if self.prosody is None or emo_vec is None or not getattr(self.s2m.cfg, "prosody_dim", 0):  # type: ignore[attr-defined]
             return None
-        return head.offset(emo_vec, spk.emo_vec)
+        return self.prosody.offset(emo_vec, spk.emo_vec)
 
     @abstractmethod
     def codes_to_mel(

@@ -93,7 +93,7 @@ class ProsodyHead:
         self.bias = bias.float()
 
     @classmethod
-    def fit(cls, emovec: torch.Tensor, targets: torch.Tensor, ridge: float = 1.0) -> ProsodyHead:
+    def fit(cls, emovec: torch.Tensor, targets: torch.Tensor, ridge: float = 0.01) -> ProsodyHead:
         """Ridge regression of ``targets (M, K)`` (scaled, NaN = unknown) on ``emovec (M, D)``.
 
         Each measure is fitted on the examples where it is known; the inputs are standardised

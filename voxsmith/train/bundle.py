@@ -36,11 +36,11 @@ from voxsmith.models.emotion import EmotionMatrix
 from voxsmith.models.gpt import GPTConfig, UnifiedVoice
 from voxsmith.models.kmeans_codec import KMeansCodec, KMeansCodecConfig
 from voxsmith.models.parts import PART_FILES, ModelParts, card_settings, save_parts
-from voxsmith.models.prosody import MEASURES, SCALES, ProsodyHead, utterance_prosody
+from voxsmith.models.prosody import MEASURES, SCALES, ProsodyHead
 from voxsmith.models.s2m import S2M, S2MConfig
 from voxsmith.models.style import StyleEncoder, StyleEncoderConfig, load_style_encoder
 from voxsmith.models.vocoder import VocosConfig, VocosVocoder
-from voxsmith.train.data import CorpusData, read_manifest
+from voxsmith.train.data import CorpusData, neutral_or_all, read_manifest
 from voxsmith.train.state import weights_history
 
 log = logging.getLogger(__name__)
@@ -193,37 +193,24 @@ def fit_emotion_matrix(
     )
 
 
-def speaker_neutral(measures: dict[int, np.ndarray], rows: list[dict]) -> dict[str, np.ndarray]:
-    """Each speaker's median utterance measures over their neutral clips (all clips if none)."""
-    by_spk: dict[str, list[np.ndarray]] = {}
-    neutral: dict[str, list[np.ndarray]] = {}
-    for k, m in measures.items():
-        spk = rows[k]["speaker"]
-        by_spk.setdefault(spk, []).append(m)
-        if rows[k].get("style", "neutral") == "neutral":
-            neutral.setdefault(spk, []).append(m)
-    return {spk: np.nanmedian(np.stack(neutral.get(spk) or ms), axis=0) for spk, ms in by_spk.items()}
-
-
 @torch.inference_mode()
 def fit_prosody_head(
     corpus: str | Path, gpt: UnifiedVoice, clips: int = 2000, ridge: float = 0.01, seed: int = 0
 ) -> ProsodyHead:
     """The prosody head from ``clips`` random train clips (see the module doc and
     :mod:`voxsmith.models.prosody`)."""
-    from voxsmith.train.prosody import prosody_cache
+    from voxsmith.train.prosody import clip_measures
 
     data = CorpusData(corpus, "train")
-    per_code = prosody_cache(corpus, "train", data)
     rows = [c.row for c in data.clips]
-    measures = {
-        k: utterance_prosody(per_code[r["id"]], data.clip_mel(k).numpy())
-        for k, r in enumerate(rows)
-        if r["id"] in per_code
-    }
+    measures = clip_measures(corpus, data, range(len(rows)))
     if len(measures) < 10:
         raise DataError(f"{corpus}: {len(measures)} train clips with prosody; the prosody head needs more")
-    base = speaker_neutral(measures, rows)
+    # each speaker's median measures over their neutral clips (all clips if none)
+    base = {
+        spk: np.nanmedian(np.stack(ms), axis=0)
+        for spk, ms in neutral_or_all((rows[k], m) for k, m in measures.items()).items()
+    }
     keys = sorted(measures)
     pick = np.random.default_rng(seed).permutation(len(keys))[:clips]
     emos, targets = [], []

@@ -14,9 +14,10 @@ import hashlib
 import json
 import logging
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
@@ -27,6 +28,7 @@ from voxsmith.errors import DataError
 from voxsmith.fileio import atomic_path
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 HOP = MelConfig().hop_length
 
@@ -187,3 +189,15 @@ def split_codes(corpus: str | Path, split: str) -> dict[str, np.ndarray]:
     if not path.is_file():
         raise DataError(f"{path}: no codes; run `voxsmith train codec` first")
     return load_codes(path)
+
+
+def neutral_or_all(items: Iterable[tuple[dict[str, Any], T]]) -> dict[str, list[T]]:
+    """Group ``(manifest row, value)`` pairs by speaker, keeping each speaker's neutral clips'
+    values, or all of theirs when the speaker has no neutral clip (the speaker's baseline)."""
+    every: dict[str, list[T]] = {}
+    neutral: dict[str, list[T]] = {}
+    for row, value in items:
+        every.setdefault(row["speaker"], []).append(value)
+        if row.get("style", "neutral") == "neutral":
+            neutral.setdefault(row["speaker"], []).append(value)
+    return {spk: neutral.get(spk) or values for spk, values in every.items()}

@@ -16,7 +16,7 @@ Targets are cached per split as ``cache/prosody_<split>.npz`` (codes-file layout
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +25,8 @@ from torch import nn
 from tqdm import tqdm
 
 from voxsmith.data.world import _pyworld
-from voxsmith.train.data import CorpusData, load_codes, save_codes
+from voxsmith.models.prosody import utterance_prosody
+from voxsmith.train.data import CorpusData, load_codes, neutral_or_all, save_codes
 
 log = logging.getLogger(__name__)
 
@@ -75,21 +76,19 @@ def prosody_cache(corpus: str | Path, split: str, data: CorpusData | None = None
 
 def speaker_offsets(prosody: dict[str, np.ndarray], rows: list[dict]) -> dict[str, np.ndarray]:
     """Each speaker's median ``(f0, energy)`` over their neutral clips (all clips if none)."""
-    by_spk: dict[str, list[np.ndarray]] = defaultdict(list)
-    neutral: dict[str, list[np.ndarray]] = defaultdict(list)
-    for r in rows:
-        p = prosody.get(r["id"])
-        if p is None:
-            continue
-        by_spk[r["speaker"]].append(p)
-        if r.get("style", "neutral") == "neutral":
-            neutral[r["speaker"]].append(p)
     out = {}
-    for spk, ps in by_spk.items():
-        cat = np.concatenate(neutral.get(spk) or ps).astype(np.float32)
+    for spk, ps in neutral_or_all((r, prosody[r["id"]]) for r in rows if r["id"] in prosody).items():
+        cat = np.concatenate(ps).astype(np.float32)
         f0 = cat[:, 0][~np.isnan(cat[:, 0])]
         out[spk] = np.array([np.median(f0) if f0.size else 0.0, np.median(cat[:, 1])], np.float32)
     return out
+
+
+def clip_measures(corpus: str | Path, data: CorpusData, clips: Iterable[int]) -> dict[int, np.ndarray]:
+    """Utterance measures (``voxsmith.models.prosody``) of ``clips`` of ``data``'s split, by clip
+    index, from the per-code prosody cache (completed where clips are missing) and the mels."""
+    per_code = prosody_cache(corpus, data.split, data)
+    return {k: utterance_prosody(per_code[data.clips[k].row["id"]], data.clip_mel(k).numpy()) for k in clips}
 
 
 def targets(prosody: np.ndarray, offset: np.ndarray) -> np.ndarray:

@@ -41,10 +41,10 @@ from tqdm import tqdm
 from voxsmith.checkpoints import load_module, load_safetensors, read_metadata, save_safetensors, strict_load
 from voxsmith.errors import ConfigError, DataError
 from voxsmith.models.kmeans_codec import KMeansCodec, KMeansCodecConfig
-from voxsmith.models.prosody import MEASURES, scaled_offset, utterance_prosody
+from voxsmith.models.prosody import MEASURES, scaled_offset
 from voxsmith.models.s2m import S2M, S2MConfig
 from voxsmith.models.s2m.grow import grow_depth
-from voxsmith.train.data import CorpusData, split_codes
+from voxsmith.train.data import CorpusData, neutral_or_all, split_codes
 from voxsmith.train.gpt_latents import latents_cache
 from voxsmith.train.optim import optimizer_step, warmup_decay
 from voxsmith.train.state import RunDir, StopRequest, seed_all
@@ -101,24 +101,13 @@ class S2MData:
         if not self.keep:
             raise DataError(f"{corpus}: no {split} clips with codes")
         # prompt clips for cross-clip prompts: a speaker's neutral clips, else all of theirs
-        by_speaker: dict[str, list[int]] = {}
-        neutral: dict[str, list[int]] = {}
-        for k in self.keep:
-            row = self.data.clips[k].row
-            by_speaker.setdefault(row["speaker"], []).append(k)
-            if row.get("style", "neutral") == "neutral":
-                neutral.setdefault(row["speaker"], []).append(k)
-        self.prompt_pool = {spk: neutral.get(spk, ks) for spk, ks in by_speaker.items()}
+        self.prompt_pool = neutral_or_all((self.data.clips[k].row, k) for k in self.keep)
         # utterance prosody of each clip (raw measures), when the model reads prosody offsets
         self.measures: dict[int, np.ndarray] = {}
         if prosody:
-            from voxsmith.train.prosody import prosody_cache
+            from voxsmith.train.prosody import clip_measures
 
-            per_code = prosody_cache(corpus, split, self.data)
-            for k in self.keep:
-                self.measures[k] = utterance_prosody(
-                    per_code[self.data.clips[k].row["id"]], self.data.clip_mel(k).numpy()
-                )
+            self.measures = clip_measures(corpus, self.data, self.keep)
         style_path = root / f"style_{split}.npz"
         self.style: dict[str, np.ndarray] = {}
         if style_path.is_file():
@@ -169,7 +158,8 @@ class S2MData:
                 c, m, lat = self._segment(k, cfg.crop_codes, rng)
                 prompts.append(max(1, int(share * len(c))) * FRAMES_PER_CODE)
                 styles.append(self.style_of(k, style_dim))
-                offsets.append(np.zeros(len(MEASURES), np.float32))  # prompted by itself
+                if self.measures:
+                    offsets.append(np.zeros(len(MEASURES), np.float32))  # prompted by itself
             codes_b.append(c)
             mels.append(m)
             lens.append(len(c) * FRAMES_PER_CODE)
