@@ -1,4 +1,5 @@
-"""How much of a prosody offset S2M renders (a model whose S2M reads utterance prosody offsets).
+"""How much of a prosody offset S2M renders (a model whose S2M reads utterance prosody offsets,
+and the per-code contour the offset moves where it reads one).
 
     python benchmarks/prosody_gain.py --model DIR --data /work/data/heldout [--speakers 5] [--json OUT]
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -33,6 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", type=Path, required=True, help="corpus with held-out speakers (manifest.jsonl)")
     ap.add_argument("--speakers", type=int, default=5)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--scale", type=float, default=1.0, help="multiply every asked offset by this")
     ap.add_argument("--json", type=Path, help="write the results here too")
     args = ap.parse_args(argv)
 
@@ -45,14 +48,15 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     model = IndexTTSModel.from_pretrained(args.model) if args.model else IndexTTSModel.from_pretrained()
     p = model.parts
-    if not getattr(p.s2m.cfg, "prosody_dim", 0):
+    if p.prosody is None:
         raise ConfigError(f"{model.model_id}: its S2M reads no prosody offsets")
     rows = [json.loads(x) for x in (args.data / "manifest.jsonl").read_text(encoding="utf-8").splitlines()]
     neutral: dict[str, list[dict]] = {}
     for r in rows:
         if r.get("style", "neutral") == "neutral" and 4 < float(r["duration_s"]) < 8:
             neutral.setdefault(r["speaker"], []).append(r)
-    shifts: dict[str, list[dict[str, float]]] = {k: [] for k in ASKED}
+    asked_all = {k: tuple(args.scale * x for x in v) for k, v in ASKED.items()}
+    shifts: dict[str, list[dict[str, float]]] = {k: [] for k in asked_all}
     for spk in sorted(s for s, rs in neutral.items() if len(rs) >= 3)[: args.speakers]:
         ref, *texts = neutral[spk][:3]
         emb = model.speaker_encoder(str(args.data / ref["path"]))
@@ -62,25 +66,25 @@ def main(argv: list[str] | None = None) -> int:
             codes = p.generate_codes(ids, emb, emb.emo_vec, p.default_sampling(), None, gen)
 
             def render(offset, codes=codes, ids=ids, emb=emb) -> dict[str, float]:
-                own = p.prosody_offset
-                p.prosody_offset = lambda *_: torch.tensor([offset], dtype=torch.float32)
+                own = p.prosody  # a head that asks for this offset whatever the emotion
+                p.prosody = SimpleNamespace(offset=lambda *_: torch.tensor([offset], dtype=torch.float32))
                 try:
                     mel = p.codes_to_mel(codes, emb, text_ids=ids, emo_vec=emb.emo_vec, seed=0)
                 finally:
-                    p.prosody_offset = own
+                    p.prosody = own
                 audio = model.vocoder(mel.unsqueeze(0))
                 return measure_clip(audio.samples, audio.sample_rate, len(ids))
 
             base = render((0.0, 0.0, 0.0, 0.0))
-            for name, offset in ASKED.items():
+            for name, offset in asked_all.items():
                 got = render(offset)
                 shifts[name].append({k: got[k] - base[k] for k in SHOWN})
     from voxsmith.models.prosody import SCALES
 
-    out = {"model": model.model_id, "items": len(shifts["f0 +3 st"]), "rendered": {}}
+    out = {"model": model.model_id, "scale": args.scale, "items": len(shifts["f0 +3 st"]), "rendered": {}}
     for name, ds in shifts.items():
         asked = dict(
-            zip(SHOWN, (np.asarray(ASKED[name]) * np.asarray(SCALES)).round(2).tolist(), strict=True)
+            zip(SHOWN, (np.asarray(asked_all[name]) * np.asarray(SCALES)).round(2).tolist(), strict=True)
         )
         got = {k: round(float(np.nanmean([d[k] for d in ds])), 2) for k in SHOWN}
         out["rendered"][name] = {"asked": asked, "got": got}

@@ -57,11 +57,13 @@ def make_random_model(
     max_tokens: int = 48,
     gpt_latents: bool = False,
     prosody: bool = False,
+    contour: bool = False,
 ):
     """A complete model directory with small random weights (for facade and CLI tests).
 
     ``gpt_latents``: its S2M reads the GPT's latents through a ``gpt_layer`` (official design).
     ``prosody``: its S2M reads prosody offsets, with a random prosody head beside the emotion matrix.
+    ``contour``: its S2M reads a per-code contour (needs ``gpt_latents``), with a random contour head.
 
     The GPT never learned to stop, so generation runs to ``max_tokens``; everything else
     (shapes, files, controls, errors) behaves as with the trained built-in model.
@@ -75,7 +77,7 @@ def make_random_model(
     from voxsmith.models.gpt import GPTConfig, UnifiedVoice
     from voxsmith.models.kmeans_codec import KMeansCodec, KMeansCodecConfig
     from voxsmith.models.parts import ModelParts, save_parts
-    from voxsmith.models.prosody import MEASURES, ProsodyHead
+    from voxsmith.models.prosody import CONTOUR, MEASURES, ContourHead, ProsodyHead
     from voxsmith.models.s2m import S2M, S2MConfig
     from voxsmith.models.style import StyleEncoder, StyleEncoderConfig
     from voxsmith.models.units import UNITS
@@ -93,7 +95,11 @@ def make_random_model(
     style = StyleEncoder(StyleEncoderConfig.debug())
     gpt_dim = gpt.config.model_dim if gpt_latents else None
     s2m_cfg = S2MConfig.tiny(content_dim=content.cfg.dim, gpt_dim=gpt_dim, style_dim=style.style_dim)
-    s2m = S2M(dataclasses.replace(s2m_cfg, prosody_dim=len(MEASURES) if prosody else 0))
+    s2m = S2M(
+        dataclasses.replace(
+            s2m_cfg, prosody_dim=len(MEASURES) if prosody else 0, contour_dim=len(CONTOUR) if contour else 0
+        )
+    )
     vocoder = VocosVocoder(VocosConfig.debug())
     counts = [2, 1, 1, 1, 1, 1, 1, 2]
     emotion = EmotionMatrix(
@@ -102,7 +108,14 @@ def make_random_model(
     head = None
     if prosody:
         head = ProsodyHead(torch.randn(len(MEASURES), gpt.config.model_dim) / 10, torch.zeros(len(MEASURES)))
-    parts = ModelParts("random", content, codec, gpt, s2m, style, vocoder, emotion, s2m_steps=2, prosody=head)
+    lines = None
+    if contour:
+        lines = ContourHead(
+            torch.randn(len(CONTOUR), gpt.config.model_dim) / 10, torch.zeros(len(CONTOUR)), 2.0
+        )
+    parts = ModelParts(
+        "random", content, codec, gpt, s2m, style, vocoder, emotion, s2m_steps=2, prosody=head, contour=lines
+    )
     return save_parts(parts, root, dtype=torch.float32)
 
 

@@ -330,3 +330,25 @@ def test_cli_finetune_prints_the_share_and_writes_an_adapter(env, capsys, tmp_pa
         "h.0.attn.c_attn",
         "h.1.attn.c_attn",
     ]
+
+
+def test_a_contour_reading_model_fine_tunes_on_the_contour_its_head_predicts(env, tmp_path):
+    model = IndexTTSModel.from_pretrained(
+        make_random_model(tmp_path / "m", gpt_latents=True, prosody=True, contour=True)
+    )
+    head, seen = model.parts.contour, []
+
+    def spy(latent: torch.Tensor) -> torch.Tensor:
+        seen.append(tuple(latent.shape))
+        return head(latent)
+
+    model.parts.contour = type("Spy", (), {"__call__": staticmethod(spy)})()
+    res = finetune(
+        env["data"], tmp_path / "ad", model=model, cfg=_cfg("lora", steps=2, val_every=2), progress=False
+    )
+    model.parts.contour = head
+    assert (
+        res.finished and seen and all(len(s) == 3 and s[-1] == model.parts.gpt.config.model_dim for s in seen)
+    )
+    model.load_adapter(tmp_path / "ad", name="v")
+    assert model.tts("你好世界", model.speaker_encoder(_voice()), target_tokens=8, seed=0).shape[-1] == 32

@@ -95,7 +95,7 @@ def test_cross_prompted_batches_carry_the_measured_prosody_offset(tmp_path):
     f0 = {k: m[0] for k, m in data.measures.items()}
     assert len({round(v, 1) for v in f0.values()}) > 3  # the tones differ in pitch
     cfg = S2MTrainConfig(batch_size=6, crop_codes=12, cross_prompt=1.0)
-    *_, prosody = data.batch(np.random.default_rng(1), cfg, 8)
+    prosody = data.batch(np.random.default_rng(1), cfg, 8).prosody
     assert prosody.shape == (6, len(MEASURES)) and bool((prosody[:, 0] != 0).all())
     expected = {
         tuple(np.round(scaled_offset(data.measures[k], data.measures[j]), 4))
@@ -105,10 +105,9 @@ def test_cross_prompted_batches_carry_the_measured_prosody_offset(tmp_path):
     }
     assert all(tuple(np.round(p.numpy(), 4)) in expected for p in prosody)
     cfg.cross_prompt = 0.0  # prompted by their own start: no offset
-    *_, prosody = data.batch(np.random.default_rng(1), cfg, 8)
+    prosody = data.batch(np.random.default_rng(1), cfg, 8).prosody
     assert torch.count_nonzero(prosody) == 0
-    *_, none = S2MData(corpus, "train").batch(np.random.default_rng(1), cfg, 8)
-    assert none is None
+    assert S2MData(corpus, "train").batch(np.random.default_rng(1), cfg, 8).prosody is None
 
 
 def test_emotion_moves_the_mel_through_the_prosody_head_and_neutral_stays_unshifted(tmp_path):

@@ -16,9 +16,9 @@ def test_s2m_recipe_trains_and_resumes(tmp_path):
     corpus, _, codec = make_coded_corpus(tmp_path)
     cfg = S2MTrainConfig(steps=16, batch_size=2, crop_codes=12, warmup=1, log_every=2, val_every=8, lr=1e-3)
     data = S2MData(corpus, "train")
-    codes, mel, lens, prompts, style, latent, prosody = data.batch(np.random.default_rng(0), cfg, 8)
+    codes, mel, lens, prompts, style, latent, prosody, contour = data.batch(np.random.default_rng(0), cfg, 8)
     assert mel.shape[-1] == codes.shape[1] * 4 and (prompts < lens).all() and style.shape == (2, 8)
-    assert latent is None and prosody is None
+    assert latent is None and prosody is None and contour is None
     model_cfg = S2MConfig.tiny(content_dim=32, gpt_dim=None, style_dim=8)
     model_cfg.dit.depth, model_cfg.wavenet.num_layers = 2, 1
     out = tmp_path / "s2m"
@@ -193,3 +193,44 @@ def test_s2m_recipe_learns_to_read_prosody_offsets_and_resumes(tmp_path):
     cfg.steps = 8  # a resume keeps reading them without being told again
     _, config, _ = load_safetensors(train_s2m(corpus, codec, out, cfg), kind="s2m")
     assert config["prosody_dim"] == len(MEASURES)
+
+
+def test_s2m_recipe_learns_to_read_the_contour_and_the_bundle_fits_its_head(tmp_path):
+    import torch
+
+    from voxsmith.checkpoints import save_safetensors
+    from voxsmith.models.gpt import UnifiedVoice
+    from voxsmith.models.prosody import CONTOUR
+    from voxsmith.train.bundle import fit_contour_head
+    from voxsmith.train.data import read_manifest
+    from voxsmith.train.gpt_latents import latents_cache
+    from voxsmith.train.prosody import contour, prosody_cache, speaker_offsets
+
+    corpus, _, codec = make_coded_corpus(tmp_path)
+    torch.manual_seed(0)
+    gpt = UnifiedVoice(debug_gpt_config(codebook_size=16))
+    gpt_path = tmp_path / "gpt.safetensors"
+    save_safetensors(gpt.state_dict(), gpt_path, kind="gpt", config=gpt.config.to_dict())
+    cfg = S2MTrainConfig(steps=6, batch_size=2, crop_codes=12, warmup=1, val_every=3, cross_prompt=0.5)
+    model_cfg = S2MConfig.tiny(content_dim=32, gpt_dim=gpt.config.model_dim, style_dim=8)
+    model_cfg.dit.depth, model_cfg.wavenet.num_layers = 2, 1
+    out = tmp_path / "contour"
+    path = train_s2m(corpus, codec, out, cfg, model_cfg, gpt=gpt_path, contour=True)
+    tensors, config, _ = load_safetensors(path, kind="s2m")
+    assert config["contour_dim"] == len(CONTOUR) and config["prosody_dim"] == 0
+    assert float(tensors["models.contour_layer.weight"].abs().max()) > 2 * cfg.steps * cfg.lr  # fast rate
+    cfg.steps = 8  # a resume keeps reading it without being told again
+    _, config, _ = load_safetensors(train_s2m(corpus, codec, out, cfg, gpt=gpt_path), kind="s2m")
+    assert config["contour_dim"] == len(CONTOUR)
+    # the bundle's head: a least-squares fit of the clips' contours on their latents
+    head = fit_contour_head(corpus, gpt_path, ridge=1e-4)
+    lat, per_code = latents_cache(corpus, "train", gpt_path), prosody_cache(corpus, "train")
+    rows = [r for r in read_manifest(corpus) if r["split"] == "train" and r["id"] in lat]
+    base = speaker_offsets(per_code, rows)
+    x = torch.cat([torch.from_numpy(lat[r["id"]].astype(np.float32)) for r in rows])
+    y = torch.cat(
+        [torch.from_numpy(contour(per_code[r["id"]], base[r["speaker"]])[: len(lat[r["id"]])]) for r in rows]
+    )
+    fitted = float((head(x) - y).pow(2).mean())
+    assert fitted < float((y - y.mean(0)).pow(2).mean())  # better than each measure's mean
+    assert head.spread > 0

@@ -80,6 +80,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         "at inference (use with --cross-prompt; a model that already reads them keeps doing so)",
     )
     p.add_argument(
+        "--contour",
+        action="store_true",
+        help="s2m stage: also read each code's f0 and energy relative to the speaker (measured "
+        "from the clip), which the bundled contour head predicts from the GPT latents and the "
+        "emotion moves at inference (a model that already reads it keeps doing so)",
+    )
+    p.add_argument(
         "--dropout",
         type=float,
         help="gpt stage: GPT-2 dropout while training (default: the model's 0.1; more fights "
@@ -252,6 +259,7 @@ def run(args: argparse.Namespace) -> int:
         path = train_s2m(
             args.data, args.codec, args.out, _every(cfg, args),
             resume=resume, init=args.init, gpt=args.gpt, depth=args.depth, prosody=args.prosody,
+            contour=args.contour,
         )  # fmt: skip
     elif args.stage == "checker":
         from voxsmith.check.config import CheckerConfig

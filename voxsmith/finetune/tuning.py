@@ -174,8 +174,12 @@ def s2m_loss(parts: PartsBase, crops: S2MCrops, generator: torch.Generator) -> t
     # a S2M trained without style vectors saw zeros only (as ``PartsBase.codes_to_mel`` feeds it)
     style = crops.style if parts.card.get("s2m_style", True) else torch.zeros_like(crops.style)
     latent = crop_latents(parts.gpt, crops) if "gpt_layer" in parts.s2m.models else None
+    # an S2M that reads a contour gets the one inference feeds it: the head's, from the latents
+    reads = getattr(parts.s2m.cfg, "contour_dim", 0) and parts.contour is not None and latent is not None
+    contour = parts.contour(latent) if reads else None
     return parts.s2m.loss(parts.codec.vq2emb(crops.codes), crops.mel, crops.mel_lens, style, gpt_latent=latent,
-                          prompt_lens=crops.prompt_lens, generator=generator)  # fmt: skip
+                          prompt_lens=crops.prompt_lens, generator=generator, prompt_latent=contour is None,
+                          contour=contour)  # fmt: skip
 
 
 @torch.no_grad()

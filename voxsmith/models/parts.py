@@ -10,7 +10,9 @@ and one self-describing safetensors file per part::
     style.safetensors     style encoder                           kind "style"
     vocoder.safetensors   Vocos-type vocoder                      kind "vocos"
     emotion.safetensors   emotion matrix (feat1 / feat2 / counts) kind "emotion_matrix"
-                          (+ prosody_weight / prosody_bias: the prosody head, when S2M reads offsets)
+                          (+ prosody_weight / prosody_bias: the prosody head, when S2M reads offsets;
+                           + contour_weight / contour_bias / contour_spread: the contour head,
+                           when S2M reads a per-code contour)
 
 Shapes: codes (N,) at 21.5 Hz; mel (80, 4N); conditioning features (T, 80) log-mel.
 """
@@ -32,7 +34,7 @@ from voxsmith.models.emotion import EmotionMatrix
 from voxsmith.models.gpt import GPTConfig, UnifiedVoice
 from voxsmith.models.kmeans_codec import KMeansCodec, KMeansCodecConfig
 from voxsmith.models.parts_base import PartsBase
-from voxsmith.models.prosody import ProsodyHead
+from voxsmith.models.prosody import ContourHead, ProsodyHead
 from voxsmith.models.s2m import S2M, S2MConfig
 from voxsmith.models.s2m.cfm import SWAY_RANGE
 from voxsmith.models.sampling import SamplingConfig
@@ -71,6 +73,7 @@ class ModelParts(PartsBase):
     s2m_sway: float = 0.0  # S2M time grid: 0 uniform, < 0 denser near the noise end
     card: dict = field(default_factory=dict)
     prosody: ProsodyHead | None = None  # emotion → utterance prosody, for an S2M that reads offsets
+    contour: ContourHead | None = None  # GPT latents → per-code prosody, for an S2M that reads a contour
 
     @property
     def samples_per_token(self) -> int:
@@ -114,14 +117,16 @@ class ModelParts(PartsBase):
         """
         gen = torch.Generator().manual_seed(seed) if seed is not None else None
         codes = codes.long().unsqueeze(0)
+        latent = self.gpt_latent(codes, spk, text_ids, emo_vec, target)
         mel = self.s2m.infer(
             self.codec.vq2emb(codes),
             spk.prompt_mel.unsqueeze(0),
             # a S2M trained before the style stage existed saw zero style vectors only
             (spk.style if self.card.get("s2m_style", True) else torch.zeros_like(spk.style)).unsqueeze(0),
             ref_emb=self.codec.vq2emb(spk.prompt_codes.long()).unsqueeze(0),
-            gpt_latent=self.gpt_latent(codes, spk, text_ids, emo_vec, target),
+            gpt_latent=latent,
             prosody=self.prosody_offset(spk, emo_vec),
+            contour=self.prosody_contour(latent, spk, emo_vec),
             n_steps=n_steps or self.s2m_steps,
             cfg_rate=self.cfg_rate,
             temperature=self.s2m_noise,
@@ -160,6 +165,7 @@ def save_parts(
                      config=parts.vocoder.cfg.to_dict(), dtype=dtype)  # fmt: skip
     if parts.emotion is not None:
         head = parts.prosody.tensors() if parts.prosody is not None else {}
+        head |= parts.contour.tensors() if parts.contour is not None else {}
         save_safetensors(
             {"feat1": parts.emotion.style_rows, "feat2": parts.emotion.emotion_rows, **head},
             root / PART_FILES["emotion"], kind="emotion_matrix", config={"counts": parts.emotion.counts},
@@ -239,19 +245,25 @@ def load_parts(root: str | Path) -> ModelParts:
     t, c = _load(root / PART_FILES["vocoder"], "vocos")
     vocoder = VocosVocoder(VocosConfig(**c))
     strict_load(vocoder, t, "vocoder")
-    emotion, prosody = None, None
+    emotion, prosody, contour = None, None, None
     if (root / PART_FILES["emotion"]).is_file():
         t, c = _load(root / PART_FILES["emotion"], "emotion_matrix")
         emotion = EmotionMatrix(t["feat1"], t["feat2"], c["counts"])
         prosody = ProsodyHead.from_tensors(t)
+        contour = ContourHead.from_tensors(t)
     if s2m.cfg.prosody_dim and prosody is None:
         raise CheckpointError(
             f"{root}: its S2M reads prosody offsets but {PART_FILES['emotion']} has no prosody head "
             "(prosody_weight, prosody_bias); rebuild the model with `voxsmith dev bundle`"
         )
+    if s2m.cfg.contour_dim and contour is None:
+        raise CheckpointError(
+            f"{root}: its S2M reads a prosody contour but {PART_FILES['emotion']} has no contour head "
+            "(contour_weight, contour_bias, contour_spread); rebuild the model with `voxsmith dev bundle`"
+        )
     parts = ModelParts(
         card.get("name", root.name), content, codec, gpt, s2m, style, vocoder, emotion, card=card,
-        prosody=prosody,
+        prosody=prosody, contour=contour,
     )  # fmt: skip
     for name, value in settings.items():
         setattr(parts, name, value)

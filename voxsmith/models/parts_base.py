@@ -26,7 +26,7 @@ from voxsmith.audio import Audio
 from voxsmith.errors import CheckpointError, ConfigError
 from voxsmith.models.emotion import EmotionMatrix
 from voxsmith.models.gpt import UnifiedVoice
-from voxsmith.models.prosody import ProsodyHead
+from voxsmith.models.prosody import ContourHead, ProsodyHead
 from voxsmith.models.sampling import SamplingConfig
 
 if TYPE_CHECKING:
@@ -45,6 +45,7 @@ class PartsBase(ABC):
     cfg_rate: float  # classifier-free guidance strength
     card: dict  # the model card (model.json, or what the official loader derived)
     prosody: ProsodyHead | None = None  # emotion → utterance prosody, for an S2M that reads offsets
+    contour: ContourHead | None = None  # GPT latents → per-code prosody, for an S2M that reads a contour
 
     # ----- facts -------------------------------------------------------------------------
     @property
@@ -165,6 +166,23 @@ class PartsBase(ABC):
         if self.prosody is None or emo_vec is None or not getattr(self.s2m.cfg, "prosody_dim", 0):  # type: ignore[attr-defined]
             return None
         return self.prosody.offset(emo_vec, spk.emo_vec)
+
+    def prosody_contour(
+        self, latent: torch.Tensor | None, spk: SpeakerEmbedding, emo_vec: torch.Tensor | None
+    ) -> torch.Tensor | None:
+        """``(1, N, Kc)``: the per-code contour for an S2M that reads one (else None), predicted
+        from the GPT latents ``(1, N, D)`` and moved by the emotion's utterance offset (none when
+        the speaker's own emotion is kept)."""
+        if not getattr(self.s2m.cfg, "contour_dim", 0):  # type: ignore[attr-defined]
+            return None
+        if self.contour is None or latent is None:
+            raise CheckpointError(
+                f"{self.name}: its S2M reads a prosody contour, but there is no contour head"
+            )
+        offset = (
+            None if self.prosody is None or emo_vec is None else self.prosody.offset(emo_vec, spk.emo_vec)
+        )
+        return self.contour.shift(self.contour(latent), offset)
 
     @abstractmethod
     def codes_to_mel(

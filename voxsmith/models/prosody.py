@@ -17,7 +17,15 @@ This module makes the emotion's prosody explicit, in four utterance-level measur
   the offset is ``head(emotion used) − head(speaker's own emotion)``: zero when the speaker's
   own emotion is kept, so neutral synthesis is what it was.
 
-Shapes: D emotion-vector width, K = len(MEASURES), M examples.
+An utterance offset alone is rendered weakly (S2M moves pitch by about a tenth of what it
+asks), so S2M may also read a per-code *contour* (``S2MConfig.contour_dim``): each code's f0
+(unvoiced codes interpolated) and energy relative to the speaker's neutral medians, measured
+from the clip in training. :class:`ContourHead` predicts it from the GPT latents at inference,
+and the emotion's offset moves it (:meth:`ContourHead.shift`): an input given code by code is
+one S2M learns to follow.
+
+Shapes: D emotion-vector width, G GPT-latent width, K = len(MEASURES), Kc = len(CONTOUR),
+N codes, M examples.
 """
 
 from __future__ import annotations
@@ -32,6 +40,8 @@ from voxsmith.errors import CheckpointError, ConfigError
 
 MEASURES = ("f0_mean", "f0_std", "energy", "tilt")
 SCALES = (4.0, 2.0, 6.0, 3.0)  # divide by these so every offset sits near unit size
+CONTOUR = ("f0", "energy")  # per-code contour: semitones and dB re the speaker's neutral medians
+CONTOUR_SCALES = (4.0, 6.0)  # divide by these (the f0_mean and energy scales)
 SPEECH_DB = 35.0  # codes/frames within this many dB of the loudest count as speech
 LOGMEL_DB = 20.0 / np.log(10.0)  # log-magnitude mel → dB
 
@@ -80,6 +90,32 @@ def scaled_offset(target: np.ndarray, reference: np.ndarray) -> np.ndarray:
     return np.nan_to_num(d, nan=0.0).astype(np.float32)
 
 
+def ridge_fit(x: torch.Tensor, y: torch.Tensor, ridge: float = 0.01) -> tuple[torch.Tensor, torch.Tensor]:
+    """Ridge regression of ``y (M, K)`` (NaN = unknown) on ``x (M, D)``: weight ``(K, D)``, bias ``(K,)``.
+
+    Each output is fitted on the rows where it is known; the inputs are standardised first so
+    ``ridge`` means the same at any input scale.
+    """
+    x, y = x.double(), y.double()
+    if x.dim() != 2 or y.dim() != 2 or y.shape[0] != x.shape[0]:
+        raise ConfigError(f"ridge fit: need x (M, D) and y (M, K), got {tuple(x.shape)} and {tuple(y.shape)}")
+    mean, std = x.mean(dim=0), x.std(dim=0).clamp(min=1e-6)
+    z = (x - mean) / std
+    weight = torch.zeros(y.shape[1], x.shape[1], dtype=torch.float64)
+    bias = torch.zeros(y.shape[1], dtype=torch.float64)
+    for k in range(y.shape[1]):
+        ok = ~torch.isnan(y[:, k])
+        if int(ok.sum()) < 2:
+            continue
+        zk, yk = z[ok], y[ok, k]
+        zc, yc = zk - zk.mean(dim=0), yk - yk.mean()
+        gram = zc.T @ zc + ridge * zk.shape[0] * torch.eye(x.shape[1], dtype=torch.float64)
+        w = torch.linalg.solve(gram, zc.T @ yc)
+        weight[k] = w / std
+        bias[k] = yk.mean() - (zk.mean(dim=0) @ w) - (w / std) @ mean
+    return weight.float(), bias.float()
+
+
 class ProsodyHead:
     """Linear map from a GPT emotion vector ``(D,)`` to its scaled prosody ``(K,)`` re neutral speech."""
 
@@ -94,30 +130,11 @@ class ProsodyHead:
 
     @classmethod
     def fit(cls, emovec: torch.Tensor, targets: torch.Tensor, ridge: float = 0.01) -> ProsodyHead:
-        """Ridge regression of ``targets (M, K)`` (scaled, NaN = unknown) on ``emovec (M, D)``.
-
-        Each measure is fitted on the examples where it is known; the inputs are standardised
-        first so ``ridge`` means the same at any emotion-vector scale.
-        """
-        x = emovec.double()
-        y = targets.double()
-        if x.dim() != 2 or y.shape != (x.shape[0], len(MEASURES)):
-            raise ConfigError(f"prosody head: need emovec (M, D) and targets (M, {len(MEASURES)})")
-        mean, std = x.mean(dim=0), x.std(dim=0).clamp(min=1e-6)
-        z = (x - mean) / std
-        weight = torch.zeros(len(MEASURES), x.shape[1], dtype=torch.float64)
-        bias = torch.zeros(len(MEASURES), dtype=torch.float64)
-        for k in range(len(MEASURES)):
-            ok = ~torch.isnan(y[:, k])
-            if int(ok.sum()) < 2:
-                continue
-            zk, yk = z[ok], y[ok, k]
-            zc, yc = zk - zk.mean(dim=0), yk - yk.mean()
-            gram = zc.T @ zc + ridge * zk.shape[0] * torch.eye(x.shape[1], dtype=torch.float64)
-            w = torch.linalg.solve(gram, zc.T @ yc)
-            weight[k] = w / std
-            bias[k] = yk.mean() - (zk.mean(dim=0) @ w) - (w / std) @ mean
-        return cls(weight.float(), bias.float())
+        """Ridge regression of ``targets (M, K)`` (scaled, NaN = unknown) on ``emovec (M, D)``
+        (:func:`ridge_fit`)."""
+        if targets.dim() != 2 or targets.shape[1] != len(MEASURES):
+            raise ConfigError(f"prosody head: need targets (M, {len(MEASURES)}), got {tuple(targets.shape)}")
+        return cls(*ridge_fit(emovec, targets, ridge))
 
     def __call__(self, emovec: torch.Tensor) -> torch.Tensor:
         """``(..., D)`` → ``(..., K)``."""
@@ -140,3 +157,84 @@ class ProsodyHead:
         if "prosody_weight" not in tensors:
             return None
         return cls(tensors["prosody_weight"], tensors["prosody_bias"])
+
+
+def fill_unvoiced(f0: np.ndarray) -> np.ndarray:
+    """Per-code f0 ``(N,)`` with NaN (unvoiced) codes filled by linear interpolation between
+    voiced neighbours (held flat at the ends); all unvoiced → zeros."""
+    f = np.asarray(f0, dtype=np.float64)
+    ok = ~np.isnan(f)
+    if not ok.any():
+        return np.zeros_like(f)
+    idx = np.arange(len(f))
+    return np.interp(idx, idx[ok], f[ok])
+
+
+class ContourHead:
+    """Linear map from GPT latents ``(N, G)`` to the per-code prosody contour ``(N, Kc)``
+    (:data:`CONTOUR`, scaled by :data:`CONTOUR_SCALES`) relative to the speaker's neutral speech,
+    for an S2M that reads a contour (``S2MConfig.contour_dim``).
+
+    ``spread``: the median f0 spread (semitones) of neutral corpus speech, against which an
+    emotion's f0_std offset becomes a factor on the contour's deviations.
+    """
+
+    def __init__(self, weight: torch.Tensor, bias: torch.Tensor, spread: float):
+        if weight.dim() != 2 or weight.shape[0] != len(CONTOUR) or bias.shape != (len(CONTOUR),):
+            raise CheckpointError(
+                f"contour head: weight must be ({len(CONTOUR)}, G) and bias ({len(CONTOUR)},), "
+                f"got {tuple(weight.shape)} and {tuple(bias.shape)}"
+            )
+        if not spread > 0:
+            raise CheckpointError(f"contour head: spread must be > 0, got {spread}")
+        self.weight = weight.float()
+        self.bias = bias.float()
+        self.spread = float(spread)
+
+    @classmethod
+    def fit(
+        cls, latents: torch.Tensor, targets: torch.Tensor, spread: float, ridge: float = 0.01
+    ) -> ContourHead:
+        """Ridge regression of per-code ``targets (M, Kc)`` on ``latents (M, G)`` (:func:`ridge_fit`)."""
+        if targets.dim() != 2 or targets.shape[1] != len(CONTOUR):
+            raise ConfigError(f"contour head: need targets (M, {len(CONTOUR)}), got {tuple(targets.shape)}")
+        return cls(*ridge_fit(latents, targets, ridge), spread)
+
+    def __call__(self, latents: torch.Tensor) -> torch.Tensor:
+        """``(..., N, G)`` → ``(..., N, Kc)``."""
+        if latents.shape[-1] != self.weight.shape[1]:
+            raise ConfigError(
+                f"contour head: latents have width {latents.shape[-1]}, the head reads {self.weight.shape[1]}"
+            )
+        return latents.float() @ self.weight.T.to(latents.device) + self.bias.to(latents.device)
+
+    def shift(self, contour: torch.Tensor, offset: torch.Tensor | None) -> torch.Tensor:
+        """Apply an utterance offset ``(1, K)`` (scaled, :data:`MEASURES`) to ``contour (B, N, Kc)``:
+        f0 moves by the f0_mean offset and its deviations from the utterance mean scale by
+        ``(spread + f0_std offset) / spread`` (kept in [0.5, 2]); energy moves by the energy offset."""
+        if offset is None:
+            return contour
+        o = offset.reshape(-1).float() * torch.tensor(SCALES)
+        f0, energy = contour[..., 0], contour[..., 1]
+        mean = f0.mean(dim=-1, keepdim=True)
+        factor = ((self.spread + o[1]) / self.spread).clamp(0.5, 2.0)
+        f0 = f0 + (f0 - mean) * (factor - 1.0) + o[0] / CONTOUR_SCALES[0]  # exact when the offset is 0
+        return torch.stack((f0, energy + o[2] / CONTOUR_SCALES[1]), dim=-1)
+
+    def tensors(self) -> dict[str, torch.Tensor]:
+        return {
+            "contour_weight": self.weight,
+            "contour_bias": self.bias,
+            "contour_spread": torch.tensor([self.spread]),
+        }
+
+    @classmethod
+    def from_tensors(cls, tensors: Mapping[str, torch.Tensor]) -> ContourHead | None:
+        """The head stored beside an emotion matrix, or None where there is none."""
+        if "contour_weight" not in tensors:
+            return None
+        return cls(
+            tensors["contour_weight"],
+            tensors["contour_bias"],
+            float(tensors["contour_spread"].reshape(-1)[0]),
+        )

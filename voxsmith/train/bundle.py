@@ -11,7 +11,9 @@ the row recorded by the most similar voice).
 
 For an S2M that reads prosody offsets, the prosody head is fitted here too
 (:func:`fit_prosody_head`): emotion vectors of training clips regressed on their utterance
-prosody relative to their speaker's neutral speech.
+prosody relative to their speaker's neutral speech. For an S2M that reads a per-code contour,
+the contour head too (:func:`fit_contour_head`): the GPT's latents of training clips
+regressed on the clips' per-code f0 and energy relative to their speaker.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from voxsmith.models.emotion import EmotionMatrix
 from voxsmith.models.gpt import GPTConfig, UnifiedVoice
 from voxsmith.models.kmeans_codec import KMeansCodec, KMeansCodecConfig
 from voxsmith.models.parts import PART_FILES, ModelParts, card_settings, save_parts
-from voxsmith.models.prosody import MEASURES, SCALES, ProsodyHead
+from voxsmith.models.prosody import CONTOUR, MEASURES, SCALES, ContourHead, ProsodyHead
 from voxsmith.models.s2m import S2M, S2MConfig
 from voxsmith.models.style import StyleEncoder, StyleEncoderConfig, load_style_encoder
 from voxsmith.models.vocoder import VocosConfig, VocosVocoder
@@ -229,6 +231,51 @@ def fit_prosody_head(
     return head
 
 
+def fit_contour_head(
+    corpus: str | Path, gpt_path: str | Path, clips: int = 2000, ridge: float = 0.01, seed: int = 0
+) -> ContourHead:
+    """The contour head from ``clips`` random train clips: their cached GPT latents (computed
+    once per GPT, as the S2M stage reads them) against their per-code contours
+    (:func:`voxsmith.train.prosody.contour`); its spread is the median f0 spread of neutral clips."""
+    from voxsmith.train.gpt_latents import latents_cache
+    from voxsmith.train.prosody import contour, prosody_cache, speaker_offsets
+
+    data = CorpusData(corpus, "train")
+    per_code = prosody_cache(corpus, "train", data)
+    latents = latents_cache(corpus, "train", gpt_path)
+    rows = [c.row for c in data.clips if c.row["id"] in per_code and c.row["id"] in latents]
+    if len(rows) < 2:
+        raise DataError(
+            f"{corpus}: {len(rows)} train clips with prosody and latents; the contour head needs more"
+        )
+    base = speaker_offsets(per_code, rows)
+    pick = np.random.default_rng(seed).permutation(len(rows))[:clips]
+    xs, ys = [], []
+    for i in sorted(pick):
+        r = rows[i]
+        lat, con = latents[r["id"]], contour(per_code[r["id"]], base[r["speaker"]])
+        n = min(len(lat), len(con))
+        xs.append(torch.from_numpy(lat[:n].astype(np.float32)))
+        ys.append(torch.from_numpy(con[:n]))
+    spreads = [
+        float(np.nanstd(p[:, 0].astype(np.float64)))
+        for ps in neutral_or_all((r, per_code[r["id"]]) for r in rows).values()
+        for p in ps
+        if np.count_nonzero(~np.isnan(p[:, 0].astype(np.float64))) > 1
+    ]
+    x, y = torch.cat(xs), torch.cat(ys)
+    head = ContourHead.fit(x, y, spread=float(np.median(spreads)) if spreads else 2.0, ridge=ridge)
+    resid = (head(x) - y).double()
+    r2 = {
+        name: round(1.0 - float(resid[:, k].pow(2).mean() / y[:, k].double().var()), 3)
+        for k, name in enumerate(CONTOUR)
+    }
+    log.info(
+        "contour head fitted on %d codes of %d clips; R² %s; spread %.2f st", len(x), len(xs), r2, head.spread
+    )
+    return head
+
+
 def assemble(
     runs: str | Path,
     corpus: str | Path,
@@ -280,6 +327,7 @@ def assemble(
         s2m_style = trained_style and (Path(corpus) / "cache" / "style_train.npz").is_file()
     emotion = fit_emotion_matrix(corpus, gpt, style)
     prosody = fit_prosody_head(corpus, gpt) if s2m.cfg.prosody_dim else None
+    contour = fit_contour_head(corpus, where["gpt"]) if s2m.cfg.contour_dim else None
     manifest = read_manifest(corpus)
     runs_info = {k: _run_info(p, k) for k, p in where.items()}
     card = {
@@ -298,7 +346,9 @@ def assemble(
     }
     if quality is not None:
         card["quality"] = quality.get("summary", quality)
-    parts = ModelParts(name, content, codec, gpt, s2m, style, vocoder, emotion, card=card, prosody=prosody)
+    parts = ModelParts(
+        name, content, codec, gpt, s2m, style, vocoder, emotion, card=card, prosody=prosody, contour=contour
+    )
     for key, value in settings.items():
         setattr(parts, key, value)
     if cfg_rate is not None:

@@ -25,14 +25,13 @@ from torch import nn
 from tqdm import tqdm
 
 from voxsmith.data.world import _pyworld
-from voxsmith.models.prosody import utterance_prosody
+from voxsmith.models.prosody import CONTOUR_SCALES, fill_unvoiced, utterance_prosody
 from voxsmith.train.data import CorpusData, load_codes, neutral_or_all, save_codes
 
 log = logging.getLogger(__name__)
 
 SAMPLES_PER_CODE = 1024  # 4 mel frames × hop 256
-F0_SCALE = 4.0  # semitones: targets are divided by these so both sit near unit variance
-ENERGY_SCALE = 6.0  # dB
+F0_SCALE, ENERGY_SCALE = CONTOUR_SCALES  # semitones, dB: targets divided by these sit near unit variance
 
 
 def code_prosody(samples: np.ndarray, sr: int = 22050, frame_ms: float = 5.0) -> np.ndarray:
@@ -96,6 +95,14 @@ def targets(prosody: np.ndarray, offset: np.ndarray) -> np.ndarray:
     return ((prosody.astype(np.float32) - offset) / np.array([F0_SCALE, ENERGY_SCALE], np.float32)).astype(
         np.float32
     )
+
+
+def contour(prosody: np.ndarray, offset: np.ndarray) -> np.ndarray:
+    """The per-code contour S2M reads (``S2MConfig.contour_dim``): :func:`targets` with unvoiced
+    codes' f0 interpolated from their voiced neighbours, ``(N, 2)`` float32 without NaN."""
+    t = targets(prosody, offset)
+    t[:, 0] = fill_unvoiced(t[:, 0])
+    return np.nan_to_num(t, nan=0.0)
 
 
 class ProsodyProbe(nn.Module):

@@ -33,6 +33,7 @@ import dataclasses
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -41,7 +42,7 @@ from tqdm import tqdm
 from voxsmith.checkpoints import load_module, load_safetensors, read_metadata, save_safetensors, strict_load
 from voxsmith.errors import ConfigError, DataError
 from voxsmith.models.kmeans_codec import KMeansCodec, KMeansCodecConfig
-from voxsmith.models.prosody import MEASURES, scaled_offset
+from voxsmith.models.prosody import CONTOUR, MEASURES, scaled_offset
 from voxsmith.models.s2m import S2M, S2MConfig
 from voxsmith.models.s2m.grow import grow_depth
 from voxsmith.train.data import CorpusData, neutral_or_all, split_codes
@@ -66,8 +67,8 @@ class S2MTrainConfig:
     cross_prompt: float = 0.0
     prompt_latent: bool = False  # GPT latents over the prompt codes (inference has none there)
     lr: float = 3e-4  # AdamW peak learning rate
-    # the prosody layer's learning rate over ``lr``: it starts at zero and must grow to the size
-    # of codec embeddings (norm ~17); at ``lr`` AdamW moves it ~lr per step, far too slowly
+    # the prosody and contour layers' learning rate over ``lr``: they start at zero and must grow
+    # to the size of codec embeddings (norm ~17); at ``lr`` AdamW moves them ~lr per step, far too slowly
     prosody_lr_scale: float = 20.0
     warmup: int = 500
     log_every: int = 50
@@ -80,6 +81,22 @@ def load_codec(path: str | Path) -> KMeansCodec:
     return load_module(path, "kmeans_codec", lambda c: KMeansCodec(KMeansCodecConfig(**c)))  # type: ignore[return-value]
 
 
+FAST_LAYERS = ("models.prosody_layer.", "models.contour_layer.")  # trained at ``prosody_lr_scale``
+
+
+class S2MBatch(NamedTuple):
+    """One training batch (see :meth:`S2MData.batch`)."""
+
+    codes: torch.Tensor  # (B, N)
+    mel: torch.Tensor  # (B, 80, N*4)
+    mel_lens: torch.Tensor  # (B,)
+    prompt_lens: torch.Tensor  # (B,) frames
+    style: torch.Tensor  # (B, S)
+    latent: torch.Tensor | None  # (B, N, D) GPT latents
+    prosody: torch.Tensor | None  # (B, K) utterance offsets of the targets from their prompts
+    contour: torch.Tensor | None  # (B, N, Kc) per-code contour
+
+
 class S2MData:
     """Clips of a split with their codes (and style vectors when the style stage ran)."""
 
@@ -89,6 +106,7 @@ class S2MData:
         split: str,
         latents: dict[str, np.ndarray] | None = None,
         prosody: bool = False,
+        contour: bool = False,
     ):
         self.data = CorpusData(corpus, split)
         self.latents = latents
@@ -108,6 +126,17 @@ class S2MData:
             from voxsmith.train.prosody import clip_measures
 
             self.measures = clip_measures(corpus, self.data, self.keep)
+        # per-code contour of each clip (speaker-relative, scaled), when the model reads one
+        self.contours: dict[int, np.ndarray] = {}
+        if contour:
+            from voxsmith.train.prosody import contour as clip_contour
+            from voxsmith.train.prosody import prosody_cache, speaker_offsets
+
+            per_code = prosody_cache(corpus, split, self.data)
+            base = speaker_offsets(per_code, [self.data.clips[k].row for k in self.keep])
+            for k in self.keep:
+                row = self.data.clips[k].row
+                self.contours[k] = clip_contour(per_code[row["id"]], base[row["speaker"]])
         style_path = root / f"style_{split}.npz"
         self.style: dict[str, np.ndarray] = {}
         if style_path.is_file():
@@ -119,7 +148,8 @@ class S2MData:
         return torch.zeros(dim) if v is None else torch.from_numpy(v.astype(np.float32))
 
     def _segment(self, k: int, n: int, rng: np.random.Generator):
-        """A random run of at most ``n`` codes of clip ``k``: codes (n',), mel (80, 4n'), latents or None."""
+        """A random run of at most ``n`` codes of clip ``k``: codes (n',), mel (80, 4n'), latents
+        (n', D) or None, contour (n', Kc) or None."""
         codes = self.codes[k]
         mel = self.data.clip_mel(k)
         n_codes = min(len(codes), mel.shape[1] // FRAMES_PER_CODE)
@@ -129,33 +159,40 @@ class S2MData:
         if self.latents is not None:
             lat = torch.from_numpy(self.latents[self.data.clips[k].row["id"]][s : s + n].astype(np.float32))
         seg_mel = mel[:, s * FRAMES_PER_CODE : (s + n) * FRAMES_PER_CODE]
-        return torch.from_numpy(codes[s : s + n].astype(np.int64)), seg_mel, lat
+        con = None
+        if self.contours:  # the prosody cache may be a code shorter than the codes
+            con = torch.zeros(n, len(CONTOUR))
+            part = torch.from_numpy(self.contours[k][s : s + n])
+            con[: len(part)] = part
+        return torch.from_numpy(codes[s : s + n].astype(np.int64)), seg_mel, lat, con
 
-    def batch(self, rng: np.random.Generator, cfg: S2MTrainConfig, style_dim: int):
+    def batch(self, rng: np.random.Generator, cfg: S2MTrainConfig, style_dim: int) -> S2MBatch:
         """codes (B, N), mel (B, 80, N*4), mel_lens (B,), prompt_lens (B,), style (B, S),
-        GPT latents (B, N, D) when the data has them, else None, and prosody offsets of each
-        target from its prompt (B, K) when the data measured them, else None.
+        GPT latents (B, N, D) when the data has them, else None, prosody offsets of each
+        target from its prompt (B, K) when the data measured them, else None, and the per-code
+        contour (B, N, Kc) when the data has contours, else None.
 
         A prompt is the crop's start, or (``cross_prompt`` of the crops) a run of another clip
         of the speaker put before the crop, whose style vector the item then takes.
         """
-        codes_b, mels, lens, prompts, styles, lats, offsets = [], [], [], [], [], [], []
+        codes_b, mels, lens, prompts, styles, lats, offsets, cons = [], [], [], [], [], [], [], []
         for _ in range(cfg.batch_size):
             k = self.keep[int(rng.integers(len(self.keep)))]
             share = rng.uniform(cfg.prompt_min, cfg.prompt_max)
             pool = [j for j in self.prompt_pool[self.data.clips[k].row["speaker"]] if j != k]
             if pool and rng.random() < cfg.cross_prompt:
                 j = pool[int(rng.integers(len(pool)))]
-                pc, pm, pl = self._segment(j, max(1, int(share * cfg.crop_codes)), rng)
-                tc, tm, tl = self._segment(k, cfg.crop_codes - len(pc), rng)
+                pc, pm, pl, pn = self._segment(j, max(1, int(share * cfg.crop_codes)), rng)
+                tc, tm, tl, tn = self._segment(k, cfg.crop_codes - len(pc), rng)
                 c, m = torch.cat((pc, tc)), torch.cat((pm, tm), dim=1)
                 lat = None if tl is None else torch.cat((pl, tl))  # type: ignore[arg-type]
+                con = None if tn is None else torch.cat((pn, tn))  # type: ignore[arg-type]
                 prompts.append(len(pc) * FRAMES_PER_CODE)
                 styles.append(self.style_of(j, style_dim))
                 if self.measures:
                     offsets.append(scaled_offset(self.measures[k], self.measures[j]))
             else:
-                c, m, lat = self._segment(k, cfg.crop_codes, rng)
+                c, m, lat, con = self._segment(k, cfg.crop_codes, rng)
                 prompts.append(max(1, int(share * len(c))) * FRAMES_PER_CODE)
                 styles.append(self.style_of(k, style_dim))
                 if self.measures:
@@ -165,6 +202,8 @@ class S2MData:
             lens.append(len(c) * FRAMES_PER_CODE)
             if lat is not None:
                 lats.append(lat)
+            if con is not None:
+                cons.append(con)
         n_max = max(len(c) for c in codes_b)
         codes = torch.zeros(len(codes_b), n_max, dtype=torch.long)
         mel = torch.full((len(mels), 80, n_max * FRAMES_PER_CODE), float(np.log(1e-5)))
@@ -176,8 +215,22 @@ class S2MData:
             latent = torch.zeros(len(lats), n_max, lats[0].shape[-1])
             for i, x in enumerate(lats):
                 latent[i, : len(x)] = x
+        contour = None
+        if cons:
+            contour = torch.zeros(len(cons), n_max, len(CONTOUR))
+            for i, x in enumerate(cons):
+                contour[i, : len(x)] = x
         prosody = torch.from_numpy(np.stack(offsets)) if self.measures else None
-        return codes, mel, torch.tensor(lens), torch.tensor(prompts), torch.stack(styles), latent, prosody
+        return S2MBatch(
+            codes,
+            mel,
+            torch.tensor(lens),
+            torch.tensor(prompts),
+            torch.stack(styles),
+            latent,
+            prosody,
+            contour,
+        )
 
 
 def tiny_config(codec_dim: int, style_dim: int = 192, gpt_dim: int | None = None) -> S2MConfig:
@@ -190,7 +243,7 @@ def init_s2m(model: S2M, path: str | Path) -> None:
     """``init_weights`` for S2M, also from an S2M without ``gpt_layer`` into one with it (the
     new layer's last linear starts at zero) and from a shallower DiT into a deeper one (new
     identity blocks, :mod:`voxsmith.models.s2m.grow`) and from one without a ``prosody_layer``
-    into one with it (at zero): the model computes what it did before."""
+    or ``contour_layer`` into one with it (at zero): the model computes what it did before."""
     tensors, config, _ = load_safetensors(path, kind="s2m")
     own = model.state_dict()
     old_depth = int(config.get("dit", {}).get("depth", model.cfg.dit.depth))
@@ -207,9 +260,11 @@ def init_s2m(model: S2M, path: str | Path) -> None:
         for k in new:
             tensors[k] = torch.zeros_like(own[k]) if int(k.split(".")[2]) == last else own[k]
         log.info("s2m: %s has no gpt_layer; it starts with a zero output", path)
-    if "models.prosody_layer.weight" in own and "models.prosody_layer.weight" not in tensors:
-        tensors["models.prosody_layer.weight"] = torch.zeros_like(own["models.prosody_layer.weight"])
-        log.info("s2m: %s reads no prosody offsets; its prosody_layer starts at zero", path)
+    for layer in ("prosody_layer", "contour_layer"):
+        key = f"models.{layer}.weight"
+        if key in own and key not in tensors:
+            tensors[key] = torch.zeros_like(own[key])
+            log.info("s2m: %s has no %s; it starts at zero", path, layer)
     strict_load(model, tensors, f"s2m init {path}")
     log.info("s2m: initialised from %s", path)
 
@@ -225,6 +280,7 @@ def train_s2m(
     gpt: str | Path | None = None,
     depth: int | None = None,
     prosody: bool = False,
+    contour: bool = False,
 ) -> Path:
     """Train (or resume) S2M; returns the exported ``s2m.safetensors``.
 
@@ -232,7 +288,7 @@ def train_s2m(
     ``model_cfg``: by default the run's own (on resume), else ``init``'s, else the recipe's.
     ``depth``: DiT blocks, replacing ``model_cfg``'s; deeper than ``init`` grows it (:func:`init_s2m`).
     ``prosody``: the model reads prosody offsets (added to one that does not, at zero); a
-    model that already does keeps reading them.
+    model that already does keeps reading them. ``contour``: likewise for the per-code contour.
     """
     cfg = cfg or S2MTrainConfig()
     codec = load_codec(codec_path)
@@ -256,6 +312,12 @@ def train_s2m(
         raise ConfigError(
             f"s2m: prosody_dim {model_cfg.prosody_dim} != the {len(MEASURES)} measures recorded"
         )
+    if contour and not model_cfg.contour_dim:
+        model_cfg = dataclasses.replace(model_cfg, contour_dim=len(CONTOUR))
+    if model_cfg.contour_dim not in (0, len(CONTOUR)):
+        raise ConfigError(
+            f"s2m: contour_dim {model_cfg.contour_dim} != the {len(CONTOUR)} contour values recorded"
+        )
     if (model_cfg.gpt_dim is None) != (gpt is None):
         raise ConfigError(
             f"s2m: the model {'reads' if model_cfg.gpt_dim else 'has no'} GPT latents, "
@@ -263,12 +325,12 @@ def train_s2m(
         )
     seed_all(cfg.seed)
     run = RunDir(out, "s2m")
-    reads_prosody = bool(model_cfg.prosody_dim)
-    train = S2MData(corpus, "train", latents["train"], prosody=reads_prosody)
+    reads = {"prosody": bool(model_cfg.prosody_dim), "contour": bool(model_cfg.contour_dim)}
+    train = S2MData(corpus, "train", latents["train"], **reads)
     model = S2M(model_cfg)
     style_dim = model_cfg.dit.style_dim
-    fast = [p for n, p in model.named_parameters() if n.startswith("models.prosody_layer.")]
-    rest = [p for n, p in model.named_parameters() if not n.startswith("models.prosody_layer.")]
+    fast = [p for n, p in model.named_parameters() if n.startswith(FAST_LAYERS)]
+    rest = [p for n, p in model.named_parameters() if not n.startswith(FAST_LAYERS)]
     groups = [{"params": rest}] + ([{"params": fast, "lr": cfg.lr * cfg.prosody_lr_scale}] if fast else [])
     opt = torch.optim.AdamW(groups, lr=cfg.lr, betas=(0.9, 0.98), weight_decay=0.01)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, warmup_decay(cfg.warmup, cfg.steps))
@@ -296,7 +358,7 @@ def train_s2m(
                 bar.set_postfix(fm=f"{loss.item():.3f}")
             if step % cfg.val_every == 0 or step == cfg.steps or stop.requested:
                 if valid is None:
-                    valid = S2MData(corpus, "valid", latents["valid"], prosody=reads_prosody)
+                    valid = S2MData(corpus, "valid", latents["valid"], **reads)
                 run.log(step, val_fm_loss=validate(model, codec, valid, cfg, style_dim))
                 run.checkpoint(
                     step, {"model": model}, {"opt": opt}, {"sched": sched},
@@ -329,10 +391,10 @@ def batch_loss(
     gen: torch.Generator,
 ) -> torch.Tensor:
     """Flow-matching loss of one batch drawn from ``data`` with ``rng`` (noise and times from ``gen``)."""
-    codes, mel, lens, prompts, style, latent, prosody = data.batch(rng, cfg, style_dim)
+    b = data.batch(rng, cfg, style_dim)
     return model.loss(
-        codec.vq2emb(codes), mel, lens, style, gpt_latent=latent, prompt_lens=prompts,
-        generator=gen, prompt_latent=cfg.prompt_latent, prosody=prosody,
+        codec.vq2emb(b.codes), b.mel, b.mel_lens, b.style, gpt_latent=b.latent, prompt_lens=b.prompt_lens,
+        generator=gen, prompt_latent=cfg.prompt_latent, prosody=b.prosody, contour=b.contour,
     )  # fmt: skip
 
 

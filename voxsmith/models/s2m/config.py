@@ -115,10 +115,17 @@ class S2MConfig:
     # content through a linear layer; 0 = none (official). The tiny size's CTC codes are
     # pitch-blind, so without it the emotion's pitch and loudness reach S2M only weakly.
     prosody_dim: int = 0
+    # Kc: per-code prosody contour (speaker-relative f0 and energy, voxsmith.models.prosody)
+    # added to the content through a linear layer; 0 = none (official). Utterance offsets alone
+    # move pitch by a tenth of what they ask: a contour the target follows code by code is
+    # an input S2M cannot ignore.
+    contour_dim: int = 0
 
     def __post_init__(self) -> None:
         if self.prosody_dim < 0:
             raise ConfigError(f"s2m: prosody_dim must be >= 0, got {self.prosody_dim}")
+        if self.contour_dim < 0:
+            raise ConfigError(f"s2m: contour_dim must be >= 0, got {self.contour_dim}")
         if self.wavenet.hidden_dim != self.dit.hidden_dim:
             raise ConfigError(
                 f"s2m: wavenet.hidden_dim {self.wavenet.hidden_dim} must equal DiT.hidden_dim "

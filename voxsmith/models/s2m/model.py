@@ -28,7 +28,8 @@ from voxsmith.models.s2m.cfm import CFM
 from voxsmith.models.s2m.config import S2MConfig
 from voxsmith.models.s2m.length_regulator import LengthRegulator
 
-SUBMODELS = ("cfm", "length_regulator", "gpt_layer")  # the official sub-models (prosody_layer is voxsmith's)
+# the official sub-models (prosody_layer and contour_layer are voxsmith's)
+SUBMODELS = ("cfm", "length_regulator", "gpt_layer")
 
 
 def official_state_dict(net: Mapping[str, Mapping[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
@@ -66,6 +67,8 @@ class S2M(nn.Module):
             )
         if cfg.prosody_dim:  # no bias: an absent offset and a zero offset are the same model
             models["prosody_layer"] = nn.Linear(cfg.prosody_dim, cfg.content_dim, bias=False)
+        if cfg.contour_dim:  # no bias, for the same reason
+            models["contour_layer"] = nn.Linear(cfg.contour_dim, cfg.content_dim, bias=False)
         self.models = nn.ModuleDict(models)
 
     @property
@@ -82,15 +85,19 @@ class S2M(nn.Module):
         gpt_latent: torch.Tensor | None = None,
         latent_mask: torch.Tensor | None = None,
         prosody: torch.Tensor | None = None,
+        contour: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """codes_emb ``(B, N, Cin)`` (+ gpt_latent ``(B, N, G)`` through gpt_layer, + prosody
-        ``(B, K)`` through prosody_layer) → ``(B, N, Cin)``.
+        ``(B, K)`` through prosody_layer, + contour ``(B, N, Kc)`` through contour_layer) →
+        ``(B, N, Cin)``.
 
-        ``latent_mask`` ``(B, N)`` bool: codes that take the ``gpt_layer`` and prosody terms (others
-        get the bare codec embedding, as the reference's codes do at inference).
+        ``latent_mask`` ``(B, N)`` bool: codes that take the ``gpt_layer``, prosody and contour
+        terms (others get the bare codec embedding, as the reference's codes do at inference).
         """
         if prosody is not None:
             codes_emb = codes_emb + self._prosody_term(prosody, codes_emb, latent_mask)
+        if contour is not None:
+            codes_emb = codes_emb + self._contour_term(contour, codes_emb, latent_mask)
         if gpt_latent is None:
             return codes_emb
         if "gpt_layer" not in self.models:
@@ -122,6 +129,22 @@ class S2M(nn.Module):
         term = self.models["prosody_layer"](prosody.to(codes_emb.dtype))[:, None, :]
         return term if mask is None else term * mask[..., None].to(term.dtype)
 
+    def _contour_term(
+        self, contour: torch.Tensor, codes_emb: torch.Tensor, mask: torch.Tensor | None
+    ) -> torch.Tensor:
+        """contour ``(B, N, Kc)`` → ``(B, N, Cin)`` to add to the content (masked like the latents)."""
+        if "contour_layer" not in self.models:
+            raise ConfigError(
+                "s2m: this model reads no prosody contour (contour_dim is 0); pass contour=None"
+            )
+        if contour.shape != (*codes_emb.shape[:2], self.cfg.contour_dim):
+            raise ConfigError(
+                f"s2m: contour {tuple(contour.shape)} must be (B, N, {self.cfg.contour_dim}) matching codes "
+                f"{tuple(codes_emb.shape)}"
+            )
+        term = self.models["contour_layer"](contour.to(codes_emb.dtype))
+        return term if mask is None else term * mask[..., None].to(term.dtype)
+
     def target_lengths(self, code_lens: torch.Tensor) -> torch.Tensor:
         """Mel frames for ``code_lens`` codes: ``int(n × frames_per_code)`` (official truncation)."""
         return (code_lens * self.cfg.frames_per_code).long()
@@ -134,6 +157,7 @@ class S2M(nn.Module):
         mel_lens: torch.Tensor | None = None,
         latent_mask: torch.Tensor | None = None,
         prosody: torch.Tensor | None = None,
+        contour: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Target conditioning ``(B, T, C)`` and its lengths ``(B,)``.
 
@@ -145,7 +169,9 @@ class S2M(nn.Module):
             if code_lens is None:
                 code_lens = torch.full((b,), n, device=codes_emb.device, dtype=torch.long)
             mel_lens = self.target_lengths(code_lens)
-        return self.length_regulator(self.content(codes_emb, gpt_latent, latent_mask, prosody), mel_lens)
+        return self.length_regulator(
+            self.content(codes_emb, gpt_latent, latent_mask, prosody, contour), mel_lens
+        )
 
     def prompt_condition(self, ref_emb: torch.Tensor, ref_frames: int) -> torch.Tensor:
         """The reference's codec embedding ``(B, Nr, Cin)`` stretched to its mel's ``ref_frames``: ``(B, P, C)``."""
@@ -202,6 +228,7 @@ class S2M(nn.Module):
         prompt_cond: torch.Tensor | None = None,
         gpt_latent: torch.Tensor | None = None,
         prosody: torch.Tensor | None = None,
+        contour: torch.Tensor | None = None,
         code_lens: torch.Tensor | None = None,
         n_steps: int | None = None,
         cfg_rate: float | None = None,
@@ -215,13 +242,14 @@ class S2M(nn.Module):
         codes_emb ``(B, N, Cin)``: codec embedding of the generated codes; ref_mel ``(B, M, P)``;
         style ``(B, S)``; the prompt condition is ``prompt_cond (B, P, C)`` if given (cache it per
         speaker), else computed from ``ref_emb (B, Nr, Cin)``, the reference codes' embedding;
-        ``prosody (B, K)``: the target's prosody offset from the reference (``prosody_dim`` models).
+        ``prosody (B, K)``: the target's prosody offset from the reference (``prosody_dim`` models);
+        ``contour (B, N, Kc)``: its per-code prosody contour (``contour_dim`` models).
         """
         if prompt_cond is None:
             if ref_emb is None:
                 raise ConfigError("s2m.infer: give ref_emb (reference codec embedding) or prompt_cond")
             prompt_cond = self.prompt_condition(ref_emb, ref_mel.shape[-1])
-        cond, _ = self.condition(codes_emb, gpt_latent, code_lens, prosody=prosody)
+        cond, _ = self.condition(codes_emb, gpt_latent, code_lens, prosody=prosody, contour=contour)
         return self.generate(
             cond,
             prompt_cond,
@@ -247,6 +275,7 @@ class S2M(nn.Module):
         generator: torch.Generator | None = None,
         prompt_latent: bool = True,
         prosody: torch.Tensor | None = None,
+        contour: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Training loss on a batch: codes_emb ``(B, N, Cin)``, mel ``(B, M, T)``, mel_lens ``(B,)``, style ``(B, S)``.
 
@@ -254,7 +283,8 @@ class S2M(nn.Module):
         ``[0, mel_len - 1)`` per item (so some items train without a prompt). With
         ``prompt_latent=False`` the prompt's codes get no GPT-latent term, as at inference, where
         the prompt condition is the reference's bare codec embedding. ``prosody (B, K)``: each
-        target's prosody offset from its prompt, added past the prompt's codes only.
+        target's prosody offset from its prompt, added past the prompt's codes only; ``contour
+        (B, N, Kc)``: each code's prosody contour, likewise past the prompt only.
         """
         t = mel.shape[-1]
         if mel_lens.shape != (mel.shape[0],) or int(mel_lens.max()) > t:
@@ -263,12 +293,14 @@ class S2M(nn.Module):
             r = torch.rand(mel_lens.shape, generator=generator, device=mel.device)
             prompt_lens = (r * (mel_lens - 1).clamp(min=0)).long()
         mask = None
-        if (gpt_latent is not None and not prompt_latent) or prosody is not None:
+        if (gpt_latent is not None and not prompt_latent) or prosody is not None or contour is not None:
             prompt_codes = torch.floor(prompt_lens / self.cfg.frames_per_code).long()
             mask = torch.arange(codes_emb.shape[1], device=mel.device)[None] >= prompt_codes[:, None]
-        if prosody is not None and gpt_latent is not None and prompt_latent:
-            raise ConfigError("s2m.loss: prosody offsets need prompt_latent=False (both mask the prompt)")
-        cond, _ = self.condition(codes_emb, gpt_latent, mel_lens=mel_lens, latent_mask=mask, prosody=prosody)
+        if (prosody is not None or contour is not None) and gpt_latent is not None and prompt_latent:
+            raise ConfigError("s2m.loss: prosody inputs need prompt_latent=False (all mask the prompt)")
+        cond, _ = self.condition(
+            codes_emb, gpt_latent, mel_lens=mel_lens, latent_mask=mask, prosody=prosody, contour=contour
+        )
         if cond.shape[1] != t:
             cond = torch.nn.functional.pad(cond, (0, 0, 0, t - cond.shape[1]))
         return self.cfm.loss(mel, mel_lens, prompt_lens, cond, style, generator=generator)
