@@ -147,3 +147,26 @@ def make_coded_corpus(root, codebook_size: int = 16):
         ContentEncoderConfig.debug(len(UNITS)),
     )
     return corpus, content, train_codec(corpus, content, root / "codec", codebook_size=codebook_size)
+
+
+def small_s2m(prosody_dim: int = 0, contour_dim: int = 0):
+    """A 2-block S2M (content 32, style 8, no GPT latents) with the given side inputs."""
+    from voxsmith.models.s2m import S2M, S2MConfig
+
+    cfg = S2MConfig.tiny(content_dim=32, gpt_dim=None, style_dim=8)
+    cfg.dit.depth, cfg.wavenet.num_layers = 2, 1
+    cfg.prosody_dim, cfg.contour_dim = prosody_dim, contour_dim
+    return S2M(cfg)
+
+
+def s2m_from_plain(tmp_path, **dims):
+    """A plain small S2M saved to ``tmp_path``, and one with side inputs ``dims`` initialised from it."""
+    from voxsmith.checkpoints import save_safetensors
+    from voxsmith.train.s2m import init_s2m
+
+    plain = small_s2m()
+    path = tmp_path / "plain.safetensors"
+    save_safetensors(plain.state_dict(), path, kind="s2m", config=plain.cfg.to_dict())
+    model = small_s2m(**dims)
+    init_s2m(model, path)  # a model without the layer carries over with it at zero
+    return plain, model

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from tests.helpers import make_coded_corpus, make_random_model, make_tone
+from tests.helpers import make_coded_corpus, make_random_model, make_tone, s2m_from_plain
 from voxsmith.audio import Audio
 from voxsmith.errors import CheckpointError, ConfigError
 from voxsmith.models.prosody import CONTOUR, CONTOUR_SCALES, MEASURES, SCALES, ContourHead, fill_unvoiced
-from voxsmith.models.s2m import S2M, S2MConfig
+from voxsmith.models.s2m import S2MConfig
 
 
 def test_fill_unvoiced_interpolates_between_voiced_codes_and_holds_the_ends():
@@ -49,22 +49,10 @@ def test_contour_head_recovers_a_linear_map_and_an_offset_moves_pitch_range_and_
         ContourHead(torch.zeros(2, 8), torch.zeros(2), 0.0)
 
 
-def _small_s2m(contour_dim: int) -> S2M:
-    cfg = S2MConfig.tiny(content_dim=32, gpt_dim=None, style_dim=8)
-    cfg.dit.depth, cfg.wavenet.num_layers, cfg.contour_dim = 2, 1, contour_dim
-    return S2M(cfg)
-
-
 def test_s2m_contour_input_reaches_the_target_codes_only_and_starts_from_zero(tmp_path):
-    from voxsmith.checkpoints import save_safetensors
-    from voxsmith.train.s2m import init_s2m
 
     torch.manual_seed(0)
-    plain = _small_s2m(0)
-    path = tmp_path / "plain.safetensors"
-    save_safetensors(plain.state_dict(), path, kind="s2m", config=plain.cfg.to_dict())
-    model = _small_s2m(len(CONTOUR))
-    init_s2m(model, path)  # the layer starts at zero: the model computes what it did
+    plain, model = s2m_from_plain(tmp_path, contour_dim=len(CONTOUR))
     emb, con = torch.randn(2, 6, 32), torch.randn(2, 6, len(CONTOUR))
     assert torch.equal(model.content(emb, contour=con), emb)
     torch.nn.init.normal_(model.models["contour_layer"].weight)

@@ -6,11 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from tests.helpers import make_coded_corpus, make_random_model, make_tone
+from tests.helpers import make_coded_corpus, make_random_model, make_tone, s2m_from_plain
 from voxsmith.audio import Audio
 from voxsmith.errors import CheckpointError, ConfigError
 from voxsmith.models.prosody import MEASURES, SCALES, ProsodyHead, scaled_offset, utterance_prosody
-from voxsmith.models.s2m import S2M, S2MConfig
 
 
 def test_utterance_prosody_reads_pitch_range_loudness_and_tilt():
@@ -50,22 +49,10 @@ def test_prosody_head_recovers_a_linear_map_and_is_zero_for_the_speakers_own_emo
         ProsodyHead(torch.zeros(3, 6), torch.zeros(3))
 
 
-def _small_s2m(prosody_dim: int) -> S2M:
-    cfg = S2MConfig.tiny(content_dim=32, gpt_dim=None, style_dim=8)
-    cfg.dit.depth, cfg.wavenet.num_layers, cfg.prosody_dim = 2, 1, prosody_dim
-    return S2M(cfg)
-
-
 def test_s2m_prosody_input_shifts_the_target_only_and_starts_from_zero(tmp_path):
-    from voxsmith.checkpoints import save_safetensors
-    from voxsmith.train.s2m import init_s2m
 
     torch.manual_seed(0)
-    plain = _small_s2m(0)
-    path = tmp_path / "plain.safetensors"
-    save_safetensors(plain.state_dict(), path, kind="s2m", config=plain.cfg.to_dict())
-    model = _small_s2m(len(MEASURES))
-    init_s2m(model, path)  # a model without the layer carries over with it at zero
+    plain, model = s2m_from_plain(tmp_path, prosody_dim=len(MEASURES))
     emb, off = torch.randn(2, 6, 32), torch.randn(2, len(MEASURES))
     assert torch.equal(model.content(emb, prosody=off), emb)
     torch.nn.init.normal_(model.models["prosody_layer"].weight)

@@ -95,9 +95,9 @@ class S2M(nn.Module):
         terms (others get the bare codec embedding, as the reference's codes do at inference).
         """
         if prosody is not None:
-            codes_emb = codes_emb + self._prosody_term(prosody, codes_emb, latent_mask)
+            codes_emb = codes_emb + self._side_term("prosody", prosody, codes_emb, latent_mask)
         if contour is not None:
-            codes_emb = codes_emb + self._contour_term(contour, codes_emb, latent_mask)
+            codes_emb = codes_emb + self._side_term("contour", contour, codes_emb, latent_mask)
         if gpt_latent is None:
             return codes_emb
         if "gpt_layer" not in self.models:
@@ -114,35 +114,23 @@ class S2M(nn.Module):
             added = added * latent_mask[..., None].to(added.dtype)
         return codes_emb + added
 
-    def _prosody_term(
-        self, prosody: torch.Tensor, codes_emb: torch.Tensor, mask: torch.Tensor | None
+    def _side_term(
+        self, name: str, value: torch.Tensor, codes_emb: torch.Tensor, mask: torch.Tensor | None
     ) -> torch.Tensor:
-        """prosody ``(B, K)`` → ``(B, 1 or N, Cin)`` to add to the content (masked like the latents)."""
-        if "prosody_layer" not in self.models:
+        """A voxsmith side input through its ``<name>_layer`` → ``(B, 1 or N, Cin)`` to add to the
+        content (masked like the latents): ``prosody (B, K)`` utterance offsets, one per item, or
+        ``contour (B, N, Kc)``, one per code."""
+        dim = self.cfg.prosody_dim if name == "prosody" else self.cfg.contour_dim
+        if f"{name}_layer" not in self.models:
+            raise ConfigError(f"s2m: this model reads no {name} input ({name}_dim is 0); pass {name}=None")
+        b, n = codes_emb.shape[:2]
+        want = (b, dim) if name == "prosody" else (b, n, dim)
+        if tuple(value.shape) != want:
             raise ConfigError(
-                "s2m: this model reads no prosody offsets (prosody_dim is 0); pass prosody=None"
+                f"s2m: {name} {tuple(value.shape)} must be {want} for codes {tuple(codes_emb.shape)}"
             )
-        if prosody.shape != (codes_emb.shape[0], self.cfg.prosody_dim):
-            raise ConfigError(
-                f"s2m: prosody {tuple(prosody.shape)} must be ({codes_emb.shape[0]}, {self.cfg.prosody_dim})"
-            )
-        term = self.models["prosody_layer"](prosody.to(codes_emb.dtype))[:, None, :]
-        return term if mask is None else term * mask[..., None].to(term.dtype)
-
-    def _contour_term(
-        self, contour: torch.Tensor, codes_emb: torch.Tensor, mask: torch.Tensor | None
-    ) -> torch.Tensor:
-        """contour ``(B, N, Kc)`` → ``(B, N, Cin)`` to add to the content (masked like the latents)."""
-        if "contour_layer" not in self.models:
-            raise ConfigError(
-                "s2m: this model reads no prosody contour (contour_dim is 0); pass contour=None"
-            )
-        if contour.shape != (*codes_emb.shape[:2], self.cfg.contour_dim):
-            raise ConfigError(
-                f"s2m: contour {tuple(contour.shape)} must be (B, N, {self.cfg.contour_dim}) matching codes "
-                f"{tuple(codes_emb.shape)}"
-            )
-        term = self.models["contour_layer"](contour.to(codes_emb.dtype))
+        term = self.models[f"{name}_layer"](value.to(codes_emb.dtype))
+        term = term[:, None, :] if name == "prosody" else term
         return term if mask is None else term * mask[..., None].to(term.dtype)
 
     def target_lengths(self, code_lens: torch.Tensor) -> torch.Tensor:
