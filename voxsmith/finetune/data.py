@@ -40,7 +40,7 @@ from voxsmith.finetune.config import FinetuneConfig
 from voxsmith.text.frontend import TextFrontend
 from voxsmith.text.glossary import Glossary
 from voxsmith.text.tokenizer import PhoneTokenizer, Segment
-from voxsmith.train.data import HOP, CorpusData, read_manifest
+from voxsmith.train.data import HOP, CorpusData, pad, read_manifest
 
 log = logging.getLogger(__name__)
 
@@ -93,14 +93,6 @@ class S2MCrops:
     prompt_lens: torch.Tensor  # (B,)
     style: torch.Tensor  # (B, S)
     picks: list[tuple[FtClip, int, int]]  # (clip, first code, codes) per row
-
-
-def pad(items: list[torch.Tensor], value: float = 0) -> torch.Tensor:
-    n = max(x.shape[0] for x in items)
-    out = torch.full((len(items), n, *items[0].shape[1:]), value, dtype=items[0].dtype)
-    for i, x in enumerate(items):
-        out[i, : x.shape[0]] = x
-    return out
 
 
 class TextIds:

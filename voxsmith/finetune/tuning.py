@@ -31,9 +31,10 @@ from voxsmith.finetune.adapters import (
     unload,
 )
 from voxsmith.finetune.config import STAGES, FinetuneConfig
-from voxsmith.finetune.data import SILENCE, FinetuneData, GPTRows, S2MCrops, pad
+from voxsmith.finetune.data import SILENCE, FinetuneData, GPTRows, S2MCrops
 from voxsmith.models.gpt import IGNORE, UnifiedVoice
 from voxsmith.models.parts_base import PartsBase
+from voxsmith.train.data import pad
 
 CONDITIONERS = (
     "conditioning_encoder",

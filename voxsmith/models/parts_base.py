@@ -163,7 +163,14 @@ class PartsBase(ABC):
     def prosody_offset(self, spk: SpeakerEmbedding, emo_vec: torch.Tensor | None) -> torch.Tensor | None:
         """``(1, K)``: the prosody change the emotion asks of S2M, relative to the reference (its
         own emotion); None for an S2M that reads no offsets or when the speaker's emotion is kept."""
-        if self.prosody is None or emo_vec is None or not getattr(self.s2m.cfg, "prosody_dim", 0):  # type: ignore[attr-defined]
+        if not getattr(self.s2m.cfg, "prosody_dim", 0):  # type: ignore[attr-defined]
+            return None
+        return self._emotion_offset(spk, emo_vec)
+
+    def _emotion_offset(self, spk: SpeakerEmbedding, emo_vec: torch.Tensor | None) -> torch.Tensor | None:
+        """``(1, K)``: the prosody head's change from the speaker's own emotion to ``emo_vec``
+        (None without a head or an emotion)."""
+        if self.prosody is None or emo_vec is None:
             return None
         return self.prosody.offset(emo_vec, spk.emo_vec)
 
@@ -179,10 +186,7 @@ class PartsBase(ABC):
             raise CheckpointError(
                 f"{self.name}: its S2M reads a prosody contour, but there is no contour head"
             )
-        offset = (
-            None if self.prosody is None or emo_vec is None else self.prosody.offset(emo_vec, spk.emo_vec)
-        )
-        return self.contour.shift(self.contour(latent), offset)
+        return self.contour.shift(self.contour(latent), self._emotion_offset(spk, emo_vec))
 
     @abstractmethod
     def codes_to_mel(

@@ -56,6 +56,13 @@ def _tilt_bins(n_mels: int = 80, sr: int = 22050) -> tuple[np.ndarray, np.ndarra
     return band, np.log2(centres[band])
 
 
+def voiced_spread(f0: np.ndarray) -> float:
+    """The spread (std, semitones) of per-code f0 ``(N,)`` over its voiced codes; NaN under two."""
+    v = np.asarray(f0, dtype=np.float64)
+    v = v[~np.isnan(v)]
+    return float(v.std()) if v.size > 1 else np.nan
+
+
 def utterance_prosody(code_prosody: np.ndarray, mel: np.ndarray) -> np.ndarray:
     """One clip's raw measures ``(K,)`` (f0 NaN when unvoiced).
 
@@ -77,7 +84,7 @@ def utterance_prosody(code_prosody: np.ndarray, mel: np.ndarray) -> np.ndarray:
     return np.array(
         [
             f0.mean() if f0.size else np.nan,
-            f0.std() if f0.size > 1 else np.nan,
+            voiced_spread(p[:, 0]),
             speech.mean() if speech.size else np.nan,
             tilt,
         ]

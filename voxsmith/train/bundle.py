@@ -38,7 +38,7 @@ from voxsmith.models.emotion import EmotionMatrix
 from voxsmith.models.gpt import GPTConfig, UnifiedVoice
 from voxsmith.models.kmeans_codec import KMeansCodec, KMeansCodecConfig
 from voxsmith.models.parts import PART_FILES, ModelParts, card_settings, save_parts
-from voxsmith.models.prosody import CONTOUR, MEASURES, SCALES, ContourHead, ProsodyHead
+from voxsmith.models.prosody import CONTOUR, MEASURES, SCALES, ContourHead, ProsodyHead, voiced_spread
 from voxsmith.models.s2m import S2M, S2MConfig
 from voxsmith.models.style import StyleEncoder, StyleEncoderConfig, load_style_encoder
 from voxsmith.models.vocoder import VocosConfig, VocosVocoder
@@ -258,11 +258,11 @@ def fit_contour_head(
         xs.append(torch.from_numpy(lat[:n].astype(np.float32)))
         ys.append(torch.from_numpy(con[:n]))
     spreads = [
-        float(np.nanstd(p[:, 0].astype(np.float64)))
+        voiced_spread(p[:, 0])
         for ps in neutral_or_all((r, per_code[r["id"]]) for r in rows).values()
         for p in ps
-        if np.count_nonzero(~np.isnan(p[:, 0].astype(np.float64))) > 1
     ]
+    spreads = [v for v in spreads if not np.isnan(v)]
     x, y = torch.cat(xs), torch.cat(ys)
     head = ContourHead.fit(x, y, spread=float(np.median(spreads)) if spreads else 2.0, ridge=ridge)
     resid = (head(x) - y).double()

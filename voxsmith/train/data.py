@@ -191,6 +191,15 @@ def split_codes(corpus: str | Path, split: str) -> dict[str, np.ndarray]:
     return load_codes(path)
 
 
+def pad(items: list[torch.Tensor], value: float = 0) -> torch.Tensor:
+    """Tensors ``(n_i, ...)`` stacked into ``(B, max n_i, ...)``, the tails filled with ``value``."""
+    n = max(x.shape[0] for x in items)
+    out = torch.full((len(items), n, *items[0].shape[1:]), value, dtype=items[0].dtype)
+    for i, x in enumerate(items):
+        out[i, : x.shape[0]] = x
+    return out
+
+
 def neutral_or_all(items: Iterable[tuple[dict[str, Any], T]]) -> dict[str, list[T]]:
     """Group ``(manifest row, value)`` pairs by speaker, keeping each speaker's neutral clips'
     values, or all of theirs when the speaker has no neutral clip (the speaker's baseline)."""

@@ -45,7 +45,7 @@ from voxsmith.models.kmeans_codec import KMeansCodec, KMeansCodecConfig
 from voxsmith.models.prosody import CONTOUR, MEASURES, scaled_offset
 from voxsmith.models.s2m import S2M, S2MConfig
 from voxsmith.models.s2m.grow import grow_depth
-from voxsmith.train.data import CorpusData, neutral_or_all, split_codes
+from voxsmith.train.data import CorpusData, neutral_or_all, pad, split_codes
 from voxsmith.train.gpt_latents import latents_cache
 from voxsmith.train.optim import optimizer_step, warmup_decay
 from voxsmith.train.state import RunDir, StopRequest, seed_all
@@ -204,22 +204,12 @@ class S2MData:
                 lats.append(lat)
             if con is not None:
                 cons.append(con)
-        n_max = max(len(c) for c in codes_b)
-        codes = torch.zeros(len(codes_b), n_max, dtype=torch.long)
-        mel = torch.full((len(mels), 80, n_max * FRAMES_PER_CODE), float(np.log(1e-5)))
-        for i, (c, m) in enumerate(zip(codes_b, mels, strict=True)):
-            codes[i, : len(c)] = c
+        codes = pad(codes_b)
+        mel = torch.full((len(mels), 80, codes.shape[1] * FRAMES_PER_CODE), float(np.log(1e-5)))
+        for i, m in enumerate(mels):
             mel[i, :, : m.shape[1]] = m
-        latent = None
-        if lats:
-            latent = torch.zeros(len(lats), n_max, lats[0].shape[-1])
-            for i, x in enumerate(lats):
-                latent[i, : len(x)] = x
-        contour = None
-        if cons:
-            contour = torch.zeros(len(cons), n_max, len(CONTOUR))
-            for i, x in enumerate(cons):
-                contour[i, : len(x)] = x
+        latent = pad(lats) if lats else None  # as long as their codes, like the contours
+        contour = pad(cons) if cons else None
         prosody = torch.from_numpy(np.stack(offsets)) if self.measures else None
         return S2MBatch(
             codes,
