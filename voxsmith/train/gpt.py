@@ -32,7 +32,7 @@ from voxsmith.models.gpt import IGNORE, GPTBatch, GPTConfig, UnifiedVoice
 from voxsmith.models.gpt_grow import grow_layers
 from voxsmith.text.tokenizer import PhoneTokenizer, Segment
 from voxsmith.train.code_remap import code_correspondence, remap_code_rows
-from voxsmith.train.data import CorpusData, load_codes, split_codes
+from voxsmith.train.data import CorpusData, load_codes, pad, split_codes
 from voxsmith.train.optim import optimizer_step, warmup_decay
 from voxsmith.train.state import RunDir, StopRequest, seed_all
 
@@ -143,27 +143,18 @@ class GPTData:
             for k, r in zip(picks, rows, strict=True)
         ]
         batch = GPTBatch(
-            text_ids=_pad([torch.tensor(self.text[k]) for k in picks]),
+            text_ids=pad([torch.tensor(self.text[k]) for k in picks]),
             text_lengths=torch.tensor([len(self.text[k]) for k in picks]),
-            codes=_pad([torch.from_numpy(self.codes[k].astype(np.int64)) for k in picks]),
+            codes=pad([torch.from_numpy(self.codes[k].astype(np.int64)) for k in picks]),
             code_lengths=torch.tensor([len(self.codes[k]) for k in picks]),
-            spk_feats=_pad(spk, value=float(np.log(1e-5))),
+            spk_feats=pad(spk, value=float(np.log(1e-5))),
             spk_lengths=torch.tensor([len(x) for x in spk]),
-            emo_feats=_pad(emo, value=float(np.log(1e-5))),
+            emo_feats=pad(emo, value=float(np.log(1e-5))),
             emo_lengths=torch.tensor([len(x) for x in emo]),
         )
         speakers = torch.tensor([self.data.speaker_index[r["speaker"]] for r in rows])
         langs = torch.tensor([LANGS.index(r["lang"]) if r["lang"] in LANGS else 0 for r in rows])
         return batch, speakers, langs
-
-
-def _pad(items: list[torch.Tensor], value: float = 0) -> torch.Tensor:
-    """Right-pad 1-D (ids) or 2-D (T, F) tensors to a batch."""
-    n = max(x.shape[0] for x in items)
-    out = torch.full((len(items), n, *items[0].shape[1:]), value, dtype=items[0].dtype)
-    for i, x in enumerate(items):
-        out[i, : x.shape[0]] = x
-    return out
 
 
 def tiny_config(codebook_size: int) -> GPTConfig:
