@@ -152,11 +152,8 @@ def bench_emotion(
     model, items, sim, asr, corpus_shift: dict | None, seed: int, out_dir: Path, intensity: float = 1.0
 ) -> dict:
     from voxsmith.audio import AudioProcessor
-    from voxsmith.data.check import MEASURES, measure_clip
+    from voxsmith.data.check import MEASURES, measure_clip, spoken_units
     from voxsmith.data.styles import EMOTIONS, recipe
-
-    def units(row: dict) -> int:
-        return sum(1 for u in row.get("units", []) if u not in (",", "."))
 
     shifts: dict[str, list[dict[str, float]]] = defaultdict(list)
     sims: dict[str, list[float]] = defaultdict(list)
@@ -173,7 +170,7 @@ def bench_emotion(
             )
             path = out_dir / f"{t['id']}.{emo}.wav"
             AudioProcessor.save(res.audio, path)
-            m = measure_clip(res.audio.samples, res.audio.sample_rate, units(t))
+            m = measure_clip(res.audio.samples, res.audio.sample_rate, spoken_units(t))
             sims[emo].append(sim.similarity(path, anchor["_abs"]))
             score = asr.score(path, t["lang"], t["normalized"])
             if score.error is not None:  # capped per item, as in builtin_quality

@@ -48,6 +48,7 @@ def main() -> None:
     args = ap.parse_args()
 
     from builtin_quality import plan_items, render_oracle, summarise
+
     from voxsmith.audio import AudioProcessor
     from voxsmith.errors import CheckpointError, ConfigError
     from voxsmith.eval.asr import AsrJudge

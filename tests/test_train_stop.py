@@ -184,8 +184,10 @@ def test_bundle_on_a_base_model_takes_missing_parts_and_settings_from_it(tmp_pat
     make_fake_corpus(corpus)  # give its train clips every style, as a real corpus has
     rows = [json.loads(line) for line in (corpus / "manifest.jsonl").read_text().splitlines()]
     train = [r for r in rows if r["split"] == "train"]
+    styles = (*EMOTIONS, "neutral")  # and one neutral clip: the speaking rates' reference
     for i, r in enumerate(train):
-        r.update(style=EMOTIONS[i % len(EMOTIONS)], style_strength=1.0)
+        style = styles[i % len(styles)]
+        r.update(style=style, style_strength=0.0 if style == "neutral" else 1.0)
     (corpus / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     base = make_random_model(tmp_path / "base", seed=0)
     other = make_random_model(tmp_path / "other", seed=1)
@@ -198,6 +200,7 @@ def test_bundle_on_a_base_model_takes_missing_parts_and_settings_from_it(tmp_pat
     out = assemble(tmp_path / "runs", corpus, tmp_path / "out", base=base, cfg_rate=0.5)
     parts = load_parts(out)
     assert (parts.s2m_noise, parts.temperature, parts.cfg_rate) == (0.6, 0.7, 0.5)  # an argument wins
+    assert parts.rates is not None and parts.rates.log_tempo.abs().sum() > 0  # fitted, not defaulted
     for part, source in (("s2m", other), ("gpt", base), ("vocoder", base)):
         got, _, _ = load_safetensors(out / f"{part}.safetensors")
         want, _, _ = load_safetensors(source / f"{part}.safetensors")

@@ -4,7 +4,9 @@ Data flow (DESIGN.md §1): text → frontend segments → phone ids; reference c
 conditioning features → speaker latents + its own emotion vector, style vector, prompt
 mel and prompt codes (a ``SpeakerEmbedding``, computed once); emotion from a clip, text,
 preset or 8 weights (an ``EmotionEmbedding``); the GPT generates codes per segment
-(free length, ``duration_ratio`` × natural length, or exactly ``target_tokens``); S2M
+(free length, ``duration_ratio`` × natural length, or exactly ``target_tokens``; emotion
+weights on a model with ``EmotionRates`` set the natural length to the neutral one × the
+emotion's speaking-rate factor, through the same exact-count generation); S2M
 turns codes into mel with the reference as in-context prompt; the vocoder makes audio.
 
 The facade holds a ``PartsBase``: ``ModelParts`` (the tiny built-in model) or ``OfficialParts``
@@ -291,12 +293,16 @@ class IndexTTSModel:
         sampling = sampling or p.default_sampling()
         pause = torch.full((80, int(pause_ms / 1000 * SAMPLE_RATE / 256)), SILENCE_LOG_MEL)
         mels, codes_all = [], []
+        # an emotion's speaking rate: its factor on the sentence's neutral length
+        rate = None if target_tokens is not None or emotion is None else p.emotion_duration(emotion.weights)
         for i, ids in enumerate(segments):
             gen = torch.Generator().manual_seed(seed + i) if seed is not None else None
             target = target_tokens
-            if duration_ratio is not None:
-                natural = p.generate_codes(ids, spk, emo_vec, sampling, None, gen)
-                target = max(1, round(duration_ratio * len(natural)))
+            if duration_ratio is not None or rate is not None:
+                natural = p.generate_codes(
+                    ids, spk, emo_vec if rate is None else spk.emo_vec, sampling, None, gen
+                )
+                target = max(1, round((duration_ratio or 1.0) * (rate or 1.0) * len(natural)))
                 gen = torch.Generator().manual_seed(seed + i) if seed is not None else None
             codes = p.generate_codes(ids, spk, emo_vec, sampling, target, gen)
             codes_all.append(codes)

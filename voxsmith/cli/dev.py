@@ -57,6 +57,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     b.set_defaults(func=run_bundle)
 
+    r = dev.add_parser(
+        "rates",
+        help="fit each emotion's speaking rate on a corpus and store it in a model directory",
+        description="Measures, for each emotion category, the speaking rate of the corpus's styled train "
+        "clips against the same speakers' neutral readings, and writes it into MODEL's emotion.safetensors "
+        "(what `dev bundle` does for a new model). Emotion presets, vectors and text then set the token "
+        "count to the neutral length × the emotion's rate factor.",
+    )
+    r.add_argument("model", type=Path, help="model directory, e.g. voxsmith/assets/tiny")
+    r.add_argument("--data", type=Path, required=True, help="a corpus from `voxsmith corpus build`")
+    r.set_defaults(func=run_rates)
+
 
 def run_parity_cmd(args: argparse.Namespace) -> int:
     from voxsmith.errors import DataError
@@ -105,4 +117,12 @@ def run_bundle(args: argparse.Namespace) -> int:
     card = json.loads((root / "model.json").read_text(encoding="utf-8"))
     size = sum(p.stat().st_size for p in root.glob("*.safetensors")) / 2**20
     print(f"{root}: {card['parameters']['total'] / 1e6:.1f} M parameters, {size:.1f} MiB")
+    return 0
+
+
+def run_rates(args: argparse.Namespace) -> int:
+    from voxsmith.train.bundle import refit_emotion_rates
+
+    rates = refit_emotion_rates(args.model, args.data)
+    print(json.dumps({"tempo": rates.named()}))
     return 0

@@ -32,11 +32,16 @@ from voxsmith.errors import DataError
 MEASURES = ("f0_mean", "f0_std", "rate", "energy", "tilt")
 
 
+def speech_rate(samples: np.ndarray, sr: int, n_units: int) -> float:
+    """Log of pronunciation units per second of speech (the clip without its edge silence)."""
+    speech = AudioProcessor.trim_silence(samples, sr, top_db=35.0, pad_ms=0.0)
+    return float(np.log(max(n_units, 1) / max(len(speech) / sr, 0.1)))
+
+
 def measure_clip(samples: np.ndarray, sr: int, n_units: int) -> dict[str, float]:
     """The five prosody measures of one clip (see the module docstring)."""
     feat = world.analyze(samples, world.WorldConfig(sample_rate=sr, f0_method="dio"))
     st = world.semitones(feat.f0)[feat.voiced]
-    speech = AudioProcessor.trim_silence(samples, sr, top_db=35.0, pad_ms=0.0)
     spec = np.abs(np.fft.rfft(samples * np.hanning(len(samples)))) ** 2
     freqs = np.fft.rfftfreq(len(samples), 1.0 / sr)
     band = (freqs >= 500) & (freqs <= 4000)
@@ -44,13 +49,14 @@ def measure_clip(samples: np.ndarray, sr: int, n_units: int) -> dict[str, float]
     return {
         "f0_mean": float(np.mean(st)) if st.size else float("nan"),
         "f0_std": float(np.std(st)) if st.size else float("nan"),
-        "rate": float(np.log(max(n_units, 1) / max(len(speech) / sr, 0.1))),
+        "rate": speech_rate(samples, sr, n_units),
         "energy": float(10 * np.log10(np.mean(samples.astype(np.float64) ** 2) + 1e-12)),
         "tilt": float(slope),
     }
 
 
-def _units(row: dict) -> int:
+def spoken_units(row: dict) -> int:
+    """Pronunciation units of a manifest row (syllables or phones), punctuation left out."""
     return sum(1 for u in row.get("units", []) if u not in (",", "."))
 
 
@@ -71,7 +77,7 @@ def style_shifts(root: Path, max_per_style: int = 60, seed: int = 0) -> dict:
     def m(row: dict) -> dict[str, float]:
         if row["id"] not in cache:
             audio = AudioProcessor.load(Path(root) / row["path"])
-            cache[row["id"]] = measure_clip(audio.samples, audio.sample_rate, _units(row))
+            cache[row["id"]] = measure_clip(audio.samples, audio.sample_rate, spoken_units(row))
         return cache[row["id"]]
 
     same_sentence = {(r["speaker"], r["sentence"]): r for r in neutral}

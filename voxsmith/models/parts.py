@@ -12,7 +12,8 @@ and one self-describing safetensors file per part::
     emotion.safetensors   emotion matrix (feat1 / feat2 / counts) kind "emotion_matrix"
                           (+ prosody_weight / prosody_bias: the prosody head, when S2M reads offsets;
                            + contour_weight / contour_bias / contour_spread: the contour head,
-                           when S2M reads a per-code contour)
+                           when S2M reads a per-code contour;
+                           + rate_log_tempo: each emotion's speaking rate)
 
 Shapes: codes (N,) at 21.5 Hz; mel (80, 4N); conditioning features (T, 80) log-mel.
 """
@@ -31,6 +32,7 @@ from voxsmith.checkpoints import load_safetensors, save_safetensors, strict_load
 from voxsmith.errors import CheckpointError
 from voxsmith.models.content import ContentEncoder, ContentEncoderConfig
 from voxsmith.models.emotion import EmotionMatrix
+from voxsmith.models.emotion_rate import EmotionRates
 from voxsmith.models.gpt import GPTConfig, UnifiedVoice
 from voxsmith.models.kmeans_codec import KMeansCodec, KMeansCodecConfig
 from voxsmith.models.parts_base import PartsBase
@@ -74,6 +76,7 @@ class ModelParts(PartsBase):
     card: dict = field(default_factory=dict)
     prosody: ProsodyHead | None = None  # emotion → utterance prosody, for an S2M that reads offsets
     contour: ContourHead | None = None  # GPT latents → per-code prosody, for an S2M that reads a contour
+    rates: EmotionRates | None = None  # emotion weights → speaking rate (token count)
 
     @property
     def samples_per_token(self) -> int:
@@ -166,6 +169,7 @@ def save_parts(
     if parts.emotion is not None:
         head = parts.prosody.tensors() if parts.prosody is not None else {}
         head |= parts.contour.tensors() if parts.contour is not None else {}
+        head |= parts.rates.tensors() if parts.rates is not None else {}
         save_safetensors(
             {"feat1": parts.emotion.style_rows, "feat2": parts.emotion.emotion_rows, **head},
             root / PART_FILES["emotion"], kind="emotion_matrix", config={"counts": parts.emotion.counts},
@@ -245,12 +249,13 @@ def load_parts(root: str | Path) -> ModelParts:
     t, c = _load(root / PART_FILES["vocoder"], "vocos")
     vocoder = VocosVocoder(VocosConfig(**c))
     strict_load(vocoder, t, "vocoder")
-    emotion, prosody, contour = None, None, None
+    emotion, prosody, contour, rates = None, None, None, None
     if (root / PART_FILES["emotion"]).is_file():
         t, c = _load(root / PART_FILES["emotion"], "emotion_matrix")
         emotion = EmotionMatrix(t["feat1"], t["feat2"], c["counts"])
         prosody = ProsodyHead.from_tensors(t)
         contour = ContourHead.from_tensors(t)
+        rates = EmotionRates.from_tensors(t)
     if s2m.cfg.prosody_dim and prosody is None:
         raise CheckpointError(
             f"{root}: its S2M reads prosody offsets but {PART_FILES['emotion']} has no prosody head "
@@ -263,7 +268,7 @@ def load_parts(root: str | Path) -> ModelParts:
         )
     parts = ModelParts(
         card.get("name", root.name), content, codec, gpt, s2m, style, vocoder, emotion, card=card,
-        prosody=prosody, contour=contour,
+        prosody=prosody, contour=contour, rates=rates,
     )  # fmt: skip
     for name, value in settings.items():
         setattr(parts, name, value)

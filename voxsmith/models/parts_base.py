@@ -25,6 +25,7 @@ import torch
 from voxsmith.audio import Audio
 from voxsmith.errors import CheckpointError, ConfigError
 from voxsmith.models.emotion import EmotionMatrix
+from voxsmith.models.emotion_rate import MIN_CHANGE, EmotionRates
 from voxsmith.models.gpt import UnifiedVoice
 from voxsmith.models.prosody import ContourHead, ProsodyHead
 from voxsmith.models.sampling import SamplingConfig
@@ -46,6 +47,7 @@ class PartsBase(ABC):
     card: dict  # the model card (model.json, or what the official loader derived)
     prosody: ProsodyHead | None = None  # emotion → utterance prosody, for an S2M that reads offsets
     contour: ContourHead | None = None  # GPT latents → per-code prosody, for an S2M that reads a contour
+    rates: EmotionRates | None = None  # emotion weights → speaking rate (token count)
 
     # ----- facts -------------------------------------------------------------------------
     @property
@@ -115,6 +117,14 @@ class PartsBase(ABC):
         if self.emotion is None:
             raise CheckpointError(f"model {self.name} has no emotion matrix; use an emotion reference clip")
         return self.emotion.mix(weights, base, style=style).reshape(-1)
+
+    def emotion_duration(self, weights: torch.Tensor | None) -> float | None:
+        """The factor on a sentence's neutral length that emotion ``weights (8,)`` ask for
+        (:class:`EmotionRates`); None without rates or weights, or when it is within 1%."""
+        if self.rates is None or weights is None:
+            return None
+        factor = self.rates.duration_factor(weights)
+        return None if abs(factor - 1.0) < MIN_CHANGE else factor
 
     # ----- generation --------------------------------------------------------------------
     @torch.inference_mode()

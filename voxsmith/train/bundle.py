@@ -13,7 +13,9 @@ For an S2M that reads prosody offsets, the prosody head is fitted here too
 (:func:`fit_prosody_head`): emotion vectors of training clips regressed on their utterance
 prosody relative to their speaker's neutral speech. For an S2M that reads a per-code contour,
 the contour head too (:func:`fit_contour_head`): the GPT's latents of training clips
-regressed on the clips' per-code f0 and energy relative to their speaker.
+regressed on the clips' per-code f0 and energy relative to their speaker. Every model gets
+each emotion's speaking rate (:func:`fit_emotion_rates`); :func:`refit_emotion_rates` adds or
+refreshes it in a model directory that exists (``voxsmith dev rates``).
 """
 
 from __future__ import annotations
@@ -30,11 +32,12 @@ import torch
 from tqdm import tqdm
 
 from voxsmith.audio import SAMPLE_RATE, Audio, AudioProcessor
-from voxsmith.checkpoints import load_module
+from voxsmith.checkpoints import load_module, load_safetensors, save_safetensors
 from voxsmith.embeddings import EMOTIONS
 from voxsmith.errors import CheckpointError, DataError
 from voxsmith.models.content import ContentEncoder, ContentEncoderConfig
 from voxsmith.models.emotion import EmotionMatrix
+from voxsmith.models.emotion_rate import EmotionRates
 from voxsmith.models.gpt import GPTConfig, UnifiedVoice
 from voxsmith.models.kmeans_codec import KMeansCodec, KMeansCodecConfig
 from voxsmith.models.parts import PART_FILES, ModelParts, card_settings, save_parts
@@ -231,6 +234,69 @@ def fit_prosody_head(
     return head
 
 
+def fit_emotion_rates(corpus: str | Path, clips_per_category: int = 60, seed: int = 0) -> EmotionRates:
+    """Each category's speaking rate against neutral (:class:`EmotionRates`), from up to
+    ``clips_per_category`` styled train clips: the log units-per-second of speech
+    (:func:`voxsmith.data.check.speech_rate`) minus that of the same speaker's neutral reading of
+    the same sentence, else of their neutral median, else of the language's."""
+    from voxsmith.data.check import speech_rate, spoken_units
+
+    rows = [r for r in read_manifest(corpus) if r.get("split") == "train"]
+    rng = np.random.default_rng(seed)
+    cache: dict[str, float] = {}
+
+    def rate(r: dict) -> float:
+        if r["id"] not in cache:
+            audio = AudioProcessor.load(Path(corpus) / r["path"], sr=SAMPLE_RATE)
+            cache[r["id"]] = speech_rate(audio.samples, SAMPLE_RATE, spoken_units(r))
+        return cache[r["id"]]
+
+    neutral = [r for r in rows if r.get("style") == "neutral"]
+    pairs = {(r["speaker"], r["sentence"]): r for r in neutral if r.get("sentence")}
+    medians: dict[tuple[str, str], float] = {}
+
+    def median(key: str, value: str) -> float | None:
+        """The median rate of up to 8 neutral clips with ``row[key] == value`` (None if none)."""
+        if (key, value) not in medians:
+            own = [n for n in neutral if n.get(key) == value]
+            some = [own[k] for k in rng.permutation(len(own))[:8]]
+            medians[key, value] = float(np.median([rate(n) for n in some])) if own else float("nan")
+        v = medians[key, value]
+        return None if np.isnan(v) else v
+
+    cats, strengths, ratios = [], [], []
+    for c, name in enumerate(EMOTIONS):
+        members = [r for r in rows if r.get("style") == name and float(r.get("style_strength", 0)) > 0]
+        picked = rng.permutation(len(members))[:clips_per_category]
+        for i in tqdm(picked, desc=f"rate {name}", unit="clip", leave=False):
+            r = members[i]
+            ref = pairs.get((r["speaker"], r.get("sentence")))
+            base = rate(ref) if ref is not None else median("speaker", r["speaker"])
+            base = median("lang", r.get("lang")) if base is None else base
+            if base is None:
+                continue
+            cats.append(c)
+            strengths.append(float(r["style_strength"]))
+            ratios.append(rate(r) - base)
+    if not neutral or not cats:
+        raise DataError(f"{corpus}: no styled train clips with a neutral reference to measure speaking rates")
+    rates = EmotionRates.fit(np.array(cats), np.array(strengths), np.array(ratios))
+    log.info("emotion rates (tempo per category, %d clips): %s", len(cats), rates.named())
+    return rates
+
+
+def refit_emotion_rates(model_dir: str | Path, corpus: str | Path) -> EmotionRates:
+    """Fit each emotion's speaking rate on ``corpus`` and store it in the emotion file of the
+    model directory ``model_dir`` (rewritten atomically; the matrix and heads are kept)."""
+    path = Path(model_dir) / PART_FILES["emotion"]
+    if not path.is_file():
+        raise CheckpointError(f"{path}: not found; the speaking rates are stored beside an emotion matrix")
+    tensors, config, _ = load_safetensors(path, kind="emotion_matrix")
+    rates = fit_emotion_rates(corpus)
+    save_safetensors({**tensors, **rates.tensors()}, path, kind="emotion_matrix", config=config)
+    return rates
+
+
 def fit_contour_head(
     corpus: str | Path, gpt_path: str | Path, clips: int = 2000, ridge: float = 0.01, seed: int = 0
 ) -> ContourHead:
@@ -328,6 +394,7 @@ def assemble(
     emotion = fit_emotion_matrix(corpus, gpt, style)
     prosody = fit_prosody_head(corpus, gpt) if s2m.cfg.prosody_dim else None
     contour = fit_contour_head(corpus, where["gpt"]) if s2m.cfg.contour_dim else None
+    rates = fit_emotion_rates(corpus)
     manifest = read_manifest(corpus)
     runs_info = {k: _run_info(p, k) for k, p in where.items()}
     card = {
@@ -347,7 +414,18 @@ def assemble(
     if quality is not None:
         card["quality"] = quality.get("summary", quality)
     parts = ModelParts(
-        name, content, codec, gpt, s2m, style, vocoder, emotion, card=card, prosody=prosody, contour=contour
+        name,
+        content,
+        codec,
+        gpt,
+        s2m,
+        style,
+        vocoder,
+        emotion,
+        card=card,
+        prosody=prosody,
+        contour=contour,
+        rates=rates,
     )
     for key, value in settings.items():
         setattr(parts, key, value)

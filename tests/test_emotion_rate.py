@@ -1,0 +1,115 @@
+"""Speaking rate per emotion: fitting, storage, and the token count it sets in synthesis."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from tests.helpers import make_random_model, make_tone
+from voxsmith.audio import Audio
+from voxsmith.errors import CheckpointError, ConfigError
+from voxsmith.models.emotion import EMOTIONS
+from voxsmith.models.emotion_rate import EmotionRates
+from voxsmith.pipeline import IndexTTSModel
+
+
+def test_fit_recovers_each_categorys_tempo_through_the_strengths():
+    rng = np.random.default_rng(0)
+    truth = np.log([1.08, 1.12, 0.82, 1.12, 0.86, 0.85, 1.05, 0.92])
+    cats = np.repeat(np.arange(8), 60)
+    strengths = np.tile([0.33, 0.67, 1.0], 160)
+    ratios = strengths * truth[cats] + rng.normal(0, 0.02, cats.shape)  # tempo ** strength, with noise
+    ratios[5] = np.nan  # an unmeasurable clip is left out, not propagated
+    rates = EmotionRates.fit(cats, strengths, ratios)
+    assert np.allclose(rates.log_tempo.numpy(), truth, atol=0.01)
+    assert rates.named()["sad"] == pytest.approx(0.82, abs=0.01)
+
+
+def test_fit_needs_every_category():
+    with pytest.raises(ConfigError, match="afraid"):
+        EmotionRates.fit(np.array([0, 1, 2]), np.ones(3), np.zeros(3))
+
+
+def test_duration_factor_follows_the_weights_and_is_bounded():
+    rates = EmotionRates(torch.log(torch.tensor([1.1, 1.2, 0.8, 1.0, 0.9, 0.85, 1.05, 0.95])))
+    sad = torch.zeros(8)
+    sad[2] = 1.0
+    assert rates.duration_factor(sad) == pytest.approx(1 / 0.8)  # slower speech: more tokens
+    assert rates.duration_factor(2 * sad) == pytest.approx(1 / 0.64)  # intensity 2 compounds
+    assert rates.duration_factor(torch.zeros(8)) == 1.0
+    mix = torch.tensor([0.5, 0, 0.5, 0, 0, 0, 0, 0])
+    assert rates.duration_factor(mix) == pytest.approx(float(np.exp(-0.5 * np.log(1.1) - 0.5 * np.log(0.8))))
+    assert rates.duration_factor(10 * sad) == 2.0  # clamped
+    with pytest.raises(ConfigError, match="8 values"):
+        rates.duration_factor(torch.zeros(7))
+
+
+@pytest.mark.parametrize("bad", [torch.zeros(7), torch.tensor([float("nan")] * 8), torch.full((8,), 1.0)])
+def test_bad_stored_rates_are_checkpoint_errors(bad):
+    with pytest.raises(CheckpointError, match="emotion rates"):
+        EmotionRates.from_tensors({"rate_log_tempo": bad})
+    assert EmotionRates.from_tensors({}) is None
+
+
+@pytest.fixture(scope="module")
+def rated(tmp_path_factory):
+    """A random model with stored speaking rates (happy 1.25 × faster, sad 0.8 ×)."""
+    from voxsmith.checkpoints import load_safetensors, save_safetensors
+
+    root = make_random_model(tmp_path_factory.mktemp("rated"))
+    tensors, config, _ = load_safetensors(root / "emotion.safetensors")
+    tempo = torch.tensor([1.25, 1.0, 0.8, 1.0, 1.0, 1.0, 1.0, 1.0])  # happy faster, sad slower
+    save_safetensors(
+        {**tensors, "rate_log_tempo": torch.log(tempo)},
+        root / "emotion.safetensors",
+        kind="emotion_matrix",
+        config=config,
+    )
+    model = IndexTTSModel.from_pretrained(root)
+    x = make_tone(4.0, freq=180.0) + 0.02 * np.random.default_rng(0).standard_normal(4 * 22050)
+    return model, model.speaker_encoder(Audio(x.astype(np.float32), 22050))
+
+
+def test_emotion_weights_set_the_token_count_from_the_neutral_length(rated):
+    model, spk = rated
+    assert model.parts.rates is not None
+    neutral = model.synthesize("Hello there.", speaker_embedding=spk, seed=3).tokens
+    assert neutral >= 8  # long enough for the factors below to round to distinct counts
+    happy = model.synthesize("Hello there.", speaker_embedding=spk, emotion="happy", seed=3).tokens
+    assert happy == round(neutral / 1.25)
+    # duration_ratio scales the emotion's natural length; target_tokens stays exact
+    both = model.synthesize("Hello there.", speaker_embedding=spk, emotion="happy", duration_ratio=0.8, seed=3)
+    assert both.tokens == round(0.8 * neutral / 1.25)
+    exact = model.synthesize("Hello there.", speaker_embedding=spk, emotion="happy", target_tokens=17, seed=3)
+    assert exact.tokens == 17
+    # an emotion whose rate is neutral's, or one from a clip (no weights), keeps the GPT's length
+    assert model.synthesize("Hello there.", speaker_embedding=spk, emotion="angry", seed=3).tokens == neutral
+    clip = model.emotion_encoder(Audio(make_tone(3.0, freq=300.0).astype(np.float32), 22050))
+    assert model.synthesize("Hello there.", speaker_embedding=spk, emotion=clip, seed=3).tokens == neutral
+
+
+def test_dev_rates_fits_and_stores_them_in_a_model_directory(tmp_path, capsys):
+    import json
+
+    from tests.helpers import make_fake_corpus
+    from voxsmith.cli.main import main as cli
+    from voxsmith.models.parts import load_parts
+
+    corpus = tmp_path / "corpus"
+    make_fake_corpus(corpus, n_speakers=2, clips_per_speaker=10)
+    rows = [json.loads(line) for line in (corpus / "manifest.jsonl").read_text().splitlines()]
+    train = [r for r in rows if r["split"] == "train"]
+    for i, r in enumerate(train):  # one neutral reading per speaker, then one clip per category
+        k = i % 9
+        r.update(style="neutral" if k == 0 else EMOTIONS[k - 1], style_strength=0.0 if k == 0 else 1.0)
+    (corpus / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    root = make_random_model(tmp_path / "m")
+    assert load_parts(root).rates is None
+    assert cli(["dev", "rates", str(root), "--data", str(corpus)]) == 0
+    rates = load_parts(root).rates
+    assert rates is not None
+    # the fake clips are tones of growing length reading two units: longer clip = slower rate
+    assert float(rates.log_tempo.abs().max()) > 0.01
+    assert cli(["dev", "rates", str(tmp_path / "nowhere"), "--data", str(corpus)]) != 0
+    assert "emotion.safetensors: not found" in capsys.readouterr().err
