@@ -79,7 +79,9 @@ def test_emotion_weights_set_the_token_count_from_the_neutral_length(rated):
     happy = model.synthesize("Hello there.", speaker_embedding=spk, emotion="happy", seed=3).tokens
     assert happy == round(neutral / 1.25)
     # duration_ratio scales the emotion's natural length; target_tokens stays exact
-    both = model.synthesize("Hello there.", speaker_embedding=spk, emotion="happy", duration_ratio=0.8, seed=3)
+    both = model.synthesize(
+        "Hello there.", speaker_embedding=spk, emotion="happy", duration_ratio=0.8, seed=3
+    )
     assert both.tokens == round(0.8 * neutral / 1.25)
     exact = model.synthesize("Hello there.", speaker_embedding=spk, emotion="happy", target_tokens=17, seed=3)
     assert exact.tokens == 17
@@ -89,7 +91,7 @@ def test_emotion_weights_set_the_token_count_from_the_neutral_length(rated):
     assert model.synthesize("Hello there.", speaker_embedding=spk, emotion=clip, seed=3).tokens == neutral
 
 
-def test_dev_rates_fits_and_stores_them_in_a_model_directory(tmp_path, capsys):
+def test_dev_presets_measures_and_stores_them_in_a_model_directory(tmp_path, capsys):
     import json
 
     from tests.helpers import make_fake_corpus
@@ -104,12 +106,15 @@ def test_dev_rates_fits_and_stores_them_in_a_model_directory(tmp_path, capsys):
         k = i % 9
         r.update(style="neutral" if k == 0 else EMOTIONS[k - 1], style_strength=0.0 if k == 0 else 1.0)
     (corpus / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    root = make_random_model(tmp_path / "m")
-    assert load_parts(root).rates is None
-    assert cli(["dev", "rates", str(root), "--data", str(corpus)]) == 0
-    rates = load_parts(root).rates
-    assert rates is not None
+    root = make_random_model(tmp_path / "m", prosody=True)
+    assert load_parts(root).rates is None and load_parts(root).prosody.table is None
+    assert cli(["dev", "presets", str(root), "--data", str(corpus)]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    parts = load_parts(root)
+    rates, table = parts.rates, parts.prosody.table
+    assert rates is not None and table is not None and table.shape == (8, 4)
+    assert printed["tempo"] == rates.named() and set(printed["prosody"]) == set(EMOTIONS)
     # the fake clips are tones of growing length reading two units: longer clip = slower rate
     assert float(rates.log_tempo.abs().max()) > 0.01
-    assert cli(["dev", "rates", str(tmp_path / "nowhere"), "--data", str(corpus)]) != 0
+    assert cli(["dev", "presets", str(tmp_path / "nowhere"), "--data", str(corpus)]) != 0
     assert "emotion.safetensors: not found" in capsys.readouterr().err

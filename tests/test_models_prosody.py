@@ -133,3 +133,48 @@ def test_a_prosody_reading_s2m_without_its_head_fails_to_load(tmp_path):
     )  # fmt: skip
     with pytest.raises(CheckpointError, match="prosody head"):
         IndexTTSModel.from_pretrained(root)
+
+
+def test_the_table_gives_presets_their_measured_offset():
+    from voxsmith.models.emotion import EMOTIONS
+
+    w, b = torch.randn(len(MEASURES), 8), torch.zeros(len(MEASURES))
+    table = torch.randn(len(EMOTIONS), len(MEASURES))
+    head = ProsodyHead(w, b, table)
+    weights = torch.zeros(len(EMOTIONS))
+    weights[0], weights[2] = 1.5, 0.5  # happy at 1.5 mixed with half of sad
+    assert torch.allclose(head.preset_offset(weights), (1.5 * table[0] + 0.5 * table[2]).reshape(1, -1))
+    back = ProsodyHead.from_tensors(head.tensors())
+    assert back is not None and torch.equal(back.table, table)
+    assert ProsodyHead(w, b).preset_offset(weights) is None  # a head without a table
+    assert ProsodyHead.from_tensors(ProsodyHead(w, b).tensors()).table is None
+    with pytest.raises(CheckpointError, match="table"):
+        ProsodyHead(w, b, torch.randn(7, len(MEASURES)))
+    with pytest.raises(CheckpointError, match="table"):
+        ProsodyHead(w, b, torch.full((len(EMOTIONS), len(MEASURES)), float("nan")))
+    with pytest.raises(ConfigError, match="8 values"):
+        head.preset_offset(torch.zeros(3))
+
+
+def test_emotion_weights_ask_s2m_for_the_table_and_clips_for_the_head(tmp_path):
+    from voxsmith.models.emotion import EMOTIONS
+    from voxsmith.pipeline import IndexTTSModel
+
+    model = IndexTTSModel.from_pretrained(make_random_model(tmp_path / "m", prosody=True))
+    p = model.parts
+    torch.nn.init.normal_(p.s2m.models["prosody_layer"].weight)
+    spk = model.speaker_encoder(Audio(make_tone(4.0, freq=180.0), 22050))
+    preset = model.emotion_encoder.preset("sad", intensity=1.5)
+    sad_vec = model._emotion_vector(spk, preset)
+    head_offset = p.prosody_offset(spk, sad_vec)
+    assert torch.equal(p.prosody_offset(spk, sad_vec, preset.weights), head_offset)  # no table yet
+    p.prosody.table = torch.randn(len(EMOTIONS), len(MEASURES))
+    assert torch.allclose(
+        p.prosody_offset(spk, sad_vec, preset.weights), 1.5 * p.prosody.table[2].reshape(1, -1)
+    )
+    assert torch.equal(p.prosody_offset(spk, sad_vec), head_offset)  # an emotion from a clip: the head
+    # the pipeline hands the weights down: a preset's mel follows the table
+    a = model.tts("你好", spk, preset, seed=2)
+    p.prosody.table = torch.zeros_like(p.prosody.table)
+    b = model.tts("你好", spk, preset, seed=2)
+    assert a.shape == b.shape and not torch.allclose(a, b)

@@ -307,7 +307,8 @@ class IndexTTSModel:
             codes = p.generate_codes(ids, spk, emo_vec, sampling, target, gen)
             codes_all.append(codes)
             mels.append(p.codes_to_mel(codes, spk, text_ids=ids, emo_vec=emo_vec, target=target, n_steps=n_steps,
-                                       seed=None if seed is None else seed + i))  # fmt: skip
+                                       seed=None if seed is None else seed + i,
+                                       emo_weights=None if emotion is None else emotion.weights))  # fmt: skip
             if i < len(segments) - 1 and pause.shape[1]:
                 mels.append(pause)
         mel = torch.cat(mels, dim=1).unsqueeze(0)

@@ -58,16 +58,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     b.set_defaults(func=run_bundle)
 
     r = dev.add_parser(
-        "rates",
-        help="fit each emotion's speaking rate on a corpus and store it in a model directory",
-        description="Measures, for each emotion category, the speaking rate of the corpus's styled train "
-        "clips against the same speakers' neutral readings, and writes it into MODEL's emotion.safetensors "
-        "(what `dev bundle` does for a new model). Emotion presets, vectors and text then set the token "
-        "count to the neutral length × the emotion's rate factor.",
+        "presets",
+        help="measure what each emotion does on a corpus (speaking rate, prosody) and store it in a model",
+        description="Measures, for each emotion category, the speaking rate and (for a model whose S2M reads "
+        "prosody offsets) the pitch, range, loudness and tilt of the corpus's styled train clips against the "
+        "same speakers' neutral speech, and writes them into MODEL's emotion.safetensors (what `dev bundle` "
+        "does for a new model). Emotion presets, vectors and text then ask for exactly these changes.",
     )
     r.add_argument("model", type=Path, help="model directory, e.g. voxsmith/assets/tiny")
     r.add_argument("--data", type=Path, required=True, help="a corpus from `voxsmith corpus build`")
-    r.set_defaults(func=run_rates)
+    r.set_defaults(func=run_presets)
 
 
 def run_parity_cmd(args: argparse.Namespace) -> int:
@@ -120,9 +120,16 @@ def run_bundle(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_rates(args: argparse.Namespace) -> int:
-    from voxsmith.train.bundle import refit_emotion_rates
+def run_presets(args: argparse.Namespace) -> int:
+    from voxsmith.models.prosody import MEASURES, SCALES
+    from voxsmith.train.bundle import refit_presets
 
-    rates = refit_emotion_rates(args.model, args.data)
-    print(json.dumps({"tempo": rates.named()}))
+    rates, table = refit_presets(args.model, args.data)
+    out: dict = {"tempo": rates.named()}
+    if table is not None:
+        out["prosody"] = {
+            e: {m: round(float(v) * s, 2) for m, v, s in zip(MEASURES, row, SCALES, strict=True)}
+            for e, row in zip(rates.named(), table, strict=True)
+        }
+    print(json.dumps(out))
     return 0

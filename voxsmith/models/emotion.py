@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -28,6 +29,27 @@ OFFICIAL_COUNTS = (3, 17, 2, 8, 4, 5, 10, 24)  # config.yaml ``emo_num``: rows p
 # the official WebUI's per-category damping of user weights, and the cap on their sum
 OFFICIAL_WEIGHT_BIAS = (0.9375, 0.875, 1.0, 1.0, 0.9375, 0.9375, 0.6875, 0.5625)
 OFFICIAL_MAX_SUM = 0.8
+
+
+def category_slopes(categories, strengths, values) -> np.ndarray:
+    """``(8, K)``: per category of :data:`EMOTIONS`, the least-squares slope through the origin of
+    ``values (M, K)`` (NaN = unmeasured) on ``strengths (M,)`` over clips of that category
+    (``categories (M,)`` index EMOTIONS): what a style does at full strength, from clips at graded
+    strengths. A category or measure without clips is a ConfigError."""
+    categories, strengths = np.asarray(categories), np.asarray(strengths, dtype=np.float64)
+    values = np.asarray(values, dtype=np.float64)
+    values = values[:, None] if values.ndim == 1 else values
+    if categories.ndim != 1 or strengths.shape != categories.shape or values.shape[0] != categories.shape[0]:
+        raise ConfigError("category slopes: need categories (M,), strengths (M,) and values (M, K)")
+    out = np.zeros((len(EMOTIONS), values.shape[1]))
+    for c, name in enumerate(EMOTIONS):
+        for k in range(values.shape[1]):
+            ok = (categories == c) & (strengths > 0) & np.isfinite(values[:, k])
+            if not ok.any():
+                raise ConfigError(f"category slopes: no measured clips of category {name!r}")
+            s = strengths[ok]
+            out[c, k] = float(np.sum(s * values[ok, k]) / np.sum(s * s))
+    return out
 
 
 class _ReverseGrad(torch.autograd.Function):

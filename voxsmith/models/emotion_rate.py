@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from voxsmith.errors import CheckpointError, ConfigError
-from voxsmith.models.emotion import EMOTIONS
+from voxsmith.models.emotion import EMOTIONS, category_slopes
 
 MAX_LOG_TEMPO = float(np.log(2.0))  # a category that halves or doubles the rate is a bad fit
 FACTOR_RANGE = (0.5, 2.0)  # the duration factor an emotion may ask for, at any intensity
@@ -47,16 +47,7 @@ class EmotionRates:
         """Least squares through the origin per category: ``log_ratio ≈ strength × log_tempo[c]``
         over styled clips (``categories (M,)`` index :data:`EMOTIONS`, ``strengths (M,)`` in
         (0, 1], ``log_ratios (M,)`` the clip's log rate minus its neutral reference's)."""
-        categories, strengths, log_ratios = map(np.asarray, (categories, strengths, log_ratios))
-        if not categories.shape == strengths.shape == log_ratios.shape or categories.ndim != 1:
-            raise ConfigError("emotion rates: categories, strengths and log ratios must be (M,) each")
-        out = np.zeros(len(EMOTIONS))
-        for c, name in enumerate(EMOTIONS):
-            ok = (categories == c) & np.isfinite(log_ratios) & (strengths > 0)
-            if not ok.any():
-                raise ConfigError(f"emotion rates: no clips of category {name!r} to measure")
-            s = strengths[ok].astype(np.float64)
-            out[c] = float(np.sum(s * log_ratios[ok]) / np.sum(s * s))
+        out = category_slopes(categories, strengths, log_ratios)[:, 0]
         return cls(torch.from_numpy(np.clip(out, -MAX_LOG_TEMPO, MAX_LOG_TEMPO)))
 
     def duration_factor(self, weights: torch.Tensor) -> float:

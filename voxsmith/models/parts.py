@@ -112,11 +112,13 @@ class ModelParts(PartsBase):
     # ----- generation ------------------------------------------------------------------
     @torch.inference_mode()
     def codes_to_mel(self, codes: torch.Tensor, spk, *, text_ids=None, emo_vec=None, target=None,
-                     n_steps: int | None = None, seed: int | None = None) -> torch.Tensor:  # fmt: skip
+                     n_steps: int | None = None, seed: int | None = None,
+                     emo_weights: torch.Tensor | None = None) -> torch.Tensor:  # fmt: skip
         """(N,) codes → (80, 4N) mel, the speaker's reference as in-context prompt.
 
         ``text_ids``, ``emo_vec`` and ``target`` matter only to an S2M that reads GPT latents
-        (``PartsBase.gpt_latent``); an S2M trained without them ignores them.
+        (``PartsBase.gpt_latent``); an S2M trained without them ignores them. ``emo_weights``
+        (8,): the emotion's weights, for the prosody head's measured table.
         """
         gen = torch.Generator().manual_seed(seed) if seed is not None else None
         codes = codes.long().unsqueeze(0)
@@ -128,8 +130,8 @@ class ModelParts(PartsBase):
             (spk.style if self.card.get("s2m_style", True) else torch.zeros_like(spk.style)).unsqueeze(0),
             ref_emb=self.codec.vq2emb(spk.prompt_codes.long()).unsqueeze(0),
             gpt_latent=latent,
-            prosody=self.prosody_offset(spk, emo_vec),
-            contour=self.prosody_contour(latent, spk, emo_vec),
+            prosody=self.prosody_offset(spk, emo_vec, emo_weights),
+            contour=self.prosody_contour(latent, spk, emo_vec, emo_weights),
             n_steps=n_steps or self.s2m_steps,
             cfg_rate=self.cfg_rate,
             temperature=self.s2m_noise,

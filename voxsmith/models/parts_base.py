@@ -170,22 +170,33 @@ class PartsBase(ABC):
             codes.long(), duration=duration,
         )  # fmt: skip
 
-    def prosody_offset(self, spk: SpeakerEmbedding, emo_vec: torch.Tensor | None) -> torch.Tensor | None:
+    def prosody_offset(
+        self, spk: SpeakerEmbedding, emo_vec: torch.Tensor | None, weights: torch.Tensor | None = None
+    ) -> torch.Tensor | None:
         """``(1, K)``: the prosody change the emotion asks of S2M, relative to the reference (its
         own emotion); None for an S2M that reads no offsets or when the speaker's emotion is kept."""
         if not getattr(self.s2m.cfg, "prosody_dim", 0):  # type: ignore[attr-defined]
             return None
-        return self._emotion_offset(spk, emo_vec)
+        return self._emotion_offset(spk, emo_vec, weights)
 
-    def _emotion_offset(self, spk: SpeakerEmbedding, emo_vec: torch.Tensor | None) -> torch.Tensor | None:
-        """``(1, K)``: the prosody head's change from the speaker's own emotion to ``emo_vec``
-        (None without a head or an emotion)."""
+    def _emotion_offset(
+        self, spk: SpeakerEmbedding, emo_vec: torch.Tensor | None, weights: torch.Tensor | None = None
+    ) -> torch.Tensor | None:
+        """``(1, K)``: for emotion ``weights (8,)``, the measured change of their categories
+        (``ProsodyHead.preset_offset``); else the prosody head's change from the speaker's own
+        emotion to ``emo_vec`` (None without a head or an emotion)."""
         if self.prosody is None or emo_vec is None:
             return None
+        if weights is not None and self.prosody.table is not None:
+            return self.prosody.preset_offset(weights)
         return self.prosody.offset(emo_vec, spk.emo_vec)
 
     def prosody_contour(
-        self, latent: torch.Tensor | None, spk: SpeakerEmbedding, emo_vec: torch.Tensor | None
+        self,
+        latent: torch.Tensor | None,
+        spk: SpeakerEmbedding,
+        emo_vec: torch.Tensor | None,
+        weights: torch.Tensor | None = None,
     ) -> torch.Tensor | None:
         """``(1, N, Kc)``: the per-code contour for an S2M that reads one (else None), predicted
         from the GPT latents ``(1, N, D)`` and moved by the emotion's utterance offset (none when
@@ -196,7 +207,7 @@ class PartsBase(ABC):
             raise CheckpointError(
                 f"{self.name}: its S2M reads a prosody contour, but there is no contour head"
             )
-        return self.contour.shift(self.contour(latent), self._emotion_offset(spk, emo_vec))
+        return self.contour.shift(self.contour(latent), self._emotion_offset(spk, emo_vec, weights))
 
     @abstractmethod
     def codes_to_mel(
@@ -209,11 +220,13 @@ class PartsBase(ABC):
         target: int | None = None,
         n_steps: int | None = None,
         seed: int | None = None,
+        emo_weights: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Codes ``(N,)`` of one segment → its mel ``(M, frames)``, the speaker's reference as prompt.
 
         ``text_ids``, ``emo_vec`` and ``target`` are what the codes were generated from (a model
-        whose S2M reads GPT latents re-runs the GPT over them).
+        whose S2M reads GPT latents re-runs the GPT over them); ``emo_weights (8,)``, when the
+        emotion came as weights, lets a model with a measured prosody table ask S2M for it.
         """
 
     @abstractmethod

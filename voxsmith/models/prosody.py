@@ -37,6 +37,7 @@ import numpy as np
 import torch
 
 from voxsmith.errors import CheckpointError, ConfigError
+from voxsmith.models.emotion import EMOTIONS
 
 MEASURES = ("f0_mean", "f0_std", "energy", "tilt")
 SCALES = (4.0, 2.0, 6.0, 3.0)  # divide by these so every offset sits near unit size
@@ -124,16 +125,30 @@ def ridge_fit(x: torch.Tensor, y: torch.Tensor, ridge: float = 0.01) -> tuple[to
 
 
 class ProsodyHead:
-    """Linear map from a GPT emotion vector ``(D,)`` to its scaled prosody ``(K,)`` re neutral speech."""
+    """Linear map from a GPT emotion vector ``(D,)`` to its scaled prosody ``(K,)`` re neutral speech.
 
-    def __init__(self, weight: torch.Tensor, bias: torch.Tensor):
+    ``table (8, K)``, optional: what each emotion category of the corpus does to the scaled
+    measures at full strength, against the same speaker's neutral speech (measured, not
+    regressed). Emotion weights use it directly (:meth:`preset_offset`): the regression from
+    the emotion vector drifts on voices it never saw (their neutral clips read as +2 st), and
+    subtracting that drift erased the rise of happy and surprised.
+    """
+
+    def __init__(self, weight: torch.Tensor, bias: torch.Tensor, table: torch.Tensor | None = None):
         if weight.dim() != 2 or weight.shape[0] != len(MEASURES) or bias.shape != (len(MEASURES),):
             raise CheckpointError(
                 f"prosody head: weight must be ({len(MEASURES)}, D) and bias ({len(MEASURES)},), "
                 f"got {tuple(weight.shape)} and {tuple(bias.shape)}"
             )
+        if table is not None and (
+            table.shape != (len(EMOTIONS), len(MEASURES)) or not bool(torch.isfinite(table).all())
+        ):
+            raise CheckpointError(
+                f"prosody head: table must be finite ({len(EMOTIONS)}, {len(MEASURES)}), got {tuple(table.shape)}"
+            )
         self.weight = weight.float()
         self.bias = bias.float()
+        self.table = None if table is None else table.float()
 
     @classmethod
     def fit(cls, emovec: torch.Tensor, targets: torch.Tensor, ridge: float = 0.01) -> ProsodyHead:
@@ -155,15 +170,26 @@ class ProsodyHead:
         """The prosody change from the speaker's own emotion ``base`` to ``emovec``: ``(1, K)``."""
         return (self(emovec.reshape(1, -1)) - self(base.reshape(1, -1))).reshape(1, -1)
 
+    def preset_offset(self, weights: torch.Tensor) -> torch.Tensor | None:
+        """Emotion weights ``(8,)`` (intensity included) → the prosody change they ask of the
+        reference, ``Σ wᵢ · tableᵢ`` as ``(1, K)``; None without a table."""
+        if self.table is None:
+            return None
+        w = torch.as_tensor(weights, dtype=torch.float32).reshape(-1)
+        if w.shape != (len(EMOTIONS),):
+            raise ConfigError(f"emotion weights: need {len(EMOTIONS)} values, got shape {tuple(w.shape)}")
+        return (w @ self.table).reshape(1, -1)
+
     def tensors(self) -> dict[str, torch.Tensor]:
-        return {"prosody_weight": self.weight, "prosody_bias": self.bias}
+        table = {} if self.table is None else {"prosody_table": self.table}
+        return {"prosody_weight": self.weight, "prosody_bias": self.bias, **table}
 
     @classmethod
     def from_tensors(cls, tensors: Mapping[str, torch.Tensor]) -> ProsodyHead | None:
         """The head stored beside an emotion matrix, or None where there is none."""
         if "prosody_weight" not in tensors:
             return None
-        return cls(tensors["prosody_weight"], tensors["prosody_bias"])
+        return cls(tensors["prosody_weight"], tensors["prosody_bias"], tensors.get("prosody_table"))
 
 
 def fill_unvoiced(f0: np.ndarray) -> np.ndarray:

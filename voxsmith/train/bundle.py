@@ -14,8 +14,9 @@ For an S2M that reads prosody offsets, the prosody head is fitted here too
 prosody relative to their speaker's neutral speech. For an S2M that reads a per-code contour,
 the contour head too (:func:`fit_contour_head`): the GPT's latents of training clips
 regressed on the clips' per-code f0 and energy relative to their speaker. Every model gets
-each emotion's speaking rate (:func:`fit_emotion_rates`); :func:`refit_emotion_rates` adds or
-refreshes it in a model directory that exists (``voxsmith dev rates``).
+each emotion's speaking rate (:func:`fit_emotion_rates`), and the prosody head a table of
+each category's measured prosody (:func:`prosody_table`); :func:`refit_presets` adds or
+refreshes both in a model directory that exists (``voxsmith dev presets``).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from voxsmith.checkpoints import load_module, load_safetensors, save_safetensors
 from voxsmith.embeddings import EMOTIONS
 from voxsmith.errors import CheckpointError, DataError
 from voxsmith.models.content import ContentEncoder, ContentEncoderConfig
-from voxsmith.models.emotion import EmotionMatrix
+from voxsmith.models.emotion import EmotionMatrix, category_slopes
 from voxsmith.models.emotion_rate import EmotionRates
 from voxsmith.models.gpt import GPTConfig, UnifiedVoice
 from voxsmith.models.kmeans_codec import KMeansCodec, KMeansCodecConfig
@@ -198,12 +199,9 @@ def fit_emotion_matrix(
     )
 
 
-@torch.inference_mode()
-def fit_prosody_head(
-    corpus: str | Path, gpt: UnifiedVoice, clips: int = 2000, ridge: float = 0.01, seed: int = 0
-) -> ProsodyHead:
-    """The prosody head from ``clips`` random train clips (see the module doc and
-    :mod:`voxsmith.models.prosody`)."""
+def _relative_measures(corpus: str | Path) -> tuple[CorpusData, dict[int, np.ndarray]]:
+    """Every train clip's scaled utterance measures relative to its speaker's neutral median
+    (all their clips if none), by clip index: the prosody head's targets."""
     from voxsmith.train.prosody import clip_measures
 
     data = CorpusData(corpus, "train")
@@ -211,18 +209,48 @@ def fit_prosody_head(
     measures = clip_measures(corpus, data, range(len(rows)))
     if len(measures) < 10:
         raise DataError(f"{corpus}: {len(measures)} train clips with prosody; the prosody head needs more")
-    # each speaker's median measures over their neutral clips (all clips if none)
     base = {
         spk: np.nanmedian(np.stack(ms), axis=0)
         for spk, ms in neutral_or_all((rows[k], m) for k, m in measures.items()).items()
     }
-    keys = sorted(measures)
+    scales = np.asarray(SCALES)
+    return data, {k: (m - base[rows[k]["speaker"]]) / scales for k, m in measures.items()}
+
+
+def prosody_table(data: CorpusData, relative: dict[int, np.ndarray]) -> torch.Tensor:
+    """``(8, K)``: each category's scaled measures at full strength (:func:`category_slopes` over
+    its styled clips at every strength), the prosody head's table."""
+    cats, strengths, values = [], [], []
+    for k, v in relative.items():
+        row = data.clips[k].row
+        if row.get("style") in EMOTIONS and float(row.get("style_strength", 0)) > 0:
+            cats.append(EMOTIONS.index(row["style"]))
+            strengths.append(float(row["style_strength"]))
+            values.append(v)
+    if not cats:
+        raise DataError(f"{data.root}: no styled train clips to measure the emotion categories' prosody")
+    table = category_slopes(np.array(cats), np.array(strengths), np.stack(values))
+    log.info(
+        "prosody table (f0 st per category at full strength): %s",
+        {e: round(float(t[0]) * SCALES[0], 2) for e, t in zip(EMOTIONS, table, strict=True)},
+    )
+    return torch.from_numpy(table).float()
+
+
+@torch.inference_mode()
+def fit_prosody_head(
+    corpus: str | Path, gpt: UnifiedVoice, clips: int = 2000, ridge: float = 0.01, seed: int = 0
+) -> ProsodyHead:
+    """The prosody head from ``clips`` random train clips, with its table from every styled one
+    (see the module doc and :mod:`voxsmith.models.prosody`)."""
+    data, relative = _relative_measures(corpus)
+    keys = sorted(relative)
     pick = np.random.default_rng(seed).permutation(len(keys))[:clips]
     emos, targets = [], []
     for i in tqdm(sorted(pick), desc="prosody head", unit="clip", leave=False):
         k = keys[i]
         emos.append(gpt.emotion_vector(data.clip_mel(k).T.unsqueeze(0))[0])
-        targets.append((measures[k] - base[rows[k]["speaker"]]) / np.asarray(SCALES))
+        targets.append(relative[k])
     x, y = torch.stack(emos), torch.from_numpy(np.stack(targets))
     head = ProsodyHead.fit(x, y, ridge=ridge)
     resid, ok = (head(x).double() - y).numpy(), ~np.isnan(y.numpy())
@@ -231,7 +259,7 @@ def fit_prosody_head(
         for k, name in enumerate(MEASURES)
     }
     log.info("prosody head fitted on %d clips; R² per measure %s", len(emos), r2)
-    return head
+    return ProsodyHead(head.weight, head.bias, prosody_table(data, relative))
 
 
 def fit_emotion_rates(corpus: str | Path, clips_per_category: int = 60, seed: int = 0) -> EmotionRates:
@@ -285,16 +313,21 @@ def fit_emotion_rates(corpus: str | Path, clips_per_category: int = 60, seed: in
     return rates
 
 
-def refit_emotion_rates(model_dir: str | Path, corpus: str | Path) -> EmotionRates:
-    """Fit each emotion's speaking rate on ``corpus`` and store it in the emotion file of the
+def refit_presets(model_dir: str | Path, corpus: str | Path) -> tuple[EmotionRates, torch.Tensor | None]:
+    """Measure what each emotion category does on ``corpus`` — its speaking rate and, for a
+    model with a prosody head, its prosody table — and store both in the emotion file of the
     model directory ``model_dir`` (rewritten atomically; the matrix and heads are kept)."""
     path = Path(model_dir) / PART_FILES["emotion"]
     if not path.is_file():
-        raise CheckpointError(f"{path}: not found; the speaking rates are stored beside an emotion matrix")
+        raise CheckpointError(f"{path}: not found; emotion measures are stored beside an emotion matrix")
     tensors, config, _ = load_safetensors(path, kind="emotion_matrix")
     rates = fit_emotion_rates(corpus)
+    table = None
+    if "prosody_weight" in tensors:
+        table = prosody_table(*_relative_measures(corpus))
+        tensors["prosody_table"] = table
     save_safetensors({**tensors, **rates.tensors()}, path, kind="emotion_matrix", config=config)
-    return rates
+    return rates, table
 
 
 def fit_contour_head(

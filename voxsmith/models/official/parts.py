@@ -124,11 +124,13 @@ class OfficialParts(PartsBase):
         target: int | None = None,
         n_steps: int | None = None,
         seed: int | None = None,
+        emo_weights: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """(N,) codes → (80, int(1.72 N)) mel; GPT latents from a teacher-forced pass over the text.
 
         The pass uses the conditioning generation used: the free-length slot (official) or, when
         the codes were generated for an exact ``target``, that count's duration embedding.
+        ``emo_weights`` is for models with a prosody table; the official S2M reads none.
         """
         n = codes.numel()
         if n == 0:
