@@ -2,6 +2,7 @@
 
     python benchmarks/builtin_speed.py --ref ref.wav                 # built-in model, 2 threads
     python benchmarks/builtin_speed.py --ref ref.wav --model DIR --threads 2 --repeats 3 --json
+    python benchmarks/builtin_speed.py --emotion sad                 # speed of an emotion preset
 
 Prints the import and model-load times (targets: load ≤ 5 s), the time to extract a speaker
 embedding from the reference, then for a few ~5-second sentences (Mandarin and English) the
@@ -9,7 +10,9 @@ real-time factor of ``synthesize`` (compute seconds / audio seconds, load exclud
 ≤ 0.5 on 2 cores), split into GPT, S2M and vocoder time, and the process's peak resident
 memory (``ru_maxrss``; target ≤ 2 GB). Medians over sentences × repeats. ``load_average_1min``
 says how busy the machine was: on a shared machine quote the median and compare runs made side
-by side. Without ``--ref`` a clip is made with flite when it is installed.
+by side. Without ``--ref`` a clip is made with flite when it is installed. ``--emotion`` times
+synthesis under a preset (on a model with speaking rates the GPT runs twice: neutral length,
+then the emotion's exact count).
 """
 
 from __future__ import annotations
@@ -78,6 +81,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2, help="torch threads (default: 2)")
     ap.add_argument("--repeats", type=int, default=2, help="runs of each sentence (default: 2)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--emotion", help="synthesise under this emotion preset (default: the speaker's own)")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     args = ap.parse_args()
 
@@ -104,7 +108,7 @@ def main() -> None:
     for lang, text in SENTENCES:
         for r in range(args.repeats):
             t0 = time.perf_counter()
-            res = model.synthesize(text, speaker_embedding=spk, seed=args.seed + r)
+            res = model.synthesize(text, speaker_embedding=spk, emotion=args.emotion, seed=args.seed + r)
             wall = time.perf_counter() - t0
             stages = clock.take()
             runs.append({"lang": lang, "audio_s": round(res.seconds, 2), "wall_s": round(wall, 3),
@@ -113,6 +117,7 @@ def main() -> None:
     out = {
         "model": model.model_id,
         "threads": args.threads,
+        "emotion": args.emotion,
         "torch_threads": torch.get_num_threads(),
         "import_s": round(import_s, 2),
         "load_s": round(load_s, 2),

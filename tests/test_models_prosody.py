@@ -178,3 +178,40 @@ def test_emotion_weights_ask_s2m_for_the_table_and_clips_for_the_head(tmp_path):
     p.prosody.table = torch.zeros_like(p.prosody.table)
     b = model.tts("你好", spk, preset, seed=2)
     assert a.shape == b.shape and not torch.allclose(a, b)
+
+
+def test_tilt_mel_changes_the_measured_slope_by_exactly_the_ask():
+    from voxsmith.models.prosody import LOGMEL_DB, _tilt_bins, tilt_mel
+
+    mel = torch.randn(80, 50)
+    band, logf = _tilt_bins(80)
+
+    def slope(m):
+        return float(np.polyfit(logf, LOGMEL_DB * m[band].mean(dim=1).numpy(), 1)[0])
+
+    assert slope(tilt_mel(mel, 2.5)) - slope(mel) == pytest.approx(2.5, abs=1e-3)
+    assert slope(tilt_mel(mel, -1.0)) - slope(mel) == pytest.approx(-1.0, abs=1e-3)
+    assert torch.equal(tilt_mel(mel, 0.0), mel)
+    low = tilt_mel(mel, 3.0) - mel  # held flat below 0.5 kHz and above 4 kHz
+    assert torch.allclose(low[:3], low[0:1].expand(3, -1)) and torch.allclose(low[-3:], low[-1:].expand(3, -1))
+
+
+def test_a_presets_tilt_goes_onto_the_mel(tmp_path):
+    from voxsmith.models.emotion import EMOTIONS
+    from voxsmith.models.prosody import tilt_mel
+    from voxsmith.pipeline import IndexTTSModel
+
+    model = IndexTTSModel.from_pretrained(make_random_model(tmp_path / "m", prosody=True))
+    p = model.parts
+    torch.nn.init.zeros_(p.s2m.models["prosody_layer"].weight)  # S2M ignores the offset: only the tilt acts
+    spk = model.speaker_encoder(Audio(make_tone(4.0, freq=180.0), 22050))
+    p.prosody.table = torch.zeros(len(EMOTIONS), len(MEASURES))
+    p.prosody.table[2, MEASURES.index("tilt")] = -2.0 / SCALES[MEASURES.index("tilt")]  # sad: -2 dB/oct
+    sad = model.emotion_encoder.preset("sad")
+    vec = model._emotion_vector(spk, sad)
+    codes = torch.arange(12) % p.codec.cfg.codebook_size
+    tilted = p.codes_to_mel(codes, spk, emo_vec=vec, seed=1, emo_weights=sad.weights)
+    p.prosody.table.zero_()
+    flat = p.codes_to_mel(codes, spk, emo_vec=vec, seed=1, emo_weights=sad.weights)
+    assert torch.allclose(tilted, tilt_mel(flat, -2.0), atol=1e-5)
+    assert not torch.allclose(tilted, flat)

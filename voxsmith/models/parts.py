@@ -36,7 +36,7 @@ from voxsmith.models.emotion_rate import EmotionRates
 from voxsmith.models.gpt import GPTConfig, UnifiedVoice
 from voxsmith.models.kmeans_codec import KMeansCodec, KMeansCodecConfig
 from voxsmith.models.parts_base import PartsBase
-from voxsmith.models.prosody import ContourHead, ProsodyHead
+from voxsmith.models.prosody import MEASURES, SCALES, ContourHead, ProsodyHead, tilt_mel
 from voxsmith.models.s2m import S2M, S2MConfig
 from voxsmith.models.s2m.cfm import SWAY_RANGE
 from voxsmith.models.sampling import SamplingConfig
@@ -123,6 +123,7 @@ class ModelParts(PartsBase):
         gen = torch.Generator().manual_seed(seed) if seed is not None else None
         codes = codes.long().unsqueeze(0)
         latent = self.gpt_latent(codes, spk, text_ids, emo_vec, target)
+        offset = self.prosody_offset(spk, emo_vec, emo_weights)
         mel = self.s2m.infer(
             self.codec.vq2emb(codes),
             spk.prompt_mel.unsqueeze(0),
@@ -130,7 +131,7 @@ class ModelParts(PartsBase):
             (spk.style if self.card.get("s2m_style", True) else torch.zeros_like(spk.style)).unsqueeze(0),
             ref_emb=self.codec.vq2emb(spk.prompt_codes.long()).unsqueeze(0),
             gpt_latent=latent,
-            prosody=self.prosody_offset(spk, emo_vec, emo_weights),
+            prosody=offset,
             contour=self.prosody_contour(latent, spk, emo_vec, emo_weights),
             n_steps=n_steps or self.s2m_steps,
             cfg_rate=self.cfg_rate,
@@ -138,7 +139,12 @@ class ModelParts(PartsBase):
             sway=self.s2m_sway,
             generator=gen,
         )
-        return mel[0]
+        if offset is None:
+            return mel[0]
+        # the emotion's spectral tilt, which S2M barely renders, goes onto its output
+        return tilt_mel(
+            mel[0], float(offset.reshape(-1)[MEASURES.index("tilt")]) * SCALES[MEASURES.index("tilt")]
+        )
 
     @torch.inference_mode()
     def vocode(self, mel: torch.Tensor) -> torch.Tensor:
