@@ -24,6 +24,11 @@ from the clip in training. :class:`ContourHead` predicts it from the GPT latents
 and the emotion's offset moves it (:meth:`ContourHead.shift`): an input given code by code is
 one S2M learns to follow.
 
+Emotion weights (a preset, a vector, text) skip the regression: the head's ``table`` holds
+each category's measured change at full strength, and ``Σ wᵢ · tableᵢ`` is the offset (the
+regression reads unseen voices' neutral clips as +2 st and erased the rising presets). The
+offset's tilt is applied to S2M's output mel (:func:`tilt_mel`), since S2M hardly renders it.
+
 Shapes: D emotion-vector width, G GPT-latent width, K = len(MEASURES), Kc = len(CONTOUR),
 N codes, M examples.
 """
