@@ -192,8 +192,15 @@ def test_tilt_mel_changes_the_measured_slope_by_exactly_the_ask():
     assert slope(tilt_mel(mel, 2.5)) - slope(mel) == pytest.approx(2.5, abs=1e-3)
     assert slope(tilt_mel(mel, -1.0)) - slope(mel) == pytest.approx(-1.0, abs=1e-3)
     assert torch.equal(tilt_mel(mel, 0.0), mel)
-    low = tilt_mel(mel, 3.0) - mel  # held flat below 0.5 kHz and above 4 kHz
-    assert torch.allclose(low[:3], low[0:1].expand(3, -1)) and torch.allclose(low[-3:], low[-1:].expand(3, -1))
+    gain = tilt_mel(mel, 3.0) - mel  # held flat below 0.5 kHz and above 4 kHz
+    assert torch.allclose(gain[:3], gain[0:1].expand(3, -1)) and torch.allclose(
+        gain[-3:], gain[-1:].expand(3, -1)
+    )
+    assert torch.allclose(gain, gain[:, :1].expand_as(gain), atol=1e-5)  # the same in every frame
+    for tilt in (3.0, -2.0):  # the total power stays: loudness is not the tilt's to change
+        assert torch.logsumexp(2 * tilt_mel(mel, tilt), (0, 1)) == pytest.approx(
+            float(torch.logsumexp(2 * mel, (0, 1))), abs=1e-4
+        )
 
 
 def test_a_presets_tilt_goes_onto_the_mel(tmp_path):

@@ -63,20 +63,22 @@ def _tilt_bins(n_mels: int = 80, sr: int = 22050) -> tuple[np.ndarray, np.ndarra
 
 
 def tilt_mel(mel: torch.Tensor, tilt_db: float, sr: int = 22050) -> torch.Tensor:
-    """Log-magnitude mel ``(..., M, T)`` with its spectral slope changed by ``tilt_db`` dB per
-    octave around 1 kHz over the 0.5–4 kHz band the tilt measure reads (held flat outside it).
+    """Log-magnitude mel ``(M, T)`` with its spectral slope changed by ``tilt_db`` dB per octave
+    over the 0.5–4 kHz band the tilt measure reads (held flat outside it), at unchanged total
+    power: loudness is the energy offset's business, as in the corpus's style recipes (tilt on
+    the spectral envelope, then a loudness target).
 
     S2M renders a twentieth of an asked tilt through its prosody input (measured,
-    ``benchmarks/prosody_gain.py``), so the emotion's tilt is applied to its output instead —
-    the same change the corpus's style recipes make to the spectral envelope."""
+    ``benchmarks/prosody_gain.py``), so the emotion's tilt is applied to its output instead."""
     if tilt_db == 0.0:
         return mel
     import librosa
 
     centres = librosa.mel_frequencies(mel.shape[-2] + 2, fmin=0.0, fmax=sr / 2)[1:-1]
     octaves = np.clip(np.log2(np.maximum(centres, 1.0) / 1000.0), -1.0, 2.0)
-    gain = torch.from_numpy(tilt_db * octaves / LOGMEL_DB).to(mel.dtype)
-    return mel + gain[:, None].to(mel.device)
+    out = mel + torch.from_numpy(tilt_db * octaves / LOGMEL_DB).to(mel.dtype).to(mel.device)[:, None]
+    # one constant for the whole utterance: frame-to-frame dynamics stay as S2M made them
+    return out - 0.5 * (torch.logsumexp(2.0 * out, dim=(-2, -1)) - torch.logsumexp(2.0 * mel, dim=(-2, -1)))
 
 
 def voiced_spread(f0: np.ndarray) -> float:
