@@ -114,6 +114,11 @@ def test_dev_presets_measures_and_stores_them_in_a_model_directory(tmp_path, cap
     rates, table = parts.rates, parts.prosody.table
     assert rates is not None and table is not None and table.shape == (8, 4)
     assert printed["tempo"] == rates.named() and set(printed["prosody"]) == set(EMOTIONS)
+    from voxsmith.train.bundle import write_model_card
+
+    card = write_model_card(root, json.loads((root / "model.json").read_text())).read_text()
+    sad = next(line for line in card.splitlines() if line.startswith("| sad |"))
+    assert f"{rates.named()['sad']:.3f}" in sad and len(sad.split("|")) == 8  # tempo + four measures
     # the fake clips are tones of growing length reading two units: longer clip = slower rate
     assert float(rates.log_tempo.abs().max()) > 0.01
     assert cli(["dev", "presets", str(tmp_path / "nowhere"), "--data", str(corpus)]) != 0

@@ -50,6 +50,7 @@ from voxsmith.train.data import CorpusData, neutral_or_all, read_manifest
 from voxsmith.train.state import weights_history
 
 log = logging.getLogger(__name__)
+PRESET_UNITS = ("st", "st", "dB", "dB/oct")  # of MEASURES, for the model card
 
 STAGE_FILES = {
     "content": "content/content.safetensors",
@@ -160,11 +161,44 @@ def write_model_card(root: str | Path, card: dict, quality: dict | None = None) 
             )
     else:
         lines.append("Not measured for this bundle; see BENCHMARKS.md.")
+    lines += _presets_card(root)
     path = root / "MODEL_CARD.md"
     tmp = path.with_suffix(".md.tmp")
     tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
     tmp.replace(path)
     return path
+
+
+def _presets_card(root: Path) -> list[str]:
+    """The model card's lines on what each emotion category was measured to do (speaking rate,
+    prosody table), when the emotion file holds them."""
+    path = root / PART_FILES["emotion"]
+    if not path.is_file():
+        return []
+    tensors, _, _ = load_safetensors(path, kind="emotion_matrix")
+    rates, head = EmotionRates.from_tensors(tensors), ProsodyHead.from_tensors(tensors)
+    table = head.table if head is not None else None
+    if rates is None and table is None:
+        return []
+    cols = ["tempo"] * (rates is not None) + [
+        f"{m} ({u})" for m, u in zip(MEASURES, PRESET_UNITS, strict=True)
+    ] * (table is not None)
+    lines = [
+        "",
+        "## Emotion presets",
+        "",
+        "What each category does at full strength against the same speakers' neutral speech, measured "
+        "on the corpus's styled train clips (`voxsmith dev presets`); presets, vectors and text ask for it.",
+        "",
+        "| category | " + " | ".join(cols) + " |",
+        "|---" * (len(cols) + 1) + "|",
+    ]
+    for c, name in enumerate(EMOTIONS):
+        cells = [f"{float(np.exp(float(rates.log_tempo[c]))):.3f}"] if rates is not None else []
+        if table is not None:
+            cells += [f"{float(v) * sc:+.2f}" for v, sc in zip(table[c], SCALES, strict=True)]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return lines
 
 
 @torch.inference_mode()
