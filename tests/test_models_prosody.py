@@ -181,7 +181,7 @@ def test_emotion_weights_ask_s2m_for_the_table_and_clips_for_the_head(tmp_path):
 
 
 def test_tilt_mel_changes_the_measured_slope_by_exactly_the_ask():
-    from voxsmith.models.prosody import LOGMEL_DB, _tilt_bins, tilt_mel
+    from voxsmith.models.prosody import LOGMEL_DB, TILT_LIMIT, _tilt_bins, tilt_mel
 
     mel = torch.randn(80, 50)
     band, logf = _tilt_bins(80)
@@ -192,6 +192,7 @@ def test_tilt_mel_changes_the_measured_slope_by_exactly_the_ask():
     assert slope(tilt_mel(mel, 2.5)) - slope(mel) == pytest.approx(2.5, abs=1e-3)
     assert slope(tilt_mel(mel, -1.0)) - slope(mel) == pytest.approx(-1.0, abs=1e-3)
     assert torch.equal(tilt_mel(mel, 0.0), mel)
+    assert torch.equal(tilt_mel(mel, 9.0), tilt_mel(mel, TILT_LIMIT))  # no more than the corpus ever had
     gain = tilt_mel(mel, 3.0) - mel  # held flat below 0.5 kHz and above 4 kHz
     assert torch.allclose(gain[:3], gain[0:1].expand(3, -1)) and torch.allclose(
         gain[-3:], gain[-1:].expand(3, -1)

@@ -28,6 +28,7 @@ import torch
 from voxsmith.audio import SAMPLE_RATE, Audio, AudioProcessor
 from voxsmith.embeddings import EmotionEmbedding, SpeakerEmbedding, parse_emotion_vector, preset_weights
 from voxsmith.errors import ConfigError, TextError
+from voxsmith.models.emotion_rate import FACTOR_RANGE
 from voxsmith.models.loader import load_model_dir
 from voxsmith.models.parts_base import PartsBase
 from voxsmith.models.sampling import SamplingConfig
@@ -35,7 +36,7 @@ from voxsmith.models.sampling import SamplingConfig
 log = logging.getLogger(__name__)
 
 BUILTIN_DIR = Path(__file__).parent / "assets" / "tiny"
-DURATION_RATIO_RANGE = (0.75, 1.25)
+DURATION_RATIO_RANGE = FACTOR_RANGE  # where duration control is measured (BENCHMARKS.md)
 SILENCE_LOG_MEL = float(np.log(1e-5))
 
 

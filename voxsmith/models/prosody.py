@@ -50,6 +50,9 @@ CONTOUR = ("f0", "energy")  # per-code contour: semitones and dB re the speaker'
 CONTOUR_SCALES = (4.0, 6.0)  # divide by these (the f0_mean and energy scales)
 SPEECH_DB = 35.0  # codes/frames within this many dB of the loudest count as speech
 LOGMEL_DB = 20.0 / np.log(10.0)  # log-magnitude mel → dB
+# the most tilt an emotion may put on the output, dB/octave: the strongest corpus style measures
+# 3.0 at full strength; beyond it (intensity 2) the speaker judge hears another voice
+TILT_LIMIT = 3.5
 
 
 @lru_cache(maxsize=2)
@@ -64,12 +67,13 @@ def _tilt_bins(n_mels: int = 80, sr: int = 22050) -> tuple[np.ndarray, np.ndarra
 
 def tilt_mel(mel: torch.Tensor, tilt_db: float, sr: int = 22050) -> torch.Tensor:
     """Log-magnitude mel ``(M, T)`` with its spectral slope changed by ``tilt_db`` dB per octave
-    over the 0.5–4 kHz band the tilt measure reads (held flat outside it), at unchanged total
+    (within ±TILT_LIMIT) over the 0.5–4 kHz band the tilt measure reads (held flat outside it), at unchanged total
     power: loudness is the energy offset's business, as in the corpus's style recipes (tilt on
     the spectral envelope, then a loudness target).
 
     S2M renders a twentieth of an asked tilt through its prosody input (measured,
     ``benchmarks/prosody_gain.py``), so the emotion's tilt is applied to its output instead."""
+    tilt_db = float(np.clip(tilt_db, -TILT_LIMIT, TILT_LIMIT))
     if tilt_db == 0.0:
         return mel
     import librosa
