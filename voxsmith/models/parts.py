@@ -21,6 +21,7 @@ Shapes: codes (N,) at 21.5 Hz; mel (80, 4N); conditioning features (T, 80) log-m
 from __future__ import annotations
 
 import json
+import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +43,8 @@ from voxsmith.models.s2m.cfm import SWAY_RANGE
 from voxsmith.models.sampling import SamplingConfig
 from voxsmith.models.vocoder import VocosConfig, VocosVocoder
 from voxsmith.text.frontend import TextFrontend
+
+log = logging.getLogger(__name__)
 
 PART_FILES = {
     "content": "content.safetensors",
@@ -264,6 +267,11 @@ def load_parts(root: str | Path) -> ModelParts:
         prosody = ProsodyHead.from_tensors(t)
         contour = ContourHead.from_tensors(t)
         rates = EmotionRates.from_tensors(t)
+        extras = [name for name, part in (("prosody head", prosody), ("contour head", contour),
+                                          ("speaking rates", rates)) if part is not None]  # fmt: skip
+        if prosody is not None and prosody.table is not None:
+            extras.append("prosody table")
+        log.info("emotion: %d matrix rows%s", len(emotion.emotion_rows), "".join(f", {x}" for x in extras))
     if s2m.cfg.prosody_dim and prosody is None:
         raise CheckpointError(
             f"{root}: its S2M reads prosody offsets but {PART_FILES['emotion']} has no prosody head "
