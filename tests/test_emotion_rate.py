@@ -125,3 +125,21 @@ def test_dev_presets_measures_and_stores_them_in_a_model_directory(tmp_path, cap
     assert float(rates.log_tempo.abs().max()) > 0.01
     assert cli(["dev", "presets", str(tmp_path / "nowhere"), "--data", str(corpus)]) != 0
     assert "emotion.safetensors: not found" in capsys.readouterr().err
+
+
+def test_a_slower_emotion_on_a_sentence_that_fills_the_gpt_stays_within_its_table(tmp_path):
+    from voxsmith.checkpoints import load_safetensors, save_safetensors
+
+    root = make_random_model(tmp_path / "m", max_tokens=12)
+    tensors, config, _ = load_safetensors(root / "emotion.safetensors")
+    tempo = torch.tensor([1.0, 1.0, 0.8, 1.0, 1.0, 1.0, 1.0, 1.0])
+    save_safetensors({**tensors, "rate_log_tempo": torch.log(tempo)}, root / "emotion.safetensors",
+                     kind="emotion_matrix", config=config)  # fmt: skip
+    model = IndexTTSModel.from_pretrained(root)
+    spk = model.speaker_encoder(Audio(make_tone(4.0, freq=180.0).astype(np.float32), 22050))
+    text = "这是一个很长的句子，用来测试生成长度的上限。"
+    full = [s for s in range(6) if model.synthesize(text, speaker_embedding=spk, seed=s).tokens == 12]
+    assert full, "no seed ran the random GPT to its limit"
+    res = model.synthesize(text, speaker_embedding=spk, emotion="sad", seed=full[0])
+    assert res.tokens == 12  # 1.25 × 12 asked, the table's 12 given; no error
+    assert model.synthesize(text, speaker_embedding=spk, duration_ratio=1.25, seed=full[0]).tokens == 12

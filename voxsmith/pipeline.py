@@ -303,7 +303,11 @@ class IndexTTSModel:
                 natural = p.generate_codes(
                     ids, spk, emo_vec if rate is None else spk.emo_vec, sampling, None, gen
                 )
-                target = max(1, round((duration_ratio or 1.0) * (rate or 1.0) * len(natural)))
+                # no more than the GPT's position table holds (a sentence that already fills it)
+                target = min(
+                    max(1, round((duration_ratio or 1.0) * (rate or 1.0) * len(natural))),
+                    p.gpt.config.max_mel_tokens,
+                )
                 gen = torch.Generator().manual_seed(seed + i) if seed is not None else None
             codes = p.generate_codes(ids, spk, emo_vec, sampling, target, gen)
             codes_all.append(codes)
