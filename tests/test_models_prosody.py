@@ -142,8 +142,16 @@ def test_the_table_gives_presets_their_measured_offset():
     table = torch.randn(len(EMOTIONS), len(MEASURES))
     head = ProsodyHead(w, b, table)
     weights = torch.zeros(len(EMOTIONS))
-    weights[0], weights[2] = 1.5, 0.5  # happy at 1.5 mixed with half of sad
-    assert torch.allclose(head.preset_offset(weights), (1.5 * table[0] + 0.5 * table[2]).reshape(1, -1))
+    weights[0], weights[2] = 0.5, 0.25  # half of happy mixed with a quarter of sad
+    assert torch.allclose(head.preset_offset(weights), (0.5 * table[0] + 0.25 * table[2]).reshape(1, -1))
+    for k in range(len(EMOTIONS)):  # at full weight, each category is exactly its row
+        one = torch.zeros(len(EMOTIONS))
+        one[k] = 1.0
+        assert torch.allclose(head.preset_offset(one), table[k].reshape(1, -1))
+    # beyond that, no measure goes past the strongest category's (intensity 2)
+    limit = table.abs().amax(dim=0)
+    strong = head.preset_offset(2.0 * torch.ones(len(EMOTIONS)))
+    assert bool((strong.abs() <= limit + 1e-6).all()) and bool((strong.abs() >= limit - 1e-6).any())
     back = ProsodyHead.from_tensors(head.tensors())
     assert back is not None and torch.equal(back.table, table)
     assert ProsodyHead(w, b).preset_offset(weights) is None  # a head without a table
@@ -169,9 +177,9 @@ def test_emotion_weights_ask_s2m_for_the_table_and_clips_for_the_head(tmp_path):
     head_offset = p.prosody_offset(spk, sad_vec)
     assert torch.equal(p.prosody_offset(spk, sad_vec, preset.weights), head_offset)  # no table yet
     p.prosody.table = torch.randn(len(EMOTIONS), len(MEASURES))
-    assert torch.allclose(
-        p.prosody_offset(spk, sad_vec, preset.weights), 1.5 * p.prosody.table[2].reshape(1, -1)
-    )
+    limit = p.prosody.table.abs().amax(dim=0)
+    want = torch.maximum(torch.minimum(1.5 * p.prosody.table[2], limit), -limit)
+    assert torch.allclose(p.prosody_offset(spk, sad_vec, preset.weights), want.reshape(1, -1))
     assert torch.equal(p.prosody_offset(spk, sad_vec), head_offset)  # an emotion from a clip: the head
     # the pipeline hands the weights down: a preset's mel follows the table
     a = model.tts("你好", spk, preset, seed=2)

@@ -200,13 +200,19 @@ class ProsodyHead:
 
     def preset_offset(self, weights: torch.Tensor) -> torch.Tensor | None:
         """Emotion weights ``(8,)`` (intensity included) → the prosody change they ask of the
-        reference, ``Σ wᵢ · tableᵢ`` as ``(1, K)``; None without a table."""
+        reference, ``Σ wᵢ · tableᵢ`` as ``(1, K)``, each measure held within the table's own range
+        (the strongest category at full strength); None without a table.
+
+        The hold matters at intensities above 1: S2M never saw a change larger than the corpus's
+        strongest style, and past it the speaker judge hears another voice (intensity 2 without
+        it: SIM 0.87 × neutral for surprised, asked +10.7 st)."""
         if self.table is None:
             return None
         w = torch.as_tensor(weights, dtype=torch.float32).reshape(-1)
         if w.shape != (len(EMOTIONS),):
             raise ConfigError(f"emotion weights: need {len(EMOTIONS)} values, got shape {tuple(w.shape)}")
-        return (w @ self.table).reshape(1, -1)
+        limit = self.table.abs().amax(dim=0)
+        return torch.maximum(torch.minimum(w @ self.table, limit), -limit).reshape(1, -1)
 
     def tensors(self) -> dict[str, torch.Tensor]:
         table = {} if self.table is None else {"prosody_table": self.table}
