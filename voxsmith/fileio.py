@@ -21,6 +21,13 @@ from typing import TextIO
 from voxsmith.errors import ConfigError
 
 
+def _plain_mode() -> int:
+    """The mode ``open(path, "w")`` gives a new file: 0666 less the process's umask."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike, suffix: str = ".tmp") -> Iterator[Path]:
     """Yield a temp path beside ``path``; on success it replaces ``path``, on error it is removed.
@@ -34,6 +41,9 @@ def atomic_path(path: str | os.PathLike, suffix: str = ".tmp") -> Iterator[Path]
     os.close(fd)
     try:
         yield Path(tmp)
+        # mkstemp makes the file private (0600); give it the mode a plain write would have, or
+        # the replaced file's, so a shared model directory stays readable by its other users
+        os.chmod(tmp, path.stat().st_mode & 0o7777 if path.exists() else _plain_mode())
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
