@@ -178,7 +178,7 @@ def test_emotion_weights_ask_s2m_for_the_table_and_clips_for_the_head(tmp_path):
     assert torch.equal(p.prosody_offset(spk, sad_vec, preset.weights), head_offset)  # no table yet
     p.prosody.table = torch.randn(len(EMOTIONS), len(MEASURES))
     limit = p.prosody.table.abs().amax(dim=0)
-    want = torch.maximum(torch.minimum(1.5 * p.prosody.table[2], limit), -limit)
+    want = torch.clamp(1.5 * p.prosody.table[2], -limit, limit)
     assert torch.allclose(p.prosody_offset(spk, sad_vec, preset.weights), want.reshape(1, -1))
     assert torch.equal(p.prosody_offset(spk, sad_vec), head_offset)  # an emotion from a clip: the head
     # the pipeline hands the weights down: a preset's mel follows the table

@@ -31,6 +31,16 @@ OFFICIAL_WEIGHT_BIAS = (0.9375, 0.875, 1.0, 1.0, 0.9375, 0.9375, 0.6875, 0.5625)
 OFFICIAL_MAX_SUM = 0.8
 
 
+def as_weights(
+    weights: Sequence[float] | torch.Tensor, device: torch.device | str | None = None
+) -> torch.Tensor:
+    """Eight emotion weights as a float32 ``(8,)`` tensor; any other shape is a ConfigError."""
+    w = torch.as_tensor(weights, dtype=torch.float32, device=device)
+    if w.shape != (len(EMOTIONS),):
+        raise ConfigError(f"emotion weights: need {len(EMOTIONS)} values, got shape {tuple(w.shape)}")
+    return w
+
+
 def category_slopes(categories, strengths, values) -> np.ndarray:
     """``(8, K)``: per category of :data:`EMOTIONS`, the least-squares slope through the origin of
     ``values (M, K)`` (NaN = unmeasured) on ``strengths (M,)`` over clips of that category
@@ -216,9 +226,7 @@ class EmotionMatrix:
         generator: torch.Generator | None = None,
     ) -> torch.Tensor:
         """``Σ wᵢ·rowᵢ + (1 − Σw)·base`` for ``weights (8,)`` and ``base (B, D)`` (the speaker's emotion)."""
-        w = torch.as_tensor(weights, dtype=torch.float32, device=base.device)
-        if w.shape != (len(EMOTIONS),):
-            raise ConfigError(f"emotion weights: need {len(EMOTIONS)} values, got shape {tuple(w.shape)}")
+        w = as_weights(weights, base.device)
         if bool((w < 0).any()):
             raise ConfigError(f"emotion weights must be >= 0, got {w.tolist()}")
         rows = self.rows(self.pick(style, generator=generator)).to(base.device, base.dtype)

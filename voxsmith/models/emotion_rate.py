@@ -19,8 +19,8 @@ from collections.abc import Mapping
 import numpy as np
 import torch
 
-from voxsmith.errors import CheckpointError, ConfigError
-from voxsmith.models.emotion import EMOTIONS, category_slopes
+from voxsmith.errors import CheckpointError
+from voxsmith.models.emotion import EMOTIONS, as_weights, category_slopes
 
 MAX_LOG_TEMPO = float(np.log(2.0))  # a category that halves or doubles the rate is a bad fit
 # the duration factor an emotion may ask for, at any intensity: the range exact-count duration
@@ -55,10 +55,7 @@ class EmotionRates:
 
     def duration_factor(self, weights: torch.Tensor) -> float:
         """Weights ``(8,)`` → the factor on the neutral length (> 1 slower), within FACTOR_RANGE."""
-        w = torch.as_tensor(weights, dtype=torch.float32).reshape(-1)
-        if w.shape != (len(EMOTIONS),):
-            raise ConfigError(f"emotion weights: need {len(EMOTIONS)} values, got shape {tuple(w.shape)}")
-        return float(np.clip(np.exp(-float(w @ self.log_tempo)), *FACTOR_RANGE))
+        return float(np.clip(np.exp(-float(as_weights(weights) @ self.log_tempo)), *FACTOR_RANGE))
 
     def named(self) -> dict[str, float]:
         """Each category's tempo factor (> 1 faster than neutral), for reports."""

@@ -42,7 +42,7 @@ import numpy as np
 import torch
 
 from voxsmith.errors import CheckpointError, ConfigError
-from voxsmith.models.emotion import EMOTIONS
+from voxsmith.models.emotion import EMOTIONS, as_weights
 
 MEASURES = ("f0_mean", "f0_std", "energy", "tilt")
 SCALES = (4.0, 2.0, 6.0, 3.0)  # divide by these so every offset sits near unit size
@@ -208,11 +208,8 @@ class ProsodyHead:
         it: SIM 0.87 × neutral for surprised, asked +10.7 st)."""
         if self.table is None:
             return None
-        w = torch.as_tensor(weights, dtype=torch.float32).reshape(-1)
-        if w.shape != (len(EMOTIONS),):
-            raise ConfigError(f"emotion weights: need {len(EMOTIONS)} values, got shape {tuple(w.shape)}")
         limit = self.table.abs().amax(dim=0)
-        return torch.maximum(torch.minimum(w @ self.table, limit), -limit).reshape(1, -1)
+        return torch.clamp(as_weights(weights) @ self.table, -limit, limit).reshape(1, -1)
 
     def tensors(self) -> dict[str, torch.Tensor]:
         table = {} if self.table is None else {"prosody_table": self.table}
