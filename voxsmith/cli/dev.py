@@ -121,15 +121,11 @@ def run_bundle(args: argparse.Namespace) -> int:
 
 
 def run_presets(args: argparse.Namespace) -> int:
-    from voxsmith.models.prosody import MEASURES, SCALES
     from voxsmith.train.bundle import refit_presets
 
-    rates, table = refit_presets(args.model, args.data)
+    rates, head = refit_presets(args.model, args.data)
     out: dict = {"tempo": rates.named()}
-    if table is not None:
-        out["prosody"] = {
-            e: {m: round(float(v) * s, 2) for m, v, s in zip(MEASURES, row, SCALES, strict=True)}
-            for e, row in zip(rates.named(), table, strict=True)
-        }
+    if head is not None:
+        out["prosody"] = {e: {m: round(v, 2) for m, v in ms.items()} for e, ms in head.named_table().items()}
     print(json.dumps(out))
     return 0

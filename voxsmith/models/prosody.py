@@ -211,6 +211,15 @@ class ProsodyHead:
         limit = self.table.abs().amax(dim=0)
         return torch.clamp(as_weights(weights) @ self.table, -limit, limit).reshape(1, -1)
 
+    def named_table(self) -> dict[str, dict[str, float]] | None:
+        """The table in its units (semitones, dB, dB/octave) by category and measure, for reports."""
+        if self.table is None:
+            return None
+        return {
+            e: {m: float(v) * sc for m, v, sc in zip(MEASURES, row, SCALES, strict=True)}
+            for e, row in zip(EMOTIONS, self.table, strict=True)
+        }
+
     def tensors(self) -> dict[str, torch.Tensor]:
         table = {} if self.table is None else {"prosody_table": self.table}
         return {"prosody_weight": self.weight, "prosody_bias": self.bias, **table}

@@ -177,12 +177,13 @@ def _presets_card(root: Path) -> list[str]:
         return []
     tensors, _, _ = load_safetensors(path, kind="emotion_matrix")
     rates, head = EmotionRates.from_tensors(tensors), ProsodyHead.from_tensors(tensors)
-    table = head.table if head is not None else None
-    if rates is None and table is None:
+    tempo = rates.named() if rates is not None else None
+    measured = head.named_table() if head is not None else None
+    if tempo is None and measured is None:
         return []
-    cols = ["tempo"] * (rates is not None) + [
+    cols = ["tempo"] * (tempo is not None) + [
         f"{m} ({u})" for m, u in zip(MEASURES, PRESET_UNITS, strict=True)
-    ] * (table is not None)
+    ] * (measured is not None)
     lines = [
         "",
         "## Emotion presets",
@@ -193,10 +194,9 @@ def _presets_card(root: Path) -> list[str]:
         "| category | " + " | ".join(cols) + " |",
         "|---" * (len(cols) + 1) + "|",
     ]
-    for c, name in enumerate(EMOTIONS):
-        cells = [f"{float(np.exp(float(rates.log_tempo[c]))):.3f}"] if rates is not None else []
-        if table is not None:
-            cells += [f"{float(v) * sc:+.2f}" for v, sc in zip(table[c], SCALES, strict=True)]
+    for name in EMOTIONS:
+        cells = [f"{tempo[name]:.3f}"] if tempo is not None else []
+        cells += [f"{v:+.2f}" for v in measured[name].values()] if measured is not None else []
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return lines
 
@@ -347,7 +347,7 @@ def fit_emotion_rates(corpus: str | Path, clips_per_category: int = 60, seed: in
     return rates
 
 
-def refit_presets(model_dir: str | Path, corpus: str | Path) -> tuple[EmotionRates, torch.Tensor | None]:
+def refit_presets(model_dir: str | Path, corpus: str | Path) -> tuple[EmotionRates, ProsodyHead | None]:
     """Measure what each emotion category does on ``corpus`` — its speaking rate and, for a
     model with a prosody head, its prosody table — and store both in the emotion file of the
     model directory ``model_dir`` (rewritten atomically; the matrix and heads are kept)."""
@@ -355,13 +355,12 @@ def refit_presets(model_dir: str | Path, corpus: str | Path) -> tuple[EmotionRat
     if not path.is_file():
         raise CheckpointError(f"{path}: not found; emotion measures are stored beside an emotion matrix")
     tensors, config, _ = load_safetensors(path, kind="emotion_matrix")
-    rates = fit_emotion_rates(corpus)
-    table = None
-    if "prosody_weight" in tensors:
-        table = prosody_table(*_relative_measures(corpus))
-        tensors["prosody_table"] = table
+    rates, head = fit_emotion_rates(corpus), ProsodyHead.from_tensors(tensors)
+    if head is not None:
+        head = ProsodyHead(head.weight, head.bias, prosody_table(*_relative_measures(corpus)))
+        tensors |= head.tensors()
     save_safetensors({**tensors, **rates.tensors()}, path, kind="emotion_matrix", config=config)
-    return rates, table
+    return rates, head
 
 
 def fit_contour_head(
