@@ -54,19 +54,16 @@ def test_folder_lock_refuses_a_second_holder_and_takes_over_a_dead_ones(tmp_path
 
 
 def test_atomic_writes_get_a_plain_files_mode_not_the_temp_files(tmp_path):
-    import os
     import stat
 
     from voxsmith.fileio import atomic_write_text
 
-    old = os.umask(0o022)
-    try:
-        new = atomic_write_text(tmp_path / "new.txt", "x")
-        assert stat.S_IMODE(new.stat().st_mode) == 0o644  # as open(path, "w") would make it
-        kept = tmp_path / "kept.txt"
-        kept.write_text("old")
-        kept.chmod(0o640)
-        atomic_write_text(kept, "new")
-        assert stat.S_IMODE(kept.stat().st_mode) == 0o640 and kept.read_text() == "new"
-    finally:
-        os.umask(old)
+    plain = tmp_path / "plain.txt"
+    plain.write_text("x")  # the mode open() gives under this process's umask
+    new = atomic_write_text(tmp_path / "new.txt", "x")
+    assert stat.S_IMODE(new.stat().st_mode) == stat.S_IMODE(plain.stat().st_mode)  # not mkstemp's 0600
+    kept = tmp_path / "kept.txt"
+    kept.write_text("old")
+    kept.chmod(0o640)
+    atomic_write_text(kept, "new")
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o640 and kept.read_text() == "new"

@@ -23,9 +23,12 @@ from voxsmith.errors import ConfigError
 
 def _plain_mode() -> int:
     """The mode ``open(path, "w")`` gives a new file: 0666 less the process's umask."""
-    mask = os.umask(0)
+    mask = os.umask(0)  # the only way to read it; done once, at import, before threads exist
     os.umask(mask)
     return 0o666 & ~mask
+
+
+PLAIN_MODE = _plain_mode()
 
 
 @contextlib.contextmanager
@@ -43,7 +46,7 @@ def atomic_path(path: str | os.PathLike, suffix: str = ".tmp") -> Iterator[Path]
         yield Path(tmp)
         # mkstemp makes the file private (0600); give it the mode a plain write would have, or
         # the replaced file's, so a shared model directory stays readable by its other users
-        os.chmod(tmp, path.stat().st_mode & 0o7777 if path.exists() else _plain_mode())
+        os.chmod(tmp, path.stat().st_mode & 0o7777 if path.exists() else PLAIN_MODE)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
