@@ -25,7 +25,10 @@ if [ "$have" -lt "$CLIPS" ]; then
 fi
 
 train() { voxsmith train "$@" --data "$C" --threads "$T"; }
-train vocoder --out "$RUNS/vocoder" --steps 1968
+# the shipped vocoder: 1968 steps with the head's phase, then its magnitude 12000 steps on the real
+# STFT with Griffin-Lim's phase (the predicted phase buzzed at the frame rate)
+train vocoder --out "$RUNS/vocoder_phase" --steps 1968 --phase predicted
+train vocoder --out "$RUNS/vocoder" --init "$RUNS/vocoder_phase/vocoder.safetensors" --steps 12000 --warmup 100
 train content --out "$RUNS/content" --steps 7900
 if [ ! -f "$RUNS/codec/codec.safetensors" ]; then
     voxsmith train codec --data "$C" --content "$RUNS/content/content.safetensors" --out "$RUNS/codec"

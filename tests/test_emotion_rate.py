@@ -73,24 +73,34 @@ def rated(tmp_path_factory):
     return model, model.speaker_encoder(Audio(x.astype(np.float32), 22050))
 
 
-def test_emotion_weights_set_the_token_count_from_the_neutral_length(rated):
+def test_emotion_weights_stretch_the_neutral_length(rated):
     model, spk = rated
     assert model.parts.rates is not None
-    neutral = model.synthesize("Hello there.", speaker_embedding=spk, seed=3).tokens
-    assert neutral >= 8  # long enough for the factors below to round to distinct counts
-    happy = model.synthesize("Hello there.", speaker_embedding=spk, emotion="happy", seed=3).tokens
-    assert happy == round(neutral / 1.25)
-    # duration_ratio scales the emotion's natural length; target_tokens stays exact
+    spt = model.samples_per_token
+    neutral = model.synthesize("Hello there.", speaker_embedding=spk, seed=3)
+    n = neutral.tokens
+    assert n >= 8  # long enough for the factors below to round to distinct lengths
+    assert len(neutral.audio.samples) == n * spt
+    # the GPT reads the neutral count; S2M spreads it over the emotion's length (happy 1.25 × faster)
+    happy = model.synthesize("Hello there.", speaker_embedding=spk, emotion="happy", seed=3)
+    assert happy.tokens == n
+    assert len(happy.audio.samples) == round(n * spt // 256 / 1.25) * 256
+    sad = model.synthesize("Hello there.", speaker_embedding=spk, emotion="sad", seed=3)
+    assert len(sad.audio.samples) == round(n * spt // 256 / 0.8) * 256 > len(neutral.audio.samples)
+    # duration_ratio scales the neutral count, the emotion's rate multiplies in
     both = model.synthesize(
         "Hello there.", speaker_embedding=spk, emotion="happy", duration_ratio=0.8, seed=3
     )
-    assert both.tokens == round(0.8 * neutral / 1.25)
+    assert both.tokens == round(0.8 * n)
+    assert len(both.audio.samples) == round(round(0.8 * n) * spt // 256 / 1.25) * 256
+    # target_tokens stays exact: N tokens, N × samples-per-token samples
     exact = model.synthesize("Hello there.", speaker_embedding=spk, emotion="happy", target_tokens=17, seed=3)
-    assert exact.tokens == 17
+    assert exact.tokens == 17 and len(exact.audio.samples) == 17 * spt
     # an emotion whose rate is neutral's, or one from a clip (no weights), keeps the GPT's length
-    assert model.synthesize("Hello there.", speaker_embedding=spk, emotion="angry", seed=3).tokens == neutral
+    angry = model.synthesize("Hello there.", speaker_embedding=spk, emotion="angry", seed=3)
+    assert angry.tokens == n and len(angry.audio.samples) == n * spt
     clip = model.emotion_encoder(Audio(make_tone(3.0, freq=300.0).astype(np.float32), 22050))
-    assert model.synthesize("Hello there.", speaker_embedding=spk, emotion=clip, seed=3).tokens == neutral
+    assert model.synthesize("Hello there.", speaker_embedding=spk, emotion=clip, seed=3).tokens == n
 
 
 def test_dev_presets_measures_and_stores_them_in_a_model_directory(tmp_path, capsys):
@@ -141,5 +151,6 @@ def test_a_slower_emotion_on_a_sentence_that_fills_the_gpt_stays_within_its_tabl
     full = [s for s in range(6) if model.synthesize(text, speaker_embedding=spk, seed=s).tokens == 12]
     assert full, "no seed ran the random GPT to its limit"
     res = model.synthesize(text, speaker_embedding=spk, emotion="sad", seed=full[0])
-    assert res.tokens == 12  # 1.25 × 12 asked, the table's 12 given; no error
+    assert res.tokens == 12  # the neutral count, read 1.25 × slower by S2M
+    assert len(res.audio.samples) == round(12 * model.samples_per_token // 256 * 1.25) * 256
     assert model.synthesize(text, speaker_embedding=spk, duration_ratio=1.25, seed=full[0]).tokens == 12

@@ -158,3 +158,21 @@ def test_whisper_model_is_joined_once_atomically(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["whisper-base"]  # no temp dir left behind
     stamp = model.stat().st_mtime_ns
     assert whisper_base_dir(tmp_path) == first and model.stat().st_mtime_ns == stamp  # reused
+
+
+def test_frame_rate_buzz_finds_a_repeating_frame():
+    from voxsmith.eval.buzz import frame_rate_buzz
+
+    sr, hop = 22050, 256
+    rng = np.random.default_rng(0)
+    noise = rng.standard_normal(sr * 2)
+    # the same frame over and over: a waveform periodic at the hop
+    repeated = np.tile(rng.standard_normal(hop), 2 * sr // hop)
+    clean, buzzy = frame_rate_buzz(noise, sr, hop), frame_rate_buzz(repeated, sr, hop)
+    assert abs(clean.excess_db) < 1.0
+    assert buzzy.share > 0.9 and buzzy.excess_db > 10.0
+    # a tone between the lines is no buzz
+    tone = np.sin(2 * np.pi * 200.0 * np.arange(2 * sr) / sr)
+    assert frame_rate_buzz(tone, sr, hop).share < 0.01
+    with pytest.raises(AudioError):
+        frame_rate_buzz(np.zeros(100), sr, hop)

@@ -33,11 +33,16 @@ def test_contour_head_recovers_a_linear_map_and_an_offset_moves_pitch_range_and_
     moved = head.shift(c, up)
     assert torch.allclose(moved[..., 0] - c[..., 0], torch.full((1, 10), 3.0 / CONTOUR_SCALES[0]), atol=1e-5)
     assert torch.allclose(moved[..., 1] - c[..., 1], torch.full((1, 10), 3.0 / CONTOUR_SCALES[1]), atol=1e-5)
-    wider = head.shift(c, torch.tensor([[0.0, 1.0 / SCALES[1], 0.0, 0.0]]))  # spread 2 st → 3 st
+    # the contour's own spread grows by the asked 0.5 st, its mean stays
+    own = float(c[..., 0].std(unbiased=False)) * CONTOUR_SCALES[0]
+    wider = head.shift(c, torch.tensor([[0.0, 0.5 / SCALES[1], 0.0, 0.0]]))
     dev, dev2 = c[..., 0] - c[..., 0].mean(), wider[..., 0] - wider[..., 0].mean()
-    assert torch.allclose(dev2, 1.5 * dev, atol=1e-5) and torch.allclose(
-        wider[..., 0].mean(), c[..., 0].mean()
-    )
+    assert torch.allclose(dev2, (own + 0.5) / own * dev, atol=1e-5)
+    assert float(wider[..., 0].std(unbiased=False)) * CONTOUR_SCALES[0] == pytest.approx(own + 0.5, abs=1e-4)
+    assert torch.allclose(wider[..., 0].mean(), c[..., 0].mean(), atol=1e-6)
+    # a flat contour scales against the corpus's spread (2 st): nothing to scale, nothing breaks
+    flat = torch.zeros(1, 5, len(CONTOUR))
+    assert torch.allclose(head.shift(flat, torch.tensor([[0.0, 1.0 / SCALES[1], 0.0, 0.0]])), flat)
     again = ContourHead.from_tensors(head.tensors())
     assert again is not None and again.spread == 2.0 and torch.equal(again(x[:2]), head(x[:2]))
     assert ContourHead.from_tensors({"feat1": torch.zeros(1)}) is None
@@ -113,6 +118,7 @@ def test_batches_carry_each_codes_measured_contour(tmp_path):
 
 
 def test_the_contour_head_drives_s2m_and_an_emotion_moves_it(tmp_path):
+    from voxsmith.models.prosody import s2m_share
     from voxsmith.pipeline import IndexTTSModel
 
     root = make_random_model(tmp_path / "m", gpt_latents=True, prosody=True, contour=True)
@@ -131,7 +137,10 @@ def test_the_contour_head_drives_s2m_and_an_emotion_moves_it(tmp_path):
     happy = model._emotion_vector(spk, model.emotion_encoder.preset("happy"))
     moved = p.prosody_contour(latent, spk, happy)
     offset = p.prosody.offset(happy, spk.emo_vec)
-    assert torch.allclose(moved, p.contour.shift(p.contour(latent), offset))
+    assert torch.allclose(moved, p.contour.shift(p.contour(latent), s2m_share(offset)))
+    # loudness goes onto S2M's output, not into its contour
+    assert torch.allclose(moved[..., 1], p.contour(latent)[..., 1])
+    assert not torch.allclose(moved[..., 0], p.contour(latent)[..., 0])
     p.contour.bias = p.contour.bias + torch.tensor([1.0, 0.0])  # a higher predicted contour changes the mel
     assert not torch.allclose(base, p.codes_to_mel(codes, spk, text_ids=ids, seed=1))
 

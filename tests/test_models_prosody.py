@@ -212,22 +212,31 @@ def test_tilt_mel_changes_the_measured_slope_by_exactly_the_ask():
         )
 
 
-def test_a_presets_tilt_goes_onto_the_mel(tmp_path):
+def test_a_presets_loudness_and_tilt_go_onto_the_mel_not_into_s2m(tmp_path):
     from voxsmith.models.emotion import EMOTIONS
-    from voxsmith.models.prosody import tilt_mel
+    from voxsmith.models.prosody import LOGMEL_DB, s2m_share, tilt_mel
     from voxsmith.pipeline import IndexTTSModel
 
     model = IndexTTSModel.from_pretrained(make_random_model(tmp_path / "m", prosody=True))
     p = model.parts
-    torch.nn.init.zeros_(p.s2m.models["prosody_layer"].weight)  # S2M ignores the offset: only the tilt acts
     spk = model.speaker_encoder(Audio(make_tone(4.0, freq=180.0), 22050))
     p.prosody.table = torch.zeros(len(EMOTIONS), len(MEASURES))
     p.prosody.table[2, MEASURES.index("tilt")] = -2.0 / SCALES[MEASURES.index("tilt")]  # sad: -2 dB/oct
+    p.prosody.table[2, MEASURES.index("energy")] = -3.0 / SCALES[MEASURES.index("energy")]  # and -3 dB
     sad = model.emotion_encoder.preset("sad")
     vec = model._emotion_vector(spk, sad)
     codes = torch.arange(12) % p.codec.cfg.codebook_size
-    tilted = p.codes_to_mel(codes, spk, emo_vec=vec, seed=1, emo_weights=sad.weights)
+    # S2M (which reads offsets: its prosody layer is random, not zero) is asked for none of it
+    assert torch.count_nonzero(s2m_share(p.prosody_offset(spk, vec, sad.weights))) == 0
+    quiet = p.codes_to_mel(codes, spk, emo_vec=vec, seed=1, emo_weights=sad.weights)
     p.prosody.table.zero_()
     flat = p.codes_to_mel(codes, spk, emo_vec=vec, seed=1, emo_weights=sad.weights)
-    assert torch.allclose(tilted, tilt_mel(flat, -2.0), atol=1e-5)
-    assert not torch.allclose(tilted, flat)
+    assert torch.allclose(quiet, tilt_mel(flat, -2.0) - 3.0 / LOGMEL_DB, atol=1e-5)
+    # exactly 3 dB less power, the tilt keeping it
+    power = lambda m: torch.logsumexp(2 * m, dim=(-2, -1)) * LOGMEL_DB / 2  # noqa: E731
+    assert float(power(flat) - power(quiet)) == pytest.approx(3.0, abs=1e-3)
+    # a pitch change still goes to S2M
+    p.prosody.table[0, MEASURES.index("f0_mean")] = 0.5
+    happy = model.emotion_encoder.preset("happy")
+    share = s2m_share(p.prosody_offset(spk, model._emotion_vector(spk, happy), happy.weights))
+    assert float(share[0, MEASURES.index("f0_mean")]) == pytest.approx(0.5)

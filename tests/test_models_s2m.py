@@ -200,6 +200,23 @@ def test_infer_shapes_determinism_and_cached_prompt():
         model.infer(d["codes_emb"], d["ref_mel"], d["style"])
 
 
+def test_infer_stretch_spreads_the_codes_over_more_or_fewer_frames():
+    cfg = small_cfg()
+    model = S2M(cfg).eval()
+    d = batch(cfg, b=1)
+    args = (d["codes_emb"], d["ref_mel"], d["style"])
+    kw = {"ref_emb": d["ref_emb"], "gpt_latent": d["gpt_latent"]}
+    plain = model.infer(*args, **kw, generator=torch.Generator().manual_seed(3))
+    same = model.infer(*args, **kw, stretch=1.0, generator=torch.Generator().manual_seed(3))
+    assert torch.equal(plain, same)
+    for stretch in (0.8, 1.25):
+        mel = model.infer(*args, **kw, stretch=stretch, generator=torch.Generator().manual_seed(3))
+        assert mel.shape[-1] == round(int(9 * 1.72) * stretch)
+    for bad in (0.4, 2.5):
+        with pytest.raises(ConfigError, match="stretch"):
+            model.infer(*args, **kw, stretch=bad)
+
+
 def test_sway_schedule_runs_zero_to_one_and_crowds_the_noise_end():
     assert torch.equal(sway_schedule(8, 0.0), torch.linspace(0, 1, 9))
     t = sway_schedule(8, -1.0)

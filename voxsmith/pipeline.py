@@ -294,26 +294,28 @@ class IndexTTSModel:
         sampling = sampling or p.default_sampling()
         pause = torch.full((80, int(pause_ms / 1000 * SAMPLE_RATE / 256)), SILENCE_LOG_MEL)
         mels, codes_all = [], []
-        # an emotion's speaking rate: its factor on the sentence's neutral length
+        # an emotion's speaking rate: its factor on the sentence's neutral length, read by S2M
+        # (asked of the GPT as extra tokens, a small slowing became trailing silence instead)
         rate = None if target_tokens is not None or emotion is None else p.emotion_duration(emotion.weights)
         for i, ids in enumerate(segments):
             gen = torch.Generator().manual_seed(seed + i) if seed is not None else None
             target = target_tokens
             if duration_ratio is not None or rate is not None:
+                # the neutral length: with the speaker's own emotion when the emotion sets a rate
                 natural = p.generate_codes(
                     ids, spk, emo_vec if rate is None else spk.emo_vec, sampling, None, gen
                 )
                 # no more than the GPT's position table holds (a sentence that already fills it)
                 target = min(
-                    max(1, round((duration_ratio or 1.0) * (rate or 1.0) * len(natural))),
-                    p.gpt.config.max_mel_tokens,
+                    max(1, round((duration_ratio or 1.0) * len(natural))), p.gpt.config.max_mel_tokens
                 )
                 gen = torch.Generator().manual_seed(seed + i) if seed is not None else None
             codes = p.generate_codes(ids, spk, emo_vec, sampling, target, gen)
             codes_all.append(codes)
             mels.append(p.codes_to_mel(codes, spk, text_ids=ids, emo_vec=emo_vec, target=target, n_steps=n_steps,
                                        seed=None if seed is None else seed + i,
-                                       emo_weights=None if emotion is None else emotion.weights))  # fmt: skip
+                                       emo_weights=None if emotion is None else emotion.weights,
+                                       stretch=rate or 1.0))  # fmt: skip
             if i < len(segments) - 1 and pause.shape[1]:
                 mels.append(pause)
         mel = torch.cat(mels, dim=1).unsqueeze(0)

@@ -47,6 +47,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--fresh", action="store_true", help="ignore an existing state in --out and start over")
     p.add_argument("--content", type=Path, help="codec stage: content.safetensors to use")
     p.add_argument(
+        "--phase",
+        choices=["predicted", "griffin-lim"],
+        help="vocoder stage: where the output's phase comes from (default: the size's, griffin-lim: "
+        "the magnitude is trained on the real STFT and Griffin-Lim makes the phase; predicted: the "
+        "head's phase, trained through the waveform, with discriminators from the recipe's step 6000)",
+    )
+    p.add_argument(
         "--reinit-emotion",
         action="store_true",
         help="gpt stage, one-off: fresh weights for the emotion conditioner after resuming "
@@ -175,6 +182,8 @@ def run(args: argparse.Namespace) -> int:
         if args.steps:
             cfg.steps = args.steps
         size = VocosConfig.tiny() if args.config == "tiny" else VocosConfig.debug()
+        if args.phase:
+            size = dataclasses.replace(size, phase=args.phase)
         path = train(args.data, args.out, _every(cfg, args), size, resume=resume, init=args.init)
     elif args.stage == "content":
         from voxsmith.models.content import ContentEncoderConfig

@@ -5,9 +5,11 @@ tiny GPT barely changes that count with the emotion vector (sad speech comes out
 neutral). :class:`EmotionRates` holds, per category of :data:`EMOTIONS`, the log tempo of
 that category's training speech against the same speaker's neutral reading at full weight,
 measured from the corpus (:func:`voxsmith.train.bundle.fit_emotion_rates`). Emotion weights
-``w (8,)`` (intensity included) give a tempo ``exp(w · log_tempo)``; the pipeline turns it
-into a token count relative to the sentence's neutral length, through the same exact-count
-generation that ``duration_ratio`` uses.
+``w (8,)`` (intensity included) give a tempo ``exp(w · log_tempo)``; the pipeline has the
+GPT generate the sentence's neutral count (the exact-count generation ``duration_ratio`` uses)
+and S2M read those codes over ``1 / tempo`` times their frames (``S2M.infer(stretch=)``).
+Asked of the GPT as more or fewer tokens instead, a small slowing (calm, disgusted: 9–12%)
+went largely into trailing silence: a third of the asked rate change was heard.
 
 An emotion taken from a reference clip has no weights and keeps the GPT's own length.
 """

@@ -37,7 +37,7 @@ from voxsmith.models.emotion_rate import EmotionRates
 from voxsmith.models.gpt import GPTConfig, UnifiedVoice
 from voxsmith.models.kmeans_codec import KMeansCodec, KMeansCodecConfig
 from voxsmith.models.parts_base import PartsBase
-from voxsmith.models.prosody import MEASURES, SCALES, ContourHead, ProsodyHead, tilt_mel
+from voxsmith.models.prosody import ContourHead, ProsodyHead, render_output, s2m_share
 from voxsmith.models.s2m import S2M, S2MConfig
 from voxsmith.models.s2m.cfm import SWAY_RANGE
 from voxsmith.models.sampling import SamplingConfig
@@ -116,17 +116,18 @@ class ModelParts(PartsBase):
     @torch.inference_mode()
     def codes_to_mel(self, codes: torch.Tensor, spk, *, text_ids=None, emo_vec=None, target=None,
                      n_steps: int | None = None, seed: int | None = None,
-                     emo_weights: torch.Tensor | None = None) -> torch.Tensor:  # fmt: skip
+                     emo_weights: torch.Tensor | None = None, stretch: float = 1.0) -> torch.Tensor:  # fmt: skip
         """(N,) codes → (80, 4N) mel, the speaker's reference as in-context prompt.
 
         ``text_ids``, ``emo_vec`` and ``target`` matter only to an S2M that reads GPT latents
         (``PartsBase.gpt_latent``); an S2M trained without them ignores them. ``emo_weights``
-        (8,): the emotion's weights, for the prosody head's measured table.
+        (8,): the emotion's weights, for the prosody head's measured table. ``stretch``: the
+        codes read over that many times their frames (an emotion's speaking rate).
         """
         gen = torch.Generator().manual_seed(seed) if seed is not None else None
         codes = codes.long().unsqueeze(0)
         latent = self.gpt_latent(codes, spk, text_ids, emo_vec, target)
-        offset = self.prosody_offset(spk, emo_vec, emo_weights)
+        offset = self.prosody_offset(spk, emo_vec, emo_weights)  # S2M gets its pitch share
         mel = self.s2m.infer(
             self.codec.vq2emb(codes),
             spk.prompt_mel.unsqueeze(0),
@@ -134,20 +135,17 @@ class ModelParts(PartsBase):
             (spk.style if self.card.get("s2m_style", True) else torch.zeros_like(spk.style)).unsqueeze(0),
             ref_emb=self.codec.vq2emb(spk.prompt_codes.long()).unsqueeze(0),
             gpt_latent=latent,
-            prosody=offset,
+            prosody=s2m_share(offset),
             contour=self.prosody_contour(latent, spk, emo_vec, emo_weights),
+            stretch=stretch,
             n_steps=n_steps or self.s2m_steps,
             cfg_rate=self.cfg_rate,
             temperature=self.s2m_noise,
             sway=self.s2m_sway,
             generator=gen,
         )
-        if offset is None:
-            return mel[0]
-        # the emotion's spectral tilt, which S2M barely renders, goes onto its output
-        return tilt_mel(
-            mel[0], float(offset.reshape(-1)[MEASURES.index("tilt")]) * SCALES[MEASURES.index("tilt")]
-        )
+        # the emotion's loudness and tilt go onto S2M's output
+        return render_output(mel[0], offset)
 
     @torch.inference_mode()
     def vocode(self, mel: torch.Tensor) -> torch.Tensor:

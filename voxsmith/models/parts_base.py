@@ -27,7 +27,7 @@ from voxsmith.errors import CheckpointError, ConfigError
 from voxsmith.models.emotion import EmotionMatrix
 from voxsmith.models.emotion_rate import MIN_CHANGE, EmotionRates
 from voxsmith.models.gpt import UnifiedVoice
-from voxsmith.models.prosody import ContourHead, ProsodyHead
+from voxsmith.models.prosody import ContourHead, ProsodyHead, s2m_share
 from voxsmith.models.sampling import SamplingConfig
 
 if TYPE_CHECKING:
@@ -47,7 +47,7 @@ class PartsBase(ABC):
     card: dict  # the model card (model.json, or what the official loader derived)
     prosody: ProsodyHead | None = None  # emotion → utterance prosody, for an S2M that reads offsets
     contour: ContourHead | None = None  # GPT latents → per-code prosody, for an S2M that reads a contour
-    rates: EmotionRates | None = None  # emotion weights → speaking rate (token count)
+    rates: EmotionRates | None = None  # emotion weights → speaking rate (S2M's stretch)
 
     # ----- facts -------------------------------------------------------------------------
     @property
@@ -199,15 +199,17 @@ class PartsBase(ABC):
         weights: torch.Tensor | None = None,
     ) -> torch.Tensor | None:
         """``(1, N, Kc)``: the per-code contour for an S2M that reads one (else None), predicted
-        from the GPT latents ``(1, N, D)`` and moved by the emotion's utterance offset (none when
-        the speaker's own emotion is kept)."""
+        from the GPT latents ``(1, N, D)`` and moved by the pitch share of the emotion's utterance
+        offset (``prosody.s2m_share``; none when the speaker's own emotion is kept)."""
         if not getattr(self.s2m.cfg, "contour_dim", 0):  # type: ignore[attr-defined]
             return None
         if self.contour is None or latent is None:
             raise CheckpointError(
                 f"{self.name}: its S2M reads a prosody contour, but there is no contour head"
             )
-        return self.contour.shift(self.contour(latent), self._emotion_offset(spk, emo_vec, weights))
+        return self.contour.shift(
+            self.contour(latent), s2m_share(self._emotion_offset(spk, emo_vec, weights))
+        )
 
     @abstractmethod
     def codes_to_mel(
@@ -221,12 +223,14 @@ class PartsBase(ABC):
         n_steps: int | None = None,
         seed: int | None = None,
         emo_weights: torch.Tensor | None = None,
+        stretch: float = 1.0,
     ) -> torch.Tensor:
         """Codes ``(N,)`` of one segment → its mel ``(M, frames)``, the speaker's reference as prompt.
 
         ``text_ids``, ``emo_vec`` and ``target`` are what the codes were generated from (a model
         whose S2M reads GPT latents re-runs the GPT over them); ``emo_weights (8,)``, when the
-        emotion came as weights, lets a model with a measured prosody table ask S2M for it.
+        emotion came as weights, lets a model with a measured prosody table ask S2M for it;
+        ``stretch`` reads the codes over that many times their frames (an emotion's speaking rate).
         """
 
     @abstractmethod

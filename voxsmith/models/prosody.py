@@ -26,8 +26,13 @@ one S2M learns to follow.
 
 Emotion weights (a preset, a vector, text) skip the regression: the head's ``table`` holds
 each category's measured change at full strength, and ``Σ wᵢ · tableᵢ`` is the offset (the
-regression reads unseen voices' neutral clips as +2 st and erased the rising presets). The
-offset's tilt is applied to S2M's output mel (:func:`tilt_mel`), since S2M hardly renders it.
+regression reads unseen voices' neutral clips as +2 st and erased the rising presets).
+
+S2M is asked for the pitch measures only (:func:`s2m_share`); the offset's loudness and tilt
+go onto its output mel (:func:`render_output`): S2M renders a twentieth of an asked tilt and
+an asked loudness give or take half a dB (afraid's −0.8 dB came out −0.4), where a gain on
+the mel is exact. The corpus's styles were made the same way (tilt on the envelope, then a
+loudness target).
 
 Shapes: D emotion-vector width, G GPT-latent width, K = len(MEASURES), Kc = len(CONTOUR),
 N codes, M examples.
@@ -48,6 +53,8 @@ MEASURES = ("f0_mean", "f0_std", "energy", "tilt")
 SCALES = (4.0, 2.0, 6.0, 3.0)  # divide by these so every offset sits near unit size
 CONTOUR = ("f0", "energy")  # per-code contour: semitones and dB re the speaker's neutral medians
 CONTOUR_SCALES = (4.0, 6.0)  # divide by these (the f0_mean and energy scales)
+MIN_SPREAD = 0.1  # semitones: a predicted contour flatter than this scales against the corpus's spread
+SPREAD_FACTOR = (0.25, 4.0)  # bounds of the factor on a contour's f0 deviations
 SPEECH_DB = 35.0  # codes/frames within this many dB of the loudest count as speech
 LOGMEL_DB = 20.0 / np.log(10.0)  # log-magnitude mel → dB
 # the most tilt an emotion may put on the output, dB/octave: the strongest corpus style measures
@@ -83,6 +90,31 @@ def tilt_mel(mel: torch.Tensor, tilt_db: float, sr: int = 22050) -> torch.Tensor
     out = mel + torch.from_numpy(tilt_db * octaves / LOGMEL_DB).to(mel.dtype).to(mel.device)[:, None]
     # one constant for the whole utterance: frame-to-frame dynamics stay as S2M made them
     return out - 0.5 * (torch.logsumexp(2.0 * out, dim=(-2, -1)) - torch.logsumexp(2.0 * mel, dim=(-2, -1)))
+
+
+OUTPUT_MEASURES = ("energy", "tilt")  # rendered on S2M's output (render_output), not asked of S2M
+
+
+def s2m_share(offset: torch.Tensor | None) -> torch.Tensor | None:
+    """The part of a scaled offset ``(1, K)`` asked of S2M: the measures of
+    :data:`OUTPUT_MEASURES` set to zero (None stays None)."""
+    if offset is None:
+        return None
+    keep = torch.tensor(
+        [m not in OUTPUT_MEASURES for m in MEASURES], dtype=offset.dtype, device=offset.device
+    )
+    return offset * keep
+
+
+def render_output(mel: torch.Tensor, offset: torch.Tensor | None) -> torch.Tensor:
+    """S2M's output mel ``(M, T)`` with the loudness and tilt of a scaled offset ``(1, K)``
+    applied: the tilt by :func:`tilt_mel` (power kept), then the energy as a gain."""
+    if offset is None:
+        return mel
+    o = offset.reshape(-1).float()
+    tilt_db = float(o[MEASURES.index("tilt")]) * SCALES[MEASURES.index("tilt")]
+    gain_db = float(o[MEASURES.index("energy")]) * SCALES[MEASURES.index("energy")]
+    return tilt_mel(mel, tilt_db) + gain_db / LOGMEL_DB
 
 
 def voiced_spread(f0: np.ndarray) -> float:
@@ -248,8 +280,9 @@ class ContourHead:
     (:data:`CONTOUR`, scaled by :data:`CONTOUR_SCALES`) relative to the speaker's neutral speech,
     for an S2M that reads a contour (``S2MConfig.contour_dim``).
 
-    ``spread``: the median f0 spread (semitones) of neutral corpus speech, against which an
-    emotion's f0_std offset becomes a factor on the contour's deviations.
+    ``spread``: the median f0 spread (semitones) of neutral corpus speech, the fallback against
+    which an emotion's f0_std offset becomes a factor on the contour's deviations when a predicted
+    contour is flat (:meth:`shift`).
     """
 
     def __init__(self, weight: torch.Tensor, bias: torch.Tensor, spread: float):
@@ -284,13 +317,21 @@ class ContourHead:
     def shift(self, contour: torch.Tensor, offset: torch.Tensor | None) -> torch.Tensor:
         """Apply an utterance offset ``(1, K)`` (scaled, :data:`MEASURES`) to ``contour (B, N, Kc)``:
         f0 moves by the f0_mean offset and its deviations from the utterance mean scale by
-        ``(spread + f0_std offset) / spread`` (kept in [0.5, 2]); energy moves by the energy offset."""
+        ``(s + f0_std offset) / s``, so that the contour's spread changes by the offset (the
+        factor kept in [0.25, 4], which binds only on a nearly flat contour: the offset itself is
+        held to the table's range); energy moves by the energy offset.
+
+        ``s`` is the contour's own f0 spread in semitones: a ridge prediction is flatter than the
+        speech it predicts (about half its spread), so a factor taken against the corpus's spread
+        (``self.spread``, used only where the contour is flat) widened it by half the ask."""
         if offset is None:
             return contour
         o = offset.reshape(-1).float() * torch.tensor(SCALES)
         f0, energy = contour[..., 0], contour[..., 1]
         mean = f0.mean(dim=-1, keepdim=True)
-        factor = ((self.spread + o[1]) / self.spread).clamp(0.5, 2.0)
+        own = f0.std(dim=-1, keepdim=True, unbiased=False) * CONTOUR_SCALES[0]
+        own = torch.where(own > MIN_SPREAD, own, torch.full_like(own, self.spread))
+        factor = ((own + o[1]) / own).clamp(*SPREAD_FACTOR)
         f0 = f0 + (f0 - mean) * (factor - 1.0) + o[0] / CONTOUR_SCALES[0]  # exact when the offset is 0
         return torch.stack((f0, energy + o[2] / CONTOUR_SCALES[1]), dim=-1)
 

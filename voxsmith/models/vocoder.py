@@ -6,6 +6,17 @@ The official size fills it with BigVGAN (``voxsmith.models.bigvgan``); the tiny 
 ``VocosVocoder``: ConvNeXt blocks at frame rate and an inverse-STFT head that predicts
 log-magnitude and phase, which trains and runs fast on a CPU because nothing is upsampled
 by convolution.
+
+``VocosConfig.phase`` says where the output's phase comes from. ``"predicted"``: the head's
+phase output, as in Vocos. The first built-in vocoder (trained briefly, without its
+discriminators) learned a phase that hardly moves from frame to frame, so every frame's
+waveform repeated at the hop: 20–55% of its output's energy below 4 kHz sat in lines at
+multiples of 22050 / 256 = 86 Hz, and pitch trackers heard 86 Hz for every voice (a network
+that sees a stationary mel the same way at every frame cannot rotate the phase of a steady
+harmonic from frame to frame). ``"griffin-lim"``: the head's magnitude, trained on the real
+STFT magnitude, with ``gl_iters`` rounds of fast Griffin–Lim (Perraudin et al. 2013) started
+from the predicted phase: the phase is then whatever is consistent across overlapping frames,
+and a voice keeps its own pitch.
 """
 
 from __future__ import annotations
@@ -15,6 +26,11 @@ from dataclasses import asdict, dataclass
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from voxsmith.errors import ConfigError
+
+PHASES = ("predicted", "griffin-lim")
+GL_MOMENTUM = 0.99  # fast Griffin–Lim's alpha
 
 
 @dataclass
@@ -28,14 +44,22 @@ class VocosConfig:
     n_fft: int = 1024  # iSTFT size
     hop_length: int = 256  # must equal the mel hop
     kernel_size: int = 7  # depthwise conv kernel
+    phase: str = "predicted"  # "predicted" (the head's) or "griffin-lim" (from the magnitude)
+    gl_iters: int = 32  # fast Griffin–Lim rounds when phase is "griffin-lim"
+
+    def __post_init__(self) -> None:
+        if self.phase not in PHASES:
+            raise ConfigError(f"vocoder: phase must be one of {PHASES}, got {self.phase!r}")
+        if self.gl_iters < 0:
+            raise ConfigError(f"vocoder: gl_iters must be >= 0, got {self.gl_iters}")
 
     @classmethod
     def tiny(cls) -> VocosConfig:
-        return cls()
+        return cls(phase="griffin-lim")
 
     @classmethod
     def debug(cls) -> VocosConfig:
-        return cls(dim=32, intermediate_dim=64, num_layers=2)
+        return cls(dim=32, intermediate_dim=64, num_layers=2, phase="griffin-lim", gl_iters=4)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -75,22 +99,44 @@ class VocosVocoder(nn.Module):
         self.head = nn.Linear(cfg.dim, cfg.n_fft + 2)  # log-magnitude and phase of n_fft//2+1 bins
         self.register_buffer("window", torch.hann_window(cfg.n_fft), persistent=False)
 
-    def forward(self, mel: torch.Tensor) -> torch.Tensor:
+    def spectrum(self, mel: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """mel ``(B, n_mels, frames)`` → magnitude and phase ``(B, n_fft/2+1, frames)`` of the
+        STFT the output is the inverse of (frame t centred on sample t · hop)."""
         x = self.embed(mel)
         x = self.norm(x.transpose(1, 2)).transpose(1, 2)
         for block in self.blocks:
             x = block(x)
         x = self.head(self.final_norm(x.transpose(1, 2))).transpose(1, 2)  # (B, n_fft+2, frames)
         log_mag, phase = x.chunk(2, dim=1)
-        mag = torch.exp(log_mag).clamp(max=1e2)
-        spec = torch.polar(mag, phase)
-        frames = mel.shape[-1]
-        return torch.istft(
-            spec,
-            self.cfg.n_fft,
-            hop_length=self.cfg.hop_length,
-            win_length=self.cfg.n_fft,
-            window=self.window,
-            center=True,
-            length=frames * self.cfg.hop_length,
-        )
+        return torch.exp(log_mag).clamp(max=1e2), phase
+
+    def stft(self, wav: torch.Tensor) -> torch.Tensor:
+        """``(B, samples)`` → complex ``(B, n_fft/2+1, samples/hop + 1)``, the frames ``spectrum`` predicts."""
+        cfg = self.cfg
+        return torch.stft(wav, cfg.n_fft, hop_length=cfg.hop_length, win_length=cfg.n_fft,
+                          window=self.window, center=True, return_complex=True)  # fmt: skip
+
+    def synthesize(self, mag: torch.Tensor, phase: torch.Tensor) -> torch.Tensor:
+        """Inverse STFT of ``spectrum``'s output: ``(B, frames * hop)``."""
+        cfg = self.cfg
+        return torch.istft(torch.polar(mag, phase), cfg.n_fft, hop_length=cfg.hop_length, win_length=cfg.n_fft,
+                           window=self.window, center=True, length=mag.shape[-1] * cfg.hop_length)  # fmt: skip
+
+    def griffin_lim(self, mag: torch.Tensor, phase: torch.Tensor, iters: int) -> torch.Tensor:
+        """Fast Griffin–Lim: ``iters`` rounds of projecting ``mag · e^{i·phase}`` onto consistent
+        spectrograms, with momentum; returns the final phase ``(B, F, frames)``."""
+        angle = torch.polar(torch.ones_like(mag), phase)
+        previous = torch.zeros_like(angle)
+        momentum = GL_MOMENTUM / (1.0 + GL_MOMENTUM)
+        for _ in range(iters):
+            rebuilt = self.stft(self.synthesize(mag, angle.angle()))[..., : mag.shape[-1]]
+            ahead = rebuilt - momentum * previous
+            previous = rebuilt
+            angle = ahead / ahead.abs().clamp(min=1e-8)
+        return angle.angle()
+
+    def forward(self, mel: torch.Tensor) -> torch.Tensor:
+        mag, phase = self.spectrum(mel)
+        if self.cfg.phase == "griffin-lim":
+            phase = self.griffin_lim(mag, phase, self.cfg.gl_iters)
+        return self.synthesize(mag, phase)

@@ -130,6 +130,7 @@ def write_model_card(root: str | Path, card: dict, quality: dict | None = None) 
         "Wall time is summed over resumed sessions since runs began keeping the total (2026-12-01); "
         "sessions before that count only their last process. Reproduce: README, *Building the "
         "built-in model*.",
+        *[f"\n{note}" for note in tr.get("notes", [])],
         "",
         "## Measured quality",
         "",
@@ -153,7 +154,12 @@ def write_model_card(root: str | Path, card: dict, quality: dict | None = None) 
             "| | SIM | CER zh | WER en | DNSMOS ovrl |",
             "|---|---|---|---|---|",
         ]
-        names = {"gen": "generated", "oracle": "real codes → S2M → vocoder", "real": "real clips"}
+        names = {
+            "gen": "generated",
+            "oracle": "real codes → S2M → vocoder",
+            "real": "real clips",
+            "cross": "cross-lingual (reference in the other language)",
+        }
         for kind, row in summary.items():
             lines.append(
                 f"| {names.get(kind, kind)} | {row.get('sim')} | {row.get('cer_zh')} | {row.get('wer_en')} | "

@@ -125,12 +125,14 @@ class OfficialParts(PartsBase):
         n_steps: int | None = None,
         seed: int | None = None,
         emo_weights: torch.Tensor | None = None,
+        stretch: float = 1.0,
     ) -> torch.Tensor:
         """(N,) codes → (80, int(1.72 N)) mel; GPT latents from a teacher-forced pass over the text.
 
         The pass uses the conditioning generation used: the free-length slot (official) or, when
         the codes were generated for an exact ``target``, that count's duration embedding.
         ``emo_weights`` is for models with a prosody table; the official S2M reads none.
+        ``stretch`` spreads the codes over that many times their frames (``S2M.infer``).
         """
         n = codes.numel()
         if n == 0:
@@ -144,6 +146,7 @@ class OfficialParts(PartsBase):
             spk.style.unsqueeze(0),
             ref_emb=self.codec.vq2emb(spk.prompt_codes.long().unsqueeze(0)),
             gpt_latent=latent,
+            stretch=stretch,
             n_steps=n_steps or self.s2m_steps,
             cfg_rate=self.cfg_rate,
             generator=gen,

@@ -218,6 +218,7 @@ class S2M(nn.Module):
         prosody: torch.Tensor | None = None,
         contour: torch.Tensor | None = None,
         code_lens: torch.Tensor | None = None,
+        stretch: float = 1.0,
         n_steps: int | None = None,
         cfg_rate: float | None = None,
         temperature: float = 1.0,
@@ -231,13 +232,22 @@ class S2M(nn.Module):
         style ``(B, S)``; the prompt condition is ``prompt_cond (B, P, C)`` if given (cache it per
         speaker), else computed from ``ref_emb (B, Nr, Cin)``, the reference codes' embedding;
         ``prosody (B, K)``: the target's prosody offset from the reference (``prosody_dim`` models);
-        ``contour (B, N, Kc)``: its per-code prosody contour (``contour_dim`` models).
+        ``contour (B, N, Kc)``: its per-code prosody contour (``contour_dim`` models);
+        ``stretch``: frames per code relative to ``frames_per_code`` (a slower or faster reading of
+        the same codes: the length regulator spreads them over that many frames).
         """
         if prompt_cond is None:
             if ref_emb is None:
                 raise ConfigError("s2m.infer: give ref_emb (reference codec embedding) or prompt_cond")
             prompt_cond = self.prompt_condition(ref_emb, ref_mel.shape[-1])
-        cond, _ = self.condition(codes_emb, gpt_latent, code_lens, prosody=prosody, contour=contour)
+        if not 0.5 <= stretch <= 2.0:
+            raise ConfigError(f"s2m.infer: stretch must be in [0.5, 2], got {stretch}")
+        if code_lens is None:
+            code_lens = torch.full(
+                codes_emb.shape[:1], codes_emb.shape[1], dtype=torch.long, device=codes_emb.device
+            )
+        mel_lens = (self.target_lengths(code_lens).double() * stretch).round().long().clamp(min=1)
+        cond, _ = self.condition(codes_emb, gpt_latent, code_lens, mel_lens, prosody=prosody, contour=contour)
         return self.generate(
             cond,
             prompt_cond,
