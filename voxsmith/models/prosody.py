@@ -54,7 +54,7 @@ SCALES = (4.0, 2.0, 6.0, 3.0)  # divide by these so every offset sits near unit 
 CONTOUR = ("f0", "energy")  # per-code contour: semitones and dB re the speaker's neutral medians
 CONTOUR_SCALES = (4.0, 6.0)  # divide by these (the f0_mean and energy scales)
 MIN_SPREAD = 0.1  # semitones: a predicted contour flatter than this scales against the corpus's spread
-SPREAD_FACTOR = (0.25, 4.0)  # bounds of the factor on a contour's f0 deviations
+SPREAD_FACTOR = (0.5, 2.0)  # bounds of the factor on a contour's f0 deviations
 SPEECH_DB = 35.0  # codes/frames within this many dB of the loudest count as speech
 LOGMEL_DB = 20.0 / np.log(10.0)  # log-magnitude mel → dB
 # the most tilt an emotion may put on the output, dB/octave: the strongest corpus style measures
@@ -318,8 +318,8 @@ class ContourHead:
         """Apply an utterance offset ``(1, K)`` (scaled, :data:`MEASURES`) to ``contour (B, N, Kc)``:
         f0 moves by the f0_mean offset and its deviations from the utterance mean scale by
         ``(s + f0_std offset) / s``, so that the contour's spread changes by the offset (the
-        factor kept in [0.25, 4], which binds only on a nearly flat contour: the offset itself is
-        held to the table's range); energy moves by the energy offset.
+        factor kept in :data:`SPREAD_FACTOR`; wider bounds, [0.25, 4], changed no preset's
+        measured range); energy moves by the energy offset.
 
         ``s`` is the contour's own f0 spread in semitones: a ridge prediction is flatter than the
         speech it predicts (about half its spread), so a factor taken against the corpus's spread
