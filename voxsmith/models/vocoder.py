@@ -124,7 +124,12 @@ class VocosVocoder(nn.Module):
 
     def griffin_lim(self, mag: torch.Tensor, phase: torch.Tensor, iters: int) -> torch.Tensor:
         """Fast Griffin–Lim: ``iters`` rounds of projecting ``mag · e^{i·phase}`` onto consistent
-        spectrograms, with momentum; returns the final phase ``(B, F, frames)``."""
+        spectrograms, with momentum; returns the final phase ``(B, F, frames)``.
+
+        A clip of two frames or fewer (half an STFT window) has no overlapping frames to make
+        consistent: its phase is returned as given."""
+        if mag.shape[-1] * self.cfg.hop_length <= self.cfg.n_fft // 2:
+            return phase
         angle = torch.polar(torch.ones_like(mag), phase)
         previous = torch.zeros_like(angle)
         momentum = GL_MOMENTUM / (1.0 + GL_MOMENTUM)
