@@ -28,14 +28,6 @@ from pathlib import Path
 import numpy as np
 
 
-def f0_track(x: np.ndarray, sr: int) -> np.ndarray:
-    import pyworld
-
-    x = np.ascontiguousarray(x, dtype=np.float64)
-    f0, t = pyworld.dio(x, sr, f0_floor=60.0, f0_ceil=700.0, frame_period=5.0)
-    return pyworld.stonemask(x, f0, t, sr)
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, required=True, help="corpus directory (manifest.jsonl, wavs/)")
@@ -49,12 +41,14 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from voxsmith.audio import Audio, AudioProcessor
-    from voxsmith.checkpoints import load_safetensors
+    from voxsmith.checkpoints import load_module
+    from voxsmith.data import world
     from voxsmith.data.manifest import read_rows
     from voxsmith.eval.buzz import frame_rate_buzz
     from voxsmith.models.vocoder import VocosConfig, VocosVocoder
 
     torch.set_num_threads(args.threads)
+    tracker = world.WorldConfig(sample_rate=22050, frame_period=5.0, f0_method="dio")
     rows = [r for r in read_rows(args.data) if r["split"] == "test" and 2.0 < float(r["duration_s"]) < 10.0]
     by_speaker: dict[str, list[dict]] = {}
     for r in rows:
@@ -67,10 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     vocoders = {}
     for path in args.vocoder:
         file = path / "vocoder.safetensors" if path.is_dir() else path
-        tensors, config, _ = load_safetensors(file, kind="vocos")
-        model = VocosVocoder(VocosConfig(**config))
-        model.load_state_dict({k: v.float() for k, v in tensors.items()})
-        vocoders[str(path)] = model.eval()
+        vocoders[str(path)] = load_module(file, "vocos", lambda c: VocosVocoder(VocosConfig(**c)))
     judged = ("dnsmos", "sim") if args.judges else ()
     if args.judges:
         from voxsmith.eval.mos import MosJudge
@@ -89,12 +80,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.judges:
             results["real"]["dnsmos"].append(mos.score(audio).ovrl)
         mel = AudioProcessor.mel(real)
-        f0_real = f0_track(real, 22050)
+        f0_real = world.track_f0(real, tracker)[0]
         for name, model in vocoders.items():
             with torch.inference_mode():
                 out = model(mel)[0].numpy()
             b = frame_rate_buzz(out, 22050)
-            f0 = f0_track(out[: len(real)], 22050)
+            f0 = world.track_f0(out[: len(real)], tracker)[0]
             n = min(len(f0), len(f0_real))
             both = (f0[:n] > 0) & (f0_real[:n] > 0)
             err = np.abs(12 * np.log2(f0[:n][both] / f0_real[:n][both])) if both.any() else np.array([np.nan])

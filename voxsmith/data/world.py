@@ -72,6 +72,21 @@ def _pyworld():
     return pyworld
 
 
+def track_f0(samples: np.ndarray, cfg: WorldConfig = WorldConfig()) -> tuple[np.ndarray, np.ndarray]:
+    """f0 ``(T,)`` in Hz (0 unvoiced) of (N,) float samples at ``cfg.sample_rate``, and the
+    frame times ``(T,)`` in seconds: ``cfg.f0_method`` ("dio" refined by StoneMask, or
+    "harvest") every ``cfg.frame_period`` ms."""
+    pw = _pyworld()
+    x = np.ascontiguousarray(samples, dtype=np.float64)
+    sr = cfg.sample_rate
+    if cfg.f0_method == "dio":
+        f0, t = pw.dio(x, sr, f0_floor=cfg.f0_floor, f0_ceil=cfg.f0_ceil, frame_period=cfg.frame_period)
+        return pw.stonemask(x, f0, t, sr), t
+    if cfg.f0_method == "harvest":
+        return pw.harvest(x, sr, f0_floor=cfg.f0_floor, f0_ceil=cfg.f0_ceil, frame_period=cfg.frame_period)
+    raise AudioError(f"unknown f0 method {cfg.f0_method!r} (use 'harvest' or 'dio')")
+
+
 def analyze(samples: np.ndarray, cfg: WorldConfig = WorldConfig()) -> WorldFeatures:
     """Analyse (N,) float samples at ``cfg.sample_rate`` into WORLD features."""
     pw = _pyworld()
@@ -79,13 +94,7 @@ def analyze(samples: np.ndarray, cfg: WorldConfig = WorldConfig()) -> WorldFeatu
     if x.size < cfg.fft_size:
         raise AudioError(f"{x.size} samples is too short for WORLD analysis")
     sr = cfg.sample_rate
-    if cfg.f0_method == "dio":
-        f0, t = pw.dio(x, sr, f0_floor=cfg.f0_floor, f0_ceil=cfg.f0_ceil, frame_period=cfg.frame_period)
-        f0 = pw.stonemask(x, f0, t, sr)
-    elif cfg.f0_method == "harvest":
-        f0, t = pw.harvest(x, sr, f0_floor=cfg.f0_floor, f0_ceil=cfg.f0_ceil, frame_period=cfg.frame_period)
-    else:
-        raise AudioError(f"unknown f0 method {cfg.f0_method!r} (use 'harvest' or 'dio')")
+    f0, t = track_f0(x, cfg)
     sp = pw.cheaptrick(x, f0, t, sr, f0_floor=cfg.f0_floor, fft_size=cfg.fft_size)
     ap = pw.d4c(x, f0, t, sr, fft_size=cfg.fft_size)
     # Harvest voices too much (it carries f0 through fricatives and pauses); resynthesis would

@@ -118,9 +118,13 @@ class VocosVocoder(nn.Module):
 
     def synthesize(self, mag: torch.Tensor, phase: torch.Tensor) -> torch.Tensor:
         """Inverse STFT of ``spectrum``'s output: ``(B, frames * hop)``."""
+        return self._istft(torch.polar(mag, phase))
+
+    def _istft(self, spec: torch.Tensor) -> torch.Tensor:
+        """Complex ``(B, n_fft/2+1, frames)`` → ``(B, frames * hop)``."""
         cfg = self.cfg
-        return torch.istft(torch.polar(mag, phase), cfg.n_fft, hop_length=cfg.hop_length, win_length=cfg.n_fft,
-                           window=self.window, center=True, length=mag.shape[-1] * cfg.hop_length)  # fmt: skip
+        return torch.istft(spec, cfg.n_fft, hop_length=cfg.hop_length, win_length=cfg.n_fft,
+                           window=self.window, center=True, length=spec.shape[-1] * cfg.hop_length)  # fmt: skip
 
     def griffin_lim(self, mag: torch.Tensor, phase: torch.Tensor, iters: int) -> torch.Tensor:
         """Fast Griffin–Lim: ``iters`` rounds of projecting ``mag · e^{i·phase}`` onto consistent
@@ -134,7 +138,7 @@ class VocosVocoder(nn.Module):
         previous = torch.zeros_like(angle)
         momentum = GL_MOMENTUM / (1.0 + GL_MOMENTUM)
         for _ in range(iters):
-            rebuilt = self.stft(self.synthesize(mag, angle.angle()))[..., : mag.shape[-1]]
+            rebuilt = self.stft(self._istft(mag * angle))[..., : mag.shape[-1]]
             ahead = rebuilt - momentum * previous
             previous = rebuilt
             angle = ahead / ahead.abs().clamp(min=1e-8)

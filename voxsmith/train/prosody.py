@@ -24,7 +24,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from voxsmith.data.world import _pyworld
+from voxsmith.data import world
 from voxsmith.models.prosody import CONTOUR_SCALES, fill_unvoiced, utterance_prosody
 from voxsmith.train.data import CorpusData, load_codes, neutral_or_all, save_codes
 
@@ -37,11 +37,10 @@ F0_SCALE, ENERGY_SCALE = CONTOUR_SCALES  # semitones, dB: targets divided by the
 def code_prosody(samples: np.ndarray, sr: int = 22050, frame_ms: float = 5.0) -> np.ndarray:
     """(T,) float samples → ``(ceil(T / 1024), 2)``: per code window the mean voiced f0 in
     semitones re 100 Hz (NaN if under a third of its frames are voiced) and energy in dB."""
-    pw = _pyworld()  # a clear EngineError when WORLD is missing
     x = np.ascontiguousarray(samples, dtype=np.float64)
     n = max(1, -(-len(x) // SAMPLES_PER_CODE))
-    f0, t = pw.dio(x, sr, f0_floor=60.0, f0_ceil=700.0, frame_period=frame_ms)
-    f0 = pw.stonemask(x, f0, t, sr)
+    # a clear EngineError when WORLD is missing
+    f0, t = world.track_f0(x, world.WorldConfig(sample_rate=sr, frame_period=frame_ms, f0_method="dio"))
     code = np.minimum((t * sr / SAMPLES_PER_CODE).astype(np.int64), n - 1)
     st = np.where(f0 > 0, 12.0 * np.log2(np.maximum(f0, 1e-3) / 100.0), 0.0)
     voiced = np.bincount(code, weights=(f0 > 0).astype(np.float64), minlength=n)

@@ -133,9 +133,15 @@ class S2M(nn.Module):
         term = term[:, None, :] if name == "prosody" else term
         return term if mask is None else term * mask[..., None].to(term.dtype)
 
-    def target_lengths(self, code_lens: torch.Tensor) -> torch.Tensor:
-        """Mel frames for ``code_lens`` codes: ``int(n × frames_per_code)`` (official truncation)."""
-        return (code_lens * self.cfg.frames_per_code).long()
+    def target_lengths(self, code_lens: torch.Tensor, stretch: float = 1.0) -> torch.Tensor:
+        """Mel frames for ``code_lens`` codes: ``int(n × frames_per_code)`` (official truncation),
+        times ``stretch`` (in [0.5, 2]; rounded, at least 1) for a slower or faster reading."""
+        if not 0.5 <= stretch <= 2.0:
+            raise ConfigError(f"s2m: stretch must be in [0.5, 2], got {stretch}")
+        frames = (code_lens * self.cfg.frames_per_code).long()
+        if stretch == 1.0:
+            return frames
+        return (frames.double() * stretch).round().long().clamp(min=1)
 
     def condition(
         self,
@@ -146,17 +152,19 @@ class S2M(nn.Module):
         latent_mask: torch.Tensor | None = None,
         prosody: torch.Tensor | None = None,
         contour: torch.Tensor | None = None,
+        stretch: float = 1.0,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Target conditioning ``(B, T, C)`` and its lengths ``(B,)``.
 
         ``mel_lens`` fixes the frame counts (training, prompts); otherwise they follow from
-        ``code_lens`` (default: all N codes) and ``frames_per_code``.
+        ``code_lens`` (default: all N codes), ``frames_per_code`` and ``stretch``
+        (:meth:`target_lengths`).
         """
         b, n = codes_emb.shape[:2]
         if mel_lens is None:
             if code_lens is None:
                 code_lens = torch.full((b,), n, device=codes_emb.device, dtype=torch.long)
-            mel_lens = self.target_lengths(code_lens)
+            mel_lens = self.target_lengths(code_lens, stretch)
         return self.length_regulator(
             self.content(codes_emb, gpt_latent, latent_mask, prosody, contour), mel_lens
         )
@@ -240,14 +248,9 @@ class S2M(nn.Module):
             if ref_emb is None:
                 raise ConfigError("s2m.infer: give ref_emb (reference codec embedding) or prompt_cond")
             prompt_cond = self.prompt_condition(ref_emb, ref_mel.shape[-1])
-        if not 0.5 <= stretch <= 2.0:
-            raise ConfigError(f"s2m.infer: stretch must be in [0.5, 2], got {stretch}")
-        if code_lens is None:
-            code_lens = torch.full(
-                codes_emb.shape[:1], codes_emb.shape[1], dtype=torch.long, device=codes_emb.device
-            )
-        mel_lens = (self.target_lengths(code_lens).double() * stretch).round().long().clamp(min=1)
-        cond, _ = self.condition(codes_emb, gpt_latent, code_lens, mel_lens, prosody=prosody, contour=contour)
+        cond, _ = self.condition(
+            codes_emb, gpt_latent, code_lens, prosody=prosody, contour=contour, stretch=stretch
+        )
         return self.generate(
             cond,
             prompt_cond,
