@@ -47,3 +47,5 @@ voxsmith dev bundle --runs "$RUNS" --data "$C" --out "$RUNS/bundle" --temperatur
 python3 benchmarks/builtin_quality.py --model "$RUNS/bundle" --data "$C" --speakers 4 --per-speaker 2 \
     --threads "$T" --oracle --json "$RUNS/quality.json"
 voxsmith dev bundle --runs "$RUNS" --data "$C" --out "$OUT" --quality "$RUNS/quality.json" --temperature 0.7
+# what each emotion preset asks, fitted by rendering it (its measured table overshoots some measures)
+voxsmith dev calibrate "$OUT" --data "$C" --threads "$T"

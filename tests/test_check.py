@@ -598,3 +598,41 @@ def test_swap_set_with_extra_readers_labels_clips_by_reader(tmp_path, monkeypatc
         assert row["voice"] == "ttskit:Aina" and row["swapped"] == [0] and row["text"].startswith("‹你|ni2›")
     assert build_swap_set(tmp_path, tmp_path / "voices", minutes=0.05, seed=1, readers=readers) == out
     assert len(rendered) == 3  # resumed: nothing rendered twice
+
+
+def test_loop_prefers_the_try_that_reads_a_pinned_syllable_right():
+    """Try 1 misreads the pinned 会 (kuai4, set inline) and nothing else; try 2 reads it right
+    but misreads another syllable and skips a word. The user's pin wins: try 2 is kept."""
+    from voxsmith.check.loop import _pinned
+
+    text = "我们去‹会|kuai4›稽。"
+    fe = TextFrontend()
+    readings = [s.pinyin for s in fe.process(text).syllables]
+    pinned = _pinned(fe, text, readings)
+    assert [readings[k] for k in pinned] == ["kuai4"]  # 会 only: the other syllables read as before
+    assert (
+        _pinned(
+            fe, "他在银‹行|hang2›工作。", [s.pinyin for s in fe.process("他在银‹行|hang2›工作。").syllables]
+        )
+        == frozenset()
+    )
+
+    tts = FakeTTS()
+
+    class Checker:
+        frontend = fe
+
+        def check(self, audio: Audio, t: str) -> CheckReport:
+            call = int(round(audio.samples[0] * 1000))
+            rows = []
+            for k, s in enumerate(fe.process(t).syllables):
+                wrong = (call == 1 and s.text == "会") or (call == 2 and s.text == "们")
+                heard = ("hui4" if s.text == "会" else "men2") if wrong else s.pinyin
+                rows.append(SyllableCheck(s.text, s.pinyin, heard, 0.1 if wrong else 0.9, not wrong, k))
+            skipped = [Span("稽", 5)] if call == 2 else []
+            return CheckReport(rows, ContentResult(0.2 if skipped else 0.0, skipped, []))
+
+    audio, rep = verify_and_fix(tts, text, Checker(), max_retries=1)
+    assert len(tts.calls) == 2
+    assert audio.samples[0] == pytest.approx(0.002)  # the second try, despite more problems
+    assert {p.get("text") for p in rep.remaining if p["kind"] == "syllable"} == {"们"}

@@ -240,3 +240,122 @@ def test_a_presets_loudness_and_tilt_go_onto_the_mel_not_into_s2m(tmp_path):
     happy = model.emotion_encoder.preset("happy")
     share = s2m_share(p.prosody_offset(spk, model._emotion_vector(spk, happy), happy.weights))
     assert float(share[0, MEASURES.index("f0_mean")]) == pytest.approx(0.5)
+
+
+def test_calibrated_asks_replace_the_table_within_its_range_and_round_trip():
+    from voxsmith.models.emotion import EMOTIONS
+
+    w, b = torch.randn(len(MEASURES), 8), torch.zeros(len(MEASURES))
+    table = torch.randn(len(EMOTIONS), len(MEASURES))
+    ask = 0.5 * table
+    head = ProsodyHead(w, b, table, ask)
+    one = torch.zeros(len(EMOTIONS))
+    one[3] = 1.0
+    assert torch.allclose(head.preset_offset(one), ask[3].reshape(1, -1))  # the ask, not the table
+    limit = table.abs().amax(dim=0)
+    big = ProsodyHead(w, b, table, 10.0 * table).preset_offset(one)
+    assert torch.allclose(
+        big.abs().reshape(-1), torch.minimum(10.0 * table[3].abs(), limit)
+    )  # the table's hold
+    back = ProsodyHead.from_tensors(head.tensors())
+    assert back is not None and torch.equal(back.ask, ask) and torch.equal(back.table, table)
+    assert ProsodyHead.from_tensors(ProsodyHead(w, b, table).tensors()).ask is None
+    with pytest.raises(CheckpointError, match="without a table"):
+        ProsodyHead(w, b, None, ask)
+    with pytest.raises(CheckpointError, match="asks"):
+        ProsodyHead(w, b, table, torch.full_like(table, float("nan")))
+
+
+def test_calibration_moves_each_ask_until_the_rendered_change_matches_the_corpus(monkeypatch):
+    """A renderer that delivers 0.6 of an ask plus a fixed bias (the GPT's own pitch, S2M's
+    brightening): the loop finds the asks that deliver the targets, within the table's range."""
+    import voxsmith.train.calibrate as cal
+    from voxsmith.models.emotion import EMOTIONS
+
+    g = torch.Generator().manual_seed(0)
+    table = torch.randn(len(EMOTIONS), len(MEASURES), generator=g)
+    bias = 0.3 * torch.randn(len(EMOTIONS), len(MEASURES), generator=g)
+    head = ProsodyHead(torch.zeros(len(MEASURES), 8), torch.zeros(len(MEASURES)), table)
+    targets = 0.8 * table  # reachable: (target - bias) / 0.6 stays mostly inside the range
+    calls = []
+
+    def render(model, items, seed, progress=True):
+        calls.append(head.ask.clone())
+        return 0.6 * head.ask + bias
+
+    monkeypatch.setattr(cal, "delivered", render)
+    ask, report = cal.calibrate(None, head, [], targets, rounds=12, progress=False)
+    assert torch.equal(calls[0], table)  # starts from the table
+    limit = table.abs().amax(dim=0)
+    assert bool((ask.abs() <= limit + 1e-6).all())
+    want = (targets - bias) / 0.6
+    against = (targets.abs() >= cal.SIGN_FLOOR) & (want * targets < 0)  # would turn against the corpus
+    inside = (want.abs() < limit) & ~against  # where no hold binds, the loop converges
+    assert bool(inside.any()) and bool(against.any())
+    assert torch.allclose(ask[inside], want[inside], atol=1e-3)
+    assert bool((ask[against] == 0).all())  # held at zero, never past it
+    assert torch.equal(head.ask, ask) and len(report.rounds) == 12
+    first = max(
+        abs(report.shares(0)[e][m] - 0.8)
+        for e in EMOTIONS
+        for m in MEASURES
+        if report.shares(0)[e][m] == report.shares(0)[e][m]
+    )
+    assert first > 0.05  # the table itself missed
+    with pytest.raises(ConfigError, match="rounds"):
+        cal.calibrate(None, head, [], targets, rounds=0)
+    with pytest.raises(CheckpointError, match="table"):
+        cal.calibrate(
+            None, ProsodyHead(torch.zeros(len(MEASURES), 8), torch.zeros(len(MEASURES))), [], targets
+        )
+
+
+def test_corpus_targets_read_the_full_strength_shift_scaled():
+    from voxsmith.models.emotion import EMOTIONS
+    from voxsmith.train.calibrate import corpus_targets
+
+    shifts = {e: {"shift_by_strength": {"1.0": {m: float(i + k) for k, m in enumerate(MEASURES)}}}
+              for i, e in enumerate(EMOTIONS)}  # fmt: skip
+    shifts["calm"]["shift_by_strength"]["1.0"]["tilt"] = float("nan")
+    t = corpus_targets(shifts)
+    assert t.shape == (len(EMOTIONS), len(MEASURES))
+    assert t[1, 2] == pytest.approx((1 + 2) / SCALES[2])
+    assert t[EMOTIONS.index("calm"), MEASURES.index("tilt")] == 0.0
+    del shifts["sad"]
+    with pytest.raises(ConfigError, match="sad"):
+        corpus_targets(shifts)
+
+
+def test_calibrate_model_renders_the_presets_and_stores_the_asks(tmp_path):
+    from tests.helpers import make_fake_corpus
+    from voxsmith.checkpoints import load_safetensors, save_safetensors
+    from voxsmith.models.emotion import EMOTIONS
+    from voxsmith.models.parts import PART_FILES
+    from voxsmith.pipeline import IndexTTSModel
+    from voxsmith.train.calibrate import calibrate_model, pick_items
+
+    corpus = tmp_path / "corpus"
+    make_fake_corpus(corpus, n_speakers=2, clips_per_speaker=3)
+    items = pick_items(corpus, speakers=5, sentences=1)
+    assert sorted(it.speaker for it in items) == ["spk0", "spk1"] and all(len(it.texts) == 1 for it in items)
+    model_dir = make_random_model(tmp_path / "m", prosody=True, max_tokens=12)
+    emo = model_dir / PART_FILES["emotion"]
+    shifts = {e: {"shift_by_strength": {"1.0": {m: 1.0 for m in MEASURES}}} for e in EMOTIONS}
+    before = emo.read_bytes()
+    with pytest.raises(CheckpointError, match="no prosody table"):
+        calibrate_model(model_dir, corpus, shifts, speakers=1, sentences=1, rounds=1)
+    assert emo.read_bytes() == before  # nothing written
+    tensors, config, _ = load_safetensors(emo, kind="emotion_matrix")
+    table = torch.randn(len(EMOTIONS), len(MEASURES), generator=torch.Generator().manual_seed(1))
+    save_safetensors({**tensors, "prosody_table": table}, emo, kind="emotion_matrix", config=config)
+    (model_dir / "MODEL_CARD.md").write_text("# card\n\n## Data\n\nkept\n\n## Emotion presets\n\nstale\n")
+    report = calibrate_model(model_dir, corpus, shifts, speakers=1, sentences=1, rounds=1, threads=1)
+    assert len(report.rounds) == 1 and set(report.ask) == set(EMOTIONS)
+    head = IndexTTSModel.from_pretrained(model_dir).parts.prosody
+    assert head.ask is not None and torch.equal(head.table, table)
+    assert not torch.equal(head.ask, table)  # moved by what the render missed
+    assert bool((head.ask.abs() <= table.abs().amax(dim=0) + 1e-6).all())
+    card = (model_dir / "MODEL_CARD.md").read_text()
+    assert card.startswith("# card\n\n## Data\n\nkept\n") and "stale" not in card
+    assert card.count("## Emotion presets") == 1 and "dev calibrate" in card
+    assert f"| happy | {head.named_table(asks=True)['happy']['f0_mean']:+.2f} |" in card

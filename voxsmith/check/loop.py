@@ -11,8 +11,11 @@ and checked on its own, so a fix regenerates only the sentence that needs it:
   and still wrong, or a clip that cannot be aligned: the sentence is resampled with a new seed.
 
 It stops when every sentence is clean or after ``max_retries`` extra rounds, and returns
-the joined audio of each sentence's best try (fewest misread syllables and content problems,
-then lowest CER: a retry can come out worse) with ``{ok, attempts, fixes, remaining}``.
+the joined audio of each sentence's best try (fewest misread *pinned* syllables — readings the
+user set through the glossary or inline pinyin, where the frontend's everyday reading differs —
+then fewest misread syllables and content problems, then lowest CER: a retry can come out worse)
+with ``{ok, attempts, fixes, remaining}``. A pinned reading is an instruction, a polyphone's
+default reading the frontend's guess, so a try that gets the instruction right wins.
 """
 
 from __future__ import annotations
@@ -72,9 +75,10 @@ class _Piece:
     seed: int
     offset: int  # index of this sentence's first syllable in the whole text
     intended: list[str]  # the frontend's reading of every syllable of the text as written
+    pinned: frozenset[int] = frozenset()  # syllables whose reading the user set (glossary, inline pinyin)
     audio: Audio | None = None
     report: CheckReport | None = None
-    best: tuple[tuple[int, float], Audio, CheckReport] | None = None  # the least bad try so far
+    best: tuple[tuple[int, int, float], Audio, CheckReport] | None = None  # the least bad try so far
 
     def keep_if_better(self) -> None:
         """Remember this try when it has fewer problems than every earlier one: a retry
@@ -82,9 +86,30 @@ class _Piece:
         rep = self.report
         assert rep is not None and self.audio is not None
         cer = rep.content.cer if rep.content.cer is not None else 0.0
-        key = (len(rep.misread) + (not rep.content.ok), cer)
+        pinned_wrong = sum(s.index in self.pinned for s in rep.misread)
+        key = (pinned_wrong, len(rep.misread) + (not rep.content.ok), cer)
         if self.best is None or key < self.best[0]:
             self.best = (key, self.audio, rep)
+
+
+_ANNOTATION = re.compile(r"‹([^|‹›]*)\|[^‹›]*›")
+
+
+def _pinned(frontend: TextFrontend, sentence: str, readings: list[str]) -> frozenset[int]:
+    """Syllables of ``sentence`` read otherwise than the frontend without the user's glossary and
+    with the inline ``‹字|pin1›`` annotations taken out would read them."""
+    from voxsmith.check.checker import glossary_rivals
+
+    plain_text = _ANNOTATION.sub(r"\1", sentence)
+    pinned = set(glossary_rivals(frontend, plain_text))
+    if plain_text != sentence:
+        try:
+            plain = [s.pinyin for s in frontend.process(plain_text).syllables]
+        except TextError:
+            plain = []
+        if len(plain) == len(readings):
+            pinned |= {k for k, (a, b) in enumerate(zip(plain, readings, strict=True)) if a != b}
+    return frozenset(pinned)
 
 
 def _problems(piece: _Piece) -> list[dict]:
@@ -203,7 +228,7 @@ def verify_and_fix(
                 raise
             pieces[-1].text += sentence  # nothing speakable on its own (a stray quote): keep it with the last
             continue
-        pieces.append(_Piece(sentence, seed, offset, readings))
+        pieces.append(_Piece(sentence, seed, offset, readings, _pinned(frontend, sentence, readings)))
         offset += len(readings)
 
     def run(piece: _Piece) -> None:

@@ -69,6 +69,28 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--data", type=Path, required=True, help="a corpus from `voxsmith corpus build`")
     r.set_defaults(func=run_presets)
 
+    c = dev.add_parser(
+        "calibrate",
+        help="fit what each emotion preset asks of the renderer so its output shows the corpus's change",
+        description="Renders every emotion preset and a neutral take of the same sentences for a few train "
+        "speakers of CORPUS, measures each preset's change in pitch, range, loudness and tilt as "
+        "`voxsmith corpus check-styles` measures the corpus's styles, and moves what the preset asks until "
+        "the two agree (ROUNDS render-measure-correct passes). The asks are stored in MODEL's "
+        "emotion.safetensors beside the prosody table; `dev presets` clears them (a new table needs new asks).",
+    )
+    c.add_argument("model", type=Path, help="model directory, e.g. voxsmith/assets/tiny")
+    c.add_argument("--data", type=Path, required=True, help="the corpus the presets were measured on")
+    c.add_argument(
+        "--shifts", type=Path, help="`voxsmith corpus check-styles DATA --json` output (else measured)"
+    )
+    c.add_argument("--speakers", type=int, default=8, help="train speakers to render (languages alternate)")
+    c.add_argument("--sentences", type=int, default=2, help="sentences per speaker")
+    c.add_argument("--rounds", type=int, default=2, help="render-measure-correct passes")
+    c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--threads", type=int, default=None, help="torch threads (default: all cores)")
+    c.add_argument("--json", type=Path, help="also write the per-round report here")
+    c.set_defaults(func=run_calibrate)
+
 
 def run_parity_cmd(args: argparse.Namespace) -> int:
     from voxsmith.errors import DataError
@@ -127,5 +149,24 @@ def run_presets(args: argparse.Namespace) -> int:
     out: dict = {"tempo": rates.named()}
     if head is not None:
         out["prosody"] = {e: {m: round(v, 2) for m, v in ms.items()} for e, ms in head.named_table().items()}
+    print(json.dumps(out))
+    return 0
+
+
+def run_calibrate(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from voxsmith.fileio import atomic_write_text
+    from voxsmith.train.calibrate import calibrate_model
+
+    shifts = json.loads(args.shifts.read_text(encoding="utf-8")) if args.shifts else None
+    report = calibrate_model(
+        args.model, args.data, shifts, args.speakers, args.sentences, args.rounds, args.seed, args.threads
+    )
+    out = {"ask": report.ask, "share_last_round": {
+        c: {k: round(v, 2) for k, v in ms.items() if v == v} for c, ms in report.shares().items()
+    }}  # fmt: skip
+    if args.json:
+        atomic_write_text(args.json, json.dumps(asdict(report), indent=1))
     print(json.dumps(out))
     return 0

@@ -34,6 +34,7 @@ from voxsmith.errors import CheckpointError
 from voxsmith.models.content import ContentEncoder, ContentEncoderConfig
 from voxsmith.models.emotion import EmotionMatrix
 from voxsmith.models.emotion_rate import EmotionRates
+from voxsmith.models.envelope import match_envelope
 from voxsmith.models.gpt import GPTConfig, UnifiedVoice
 from voxsmith.models.kmeans_codec import KMeansCodec, KMeansCodecConfig
 from voxsmith.models.parts_base import PartsBase
@@ -76,6 +77,9 @@ class ModelParts(PartsBase):
     temperature: float = 0.8  # GPT sampling temperature when the caller does not give one
     s2m_noise: float = 1.0  # scale of S2M's starting noise (flow-matching sampling temperature)
     s2m_sway: float = 0.0  # S2M time grid: 0 uniform, < 0 denser near the noise end
+    timbre_match: float = (
+        0.0  # share of the reference's spectral envelope put onto S2M's output (envelope.py)
+    )
     card: dict = field(default_factory=dict)
     prosody: ProsodyHead | None = None  # emotion → utterance prosody, for an S2M that reads offsets
     contour: ContourHead | None = None  # GPT latents → per-code prosody, for an S2M that reads a contour
@@ -144,8 +148,8 @@ class ModelParts(PartsBase):
             sway=self.s2m_sway,
             generator=gen,
         )
-        # the emotion's loudness and tilt go onto S2M's output
-        return render_output(mel[0], offset)
+        # the reference's broad envelope, then the emotion's loudness and tilt, go onto S2M's output
+        return render_output(match_envelope(mel[0], spk.prompt_mel, self.timbre_match), offset)
 
     @torch.inference_mode()
     def vocode(self, mel: torch.Tensor) -> torch.Tensor:
@@ -184,7 +188,8 @@ def save_parts(
             root / PART_FILES["emotion"], kind="emotion_matrix", config={"counts": parts.emotion.counts},
         )  # fmt: skip
     info = {**parts.card, **card, "name": parts.name, "s2m_steps": parts.s2m_steps, "cfg_rate": parts.cfg_rate,
-            "s2m_noise": parts.s2m_noise, "s2m_sway": parts.s2m_sway, "temperature": parts.temperature, "parameters": parts.parameter_counts(), "parts": PART_FILES}  # fmt: skip
+            "s2m_noise": parts.s2m_noise, "s2m_sway": parts.s2m_sway, "timbre_match": parts.timbre_match,
+            "temperature": parts.temperature, "parameters": parts.parameter_counts(), "parts": PART_FILES}  # fmt: skip
     tmp = root / ".model.json.tmp"
     tmp.write_text(json.dumps(info, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     os.replace(tmp, root / "model.json")
@@ -203,6 +208,7 @@ CARD_SETTINGS: dict[str, tuple[type, float, float, bool]] = {
     "temperature": (float, 0.0, 10.0, True),
     "s2m_noise": (float, 0.0, 10.0, True),
     "s2m_sway": (float, *SWAY_RANGE, False),
+    "timbre_match": (float, 0.0, 1.0, False),
 }
 
 

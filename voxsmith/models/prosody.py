@@ -192,9 +192,21 @@ class ProsodyHead:
     regressed). Emotion weights use it directly (:meth:`preset_offset`): the regression from
     the emotion vector drifts on voices it never saw (their neutral clips read as +2 st), and
     subtracting that drift erased the rise of happy and surprised.
+
+    ``ask (8, K)``, optional (needs a table): what to ask of the renderer per category so that
+    its output shows the corpus's change (:mod:`voxsmith.train.calibrate`, measured by
+    rendering): asking for the table itself overshoots where the GPT's emotion-conditioned
+    latents already move pitch, and the output-stage tilt adds to the brightening S2M makes of
+    a higher voice.
     """
 
-    def __init__(self, weight: torch.Tensor, bias: torch.Tensor, table: torch.Tensor | None = None):
+    def __init__(
+        self,
+        weight: torch.Tensor,
+        bias: torch.Tensor,
+        table: torch.Tensor | None = None,
+        ask: torch.Tensor | None = None,
+    ):
         if weight.dim() != 2 or weight.shape[0] != len(MEASURES) or bias.shape != (len(MEASURES),):
             raise CheckpointError(
                 f"prosody head: weight must be ({len(MEASURES)}, D) and bias ({len(MEASURES)},), "
@@ -206,9 +218,19 @@ class ProsodyHead:
             raise CheckpointError(
                 f"prosody head: table must be finite ({len(EMOTIONS)}, {len(MEASURES)}), got {tuple(table.shape)}"
             )
+        if ask is not None and (
+            table is None
+            or ask.shape != (len(EMOTIONS), len(MEASURES))
+            or not bool(torch.isfinite(ask).all())
+        ):
+            raise CheckpointError(
+                f"prosody head: the calibrated asks must be finite ({len(EMOTIONS)}, {len(MEASURES)}) "
+                f"beside a table, got {tuple(ask.shape)}{'' if table is not None else ' without a table'}"
+            )
         self.weight = weight.float()
         self.bias = bias.float()
         self.table = None if table is None else table.float()
+        self.ask = None if ask is None else ask.float()
 
     @classmethod
     def fit(cls, emovec: torch.Tensor, targets: torch.Tensor, ridge: float = 0.01) -> ProsodyHead:
@@ -232,8 +254,9 @@ class ProsodyHead:
 
     def preset_offset(self, weights: torch.Tensor) -> torch.Tensor | None:
         """Emotion weights ``(8,)`` (intensity included) → the prosody change they ask of the
-        reference, ``Σ wᵢ · tableᵢ`` as ``(1, K)``, each measure held within the table's own range
-        (the strongest category at full strength); None without a table.
+        reference, ``Σ wᵢ · askᵢ`` as ``(1, K)`` (the calibrated asks, else the table), each
+        measure held within the table's own range (the strongest category at full strength);
+        None without a table.
 
         The hold matters at intensities above 1: S2M never saw a change larger than the corpus's
         strongest style, and past it the speaker judge hears another voice (intensity 2 without
@@ -241,27 +264,36 @@ class ProsodyHead:
         if self.table is None:
             return None
         limit = self.table.abs().amax(dim=0)
-        return torch.clamp(as_weights(weights) @ self.table, -limit, limit).reshape(1, -1)
+        rows = self.table if self.ask is None else self.ask
+        return torch.clamp(as_weights(weights) @ rows, -limit, limit).reshape(1, -1)
 
-    def named_table(self) -> dict[str, dict[str, float]] | None:
-        """The table in its units (semitones, dB, dB/octave) by category and measure, for reports."""
-        if self.table is None:
+    def named_table(self, asks: bool = False) -> dict[str, dict[str, float]] | None:
+        """The table (``asks``: the calibrated asks) in its units (semitones, dB, dB/octave) by
+        category and measure, for reports; None where there is none."""
+        rows = self.ask if asks else self.table
+        if rows is None:
             return None
         return {
             e: {m: float(v) * sc for m, v, sc in zip(MEASURES, row, SCALES, strict=True)}
-            for e, row in zip(EMOTIONS, self.table, strict=True)
+            for e, row in zip(EMOTIONS, rows, strict=True)
         }
 
     def tensors(self) -> dict[str, torch.Tensor]:
         table = {} if self.table is None else {"prosody_table": self.table}
-        return {"prosody_weight": self.weight, "prosody_bias": self.bias, **table}
+        ask = {} if self.ask is None else {"prosody_ask": self.ask}
+        return {"prosody_weight": self.weight, "prosody_bias": self.bias, **table, **ask}
 
     @classmethod
     def from_tensors(cls, tensors: Mapping[str, torch.Tensor]) -> ProsodyHead | None:
         """The head stored beside an emotion matrix, or None where there is none."""
         if "prosody_weight" not in tensors:
             return None
-        return cls(tensors["prosody_weight"], tensors["prosody_bias"], tensors.get("prosody_table"))
+        return cls(
+            tensors["prosody_weight"],
+            tensors["prosody_bias"],
+            tensors.get("prosody_table"),
+            tensors.get("prosody_ask"),
+        )
 
 
 def fill_unvoiced(f0: np.ndarray) -> np.ndarray:

@@ -175,6 +175,18 @@ def write_model_card(root: str | Path, card: dict, quality: dict | None = None) 
     return path
 
 
+def refresh_presets_card(root: str | Path) -> None:
+    """Rewrite the emotion-presets section (the last) of ``root/MODEL_CARD.md`` from the emotion
+    file as it is now (after ``dev presets`` or ``dev calibrate``); no card, nothing written."""
+    from voxsmith.fileio import atomic_write_text
+
+    path = Path(root) / "MODEL_CARD.md"
+    if not path.is_file():
+        return
+    head = path.read_text(encoding="utf-8").split("\n## Emotion presets", 1)[0].rstrip("\n")
+    atomic_write_text(path, "\n".join([head, *_presets_card(Path(root))]) + "\n")
+
+
 def _presets_card(root: Path) -> list[str]:
     """The model card's lines on what each emotion category was measured to do (speaking rate,
     prosody table), when the emotion file holds them."""
@@ -204,6 +216,19 @@ def _presets_card(root: Path) -> list[str]:
         cells = [f"{tempo[name]:.3f}"] if tempo is not None else []
         cells += [f"{v:+.2f}" for v in measured[name].values()] if measured is not None else []
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    asks = head.named_table(asks=True) if head is not None else None
+    if asks is not None:
+        lines += [
+            "",
+            "What each preset asks of the renderer at full strength so its output shows the change above, "
+            "fitted by rendering every preset for train speakers and measuring it (`voxsmith dev calibrate`):",
+            "",
+            "| category | "
+            + " | ".join(f"{m} ({u})" for m, u in zip(MEASURES, PRESET_UNITS, strict=True))
+            + " |",
+            "|---" * (len(MEASURES) + 1) + "|",
+        ]
+        lines += [f"| {n} | " + " | ".join(f"{v:+.2f}" for v in asks[n].values()) + " |" for n in EMOTIONS]
     return lines
 
 
@@ -366,6 +391,7 @@ def refit_presets(model_dir: str | Path, corpus: str | Path) -> tuple[EmotionRat
         head = ProsodyHead(head.weight, head.bias, prosody_table(*_relative_measures(corpus)))
         tensors |= head.tensors()
     save_safetensors({**tensors, **rates.tensors()}, path, kind="emotion_matrix", config=config)
+    refresh_presets_card(model_dir)
     return rates, head
 
 

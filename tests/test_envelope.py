@@ -1,0 +1,60 @@
+"""Timbre match: the reference's broad envelope onto S2M's output."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from tests.helpers import make_random_model
+from voxsmith.errors import CheckpointError
+from voxsmith.models.envelope import match_envelope, smooth, speech_mean
+
+
+def _mels():
+    g = torch.Generator().manual_seed(0)
+    out = torch.randn(80, 120, generator=g) * 0.3 - 4.0
+    bins = torch.linspace(0.0, 1.0, 80)
+    broad = 1.5 * torch.sin(3.1 * bins) - 0.8 * bins  # a voice's envelope: slow across the bins
+    prompt = torch.randn(80, 200, generator=g) * 0.3 - 4.0 + broad[:, None] + 0.7  # also 0.7 louder
+    return out, prompt, broad
+
+
+def test_match_moves_the_broad_envelope_toward_the_prompt_and_keeps_the_level():
+    out, prompt, broad = _mels()
+    assert match_envelope(out, prompt, 0.0) is out
+    before = speech_mean(prompt) - speech_mean(out)
+    matched = match_envelope(out, prompt, 1.0)
+    after = speech_mean(prompt) - speech_mean(matched)
+    centred = lambda v: v - v.mean()  # noqa: E731
+    assert centred(after).abs().mean() < 0.25 * centred(before).abs().mean()
+    assert float(after.mean()) == pytest.approx(float(before.mean()), abs=1e-4)  # loudness left alone
+    half = speech_mean(prompt) - speech_mean(match_envelope(out, prompt, 0.5))
+    assert centred(after).abs().mean() < centred(half).abs().mean() < centred(before).abs().mean()
+    # every frame moves by the same per-bin constant: dynamics stay as S2M made them
+    d = matched - out
+    assert torch.allclose(d, d[:, :1].expand_as(d), atol=1e-5)
+
+
+def test_smoothing_keeps_slow_shapes_and_drops_fine_detail():
+    bins = torch.arange(80, dtype=torch.float32)
+    slow = torch.cos(torch.pi * (bins + 0.5) * 3 / 80)
+    fine = torch.cos(torch.pi * (bins + 0.5) * 60 / 80)
+    assert torch.allclose(smooth(slow), slow, atol=1e-4)
+    assert smooth(fine).abs().max() < 1e-4
+    assert smooth(torch.full((80,), 2.0)).abs().max() < 1e-5  # the mean is left out
+
+
+def test_timbre_match_is_a_checked_card_setting(tmp_path):
+    from voxsmith.pipeline import IndexTTSModel
+
+    root = make_random_model(tmp_path / "m")
+    card = json.loads((root / "model.json").read_text())
+    card["timbre_match"] = 0.5
+    (root / "model.json").write_text(json.dumps(card))
+    assert IndexTTSModel.from_pretrained(root).parts.timbre_match == 0.5
+    card["timbre_match"] = 1.5
+    (root / "model.json").write_text(json.dumps(card))
+    with pytest.raises(CheckpointError, match="timbre_match"):
+        IndexTTSModel.from_pretrained(root)
