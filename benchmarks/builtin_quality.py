@@ -165,6 +165,9 @@ def main() -> None:
     ap.add_argument("--s2m-noise", type=float, help="scale of S2M's starting noise (default: the model's)")
     ap.add_argument("--s2m-sway", type=float, help="S2M sway time grid in [-1, 0] (default: the model's)")
     ap.add_argument(
+        "--timbre-match", type=float, help="share of the reference's spectral envelope on S2M's output (0-1)"
+    )
+    ap.add_argument(
         "--vocoded",
         action="store_true",
         help="also the real clips' mel through the vocoder (its share of the loss)",
@@ -186,7 +189,7 @@ def main() -> None:
 
     model = IndexTTSModel.from_pretrained(args.model, threads=args.threads)
     given = {"cfg_rate": args.cfg_rate, "s2m_steps": args.s2m_steps, "s2m_noise": args.s2m_noise,
-             "s2m_sway": args.s2m_sway}  # fmt: skip
+             "s2m_sway": args.s2m_sway, "timbre_match": args.timbre_match}  # fmt: skip
     # the bounds a model card's settings must keep
     try:
         settings = card_settings({k: v for k, v in given.items() if v is not None}, "builtin_quality.py")
@@ -248,7 +251,7 @@ def main() -> None:
     summary["gen"]["rtf_median"] = float(np.median([i["rtf"] for i in items if i["kind"] == "gen"]))
     out = {"model": model.model_id, "data": str(args.data), "split": args.split, "sampling": vars(sampling),
            "cfg_rate": model.parts.cfg_rate, "s2m_steps": model.parts.s2m_steps, "s2m_noise": model.parts.s2m_noise,
-           "s2m_sway": model.parts.s2m_sway, "speakers": [spk for spk, *_ in plan],
+           "s2m_sway": model.parts.s2m_sway, "timbre_match": model.parts.timbre_match, "speakers": [spk for spk, *_ in plan],
            "summary": summary, "items": items}  # fmt: skip
     print(json.dumps(out["summary"], indent=1))
     if args.json:

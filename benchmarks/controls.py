@@ -246,19 +246,36 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out", type=Path, default=Path("controls_out"))
     ap.add_argument("--json", type=Path)
+    ap.add_argument(
+        "--timbre-match", type=float, help="share of the reference's spectral envelope on S2M's output (0-1)"
+    )
     args = ap.parse_args()
 
     from voxsmith.pipeline import IndexTTSModel
 
     parts = set(args.only.split(","))
     model = IndexTTSModel.from_pretrained(args.model, threads=args.threads)
+    if args.timbre_match is not None:
+        from voxsmith.errors import CheckpointError
+        from voxsmith.models.parts import card_settings
+
+        try:
+            model.parts.timbre_match = card_settings({"timbre_match": args.timbre_match}, "--timbre-match")[
+                "timbre_match"
+            ]
+        except CheckpointError as e:
+            raise SystemExit(str(e)) from None
     picked = pick(args.data, args.speakers, args.sentences, args.seed)
     items = []
     for ref, anchor, targets in picked:
         anchor["_abs"] = str(args.data / anchor["path"])
         items.append((model.speaker_encoder(args.data / ref["path"]), anchor, targets))
     args.out.mkdir(parents=True, exist_ok=True)
-    result: dict = {"model": model.model_id, "speakers": [r["speaker"] for r, _, _ in picked]}
+    result: dict = {
+        "model": model.model_id,
+        "timbre_match": model.parts.timbre_match,
+        "speakers": [r["speaker"] for r, _, _ in picked],
+    }
     if "tokens" in parts:
         result["tokens"] = bench_tokens(model, items, args.token_trials, args.seed)
         print(json.dumps({"tokens": result["tokens"]}), file=sys.stderr)
