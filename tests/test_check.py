@@ -636,3 +636,29 @@ def test_loop_prefers_the_try_that_reads_a_pinned_syllable_right():
     assert len(tts.calls) == 2
     assert audio.samples[0] == pytest.approx(0.002)  # the second try, despite more problems
     assert {p.get("text") for p in rep.remaining if p["kind"] == "syllable"} == {"们"}
+
+
+def test_loop_retries_a_pinned_syllable_heard_wrong_below_the_misread_threshold():
+    """Tries 1 and 3 are clean by the checker's verdict, but its best guess for the pinned 会 is
+    hui4 (not confident enough to call a misread); the loop spends a retry on it and keeps try 2,
+    where kuai4 is heard best, although try 2 has a content problem."""
+    text = "我们去‹会|kuai4›稽。"
+    fe = TextFrontend()
+    tts = FakeTTS()
+
+    class Checker:
+        frontend = fe
+
+        def check(self, audio: Audio, t: str) -> CheckReport:
+            call = int(round(audio.samples[0] * 1000))
+            rows = []
+            for k, s in enumerate(fe.process(t).syllables):
+                unsure = call != 2 and s.text == "会"
+                rows.append(SyllableCheck(s.text, s.pinyin, "hui4" if unsure else s.pinyin, 0.6, True, k))
+            skipped = [Span("稽", 5)] if call == 2 else []
+            return CheckReport(rows, ContentResult(0.2 if skipped else 0.0, skipped, []))
+
+    audio, rep = verify_and_fix(tts, text, Checker(), max_retries=2)
+    assert audio.samples[0] == pytest.approx(0.002)  # try 2 kept
+    assert any("pinned reading not heard best" in f.get("reason", "") for f in rep.fixes)
+    assert len(tts.calls) == 3  # try 2's content problem earned the last retry; try 3 hears hui4 again

@@ -8,12 +8,14 @@ and checked on its own, so a fix regenerates only the sentence that needs it:
 - a polyphone (or, with ``check_all``, any syllable) heard wrong: the sentence is
   regenerated with the intended reading forced through pinyin (same seed);
 - content errors (skipped or repeated words, CER over the limit), a syllable already forced
-  and still wrong, or a clip that cannot be aligned: the sentence is resampled with a new seed.
+  and still wrong, a pinned syllable (below) not heard best, or a clip that cannot be aligned:
+  the sentence is resampled with a new seed.
 
 It stops when every sentence is clean or after ``max_retries`` extra rounds, and returns
 the joined audio of each sentence's best try (fewest misread *pinned* syllables — readings the
 user set through the glossary or inline pinyin, where the frontend's everyday reading differs —
-then fewest misread syllables and content problems, then lowest CER: a retry can come out worse)
+then fewest pinned syllables the checker does not hear best, confident or not, then fewest
+misread syllables and content problems, then lowest CER: a retry can come out worse)
 with ``{ok, attempts, fixes, remaining}``. A pinned reading is an instruction, a polyphone's
 default reading the frontend's guess, so a try that gets the instruction right wins.
 """
@@ -29,7 +31,7 @@ import numpy as np
 
 from voxsmith.audio import Audio, resample
 from voxsmith.check.overrides import force_readings
-from voxsmith.check.report import CheckReport
+from voxsmith.check.report import CheckReport, SyllableCheck
 from voxsmith.errors import ConfigError, TextError
 from voxsmith.text.frontend import TextFrontend
 
@@ -78,7 +80,14 @@ class _Piece:
     pinned: frozenset[int] = frozenset()  # syllables whose reading the user set (glossary, inline pinyin)
     audio: Audio | None = None
     report: CheckReport | None = None
-    best: tuple[tuple[int, int, float], Audio, CheckReport] | None = None  # the least bad try so far
+    best: tuple[tuple[int, int, int, float], Audio, CheckReport] | None = None  # the least bad try so far
+
+    def pinned_unheard(self) -> list[SyllableCheck]:
+        """Pinned syllables whose reading is not the checker's best guess, confident or not: a
+        misread needs a confident margin, but on unclear audio a pinned reading that merely loses
+        the argmax is already worth another try (the user asked for it explicitly)."""
+        assert self.report is not None
+        return [s for s in self.report.syllables if s.index in self.pinned and s.heard != s.expected]
 
     def keep_if_better(self) -> None:
         """Remember this try when it has fewer problems than every earlier one: a retry
@@ -87,7 +96,7 @@ class _Piece:
         assert rep is not None and self.audio is not None
         cer = rep.content.cer if rep.content.cer is not None else 0.0
         pinned_wrong = sum(s.index in self.pinned for s in rep.misread)
-        key = (pinned_wrong, len(rep.misread) + (not rep.content.ok), cer)
+        key = (pinned_wrong, len(self.pinned_unheard()), len(rep.misread) + (not rep.content.ok), cer)
         if self.best is None or key < self.best[0]:
             self.best = (key, self.audio, rep)
 
@@ -173,6 +182,11 @@ def _fix(piece: _Piece, attempt: int, frontend: TextFrontend, fixes: list[dict])
                 + ", ".join(f"{wrong[k].text}({wrong[k].expected})" for k in not_forced)
             )
         piece.text = forced_text
+    unheard = [s for s in piece.pinned_unheard() if s.index not in wrong]
+    if unheard:
+        resample_reason.append(
+            "pinned reading not heard best: " + ", ".join(f"{s.text}({s.expected})" for s in unheard)
+        )
     if not rep.content.ok:
         c = rep.content
         what = (
@@ -239,10 +253,14 @@ def verify_and_fix(
     for piece in pieces:
         run(piece)
     attempts, fixes = 1, []
-    while attempts <= max_retries and any(not p.report.ok for p in pieces):  # type: ignore[union-attr]
+
+    def failed(p: _Piece) -> bool:
+        return not p.report.ok or bool(p.pinned_unheard())  # type: ignore[union-attr]
+
+    while attempts <= max_retries and any(failed(p) for p in pieces):
         attempts += 1
         for piece in pieces:
-            if not piece.report.ok:  # type: ignore[union-attr]
+            if failed(piece):
                 _fix(piece, attempts, frontend, fixes)
                 run(piece)
     for piece in pieces:  # the best try of each sentence, not the last
