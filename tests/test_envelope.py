@@ -9,7 +9,7 @@ import torch
 
 from tests.helpers import make_random_model
 from voxsmith.errors import CheckpointError
-from voxsmith.models.envelope import match_envelope, smooth, speech_mean
+from voxsmith.models.envelope import match_envelope, smooth, speech_log_power, speech_mean
 
 
 def _mels():
@@ -29,12 +29,24 @@ def test_match_moves_the_broad_envelope_toward_the_prompt_and_keeps_the_level():
     after = speech_mean(prompt) - speech_mean(matched)
     centred = lambda v: v - v.mean()  # noqa: E731
     assert centred(after).abs().mean() < 0.25 * centred(before).abs().mean()
-    assert float(after.mean()) == pytest.approx(float(before.mean()), abs=1e-4)  # loudness left alone
+    # loudness left alone: the speech power is the same, although the shape moved
+    assert float(speech_log_power(matched)) == pytest.approx(float(speech_log_power(out)), abs=1e-4)
     half = speech_mean(prompt) - speech_mean(match_envelope(out, prompt, 0.5))
     assert centred(after).abs().mean() < centred(half).abs().mean() < centred(before).abs().mean()
     # every frame moves by the same per-bin constant: dynamics stay as S2M made them
     d = matched - out
     assert torch.allclose(d, d[:, :1].expand_as(d), atol=1e-5)
+
+
+def test_a_brighter_output_pulled_darker_is_not_made_louder():
+    """Lifting the low bins (where the power is) and lowering the high ones by the same amount in
+    logs would raise the power; the match offsets that away."""
+    bins = torch.linspace(0.0, 1.0, 80)
+    out = (-2.0 - 3.0 * bins)[:, None] + 0.1 * bins[:, None] * torch.ones(80, 50)  # falls with frequency
+    prompt = out - 1.0 * (bins - 0.5)[:, None]  # darker: more low, less high, same mean in logs
+    matched = match_envelope(out, prompt, 1.0)
+    assert float(speech_log_power(matched)) == pytest.approx(float(speech_log_power(out)), abs=1e-4)
+    assert float((matched - out)[0, 0]) > float((matched - out)[-1, 0])  # the low bins gained on the high
 
 
 def test_smoothing_keeps_slow_shapes_and_drops_fine_detail():

@@ -4,9 +4,11 @@ S2M takes timbre from its in-context prompt, but the tiny size copies the prompt
 spectrum only roughly, and a speaker judge (like a listener) hears a voice largely in that
 envelope. The correction here is the difference of the two clips' mean log-mel over speech
 frames, smoothed across mel bins (only the first ``COEFS`` cosine coefficients are kept, so
-what a sentence's particular sounds do to its average spectrum stays), without its mean (the
-loudness is the emotion's business) and scaled by a strength from the model card
-(``timbre_match``, 0 = off). One constant per bin for the whole utterance: frame-to-frame
+what a sentence's particular sounds do to its average spectrum stays) and scaled by a strength
+from the model card (``timbre_match``, 0 = off), then offset so that the output's speech power
+does not change: the loudness is the emotion's business, and a correction merely centred in the
+log domain is not neutral in power (lifting the low bins, where the energy is, made a brightened
+voice — an afraid preset's — louder than its neutral take). One constant per bin for the whole utterance: frame-to-frame
 dynamics stay as S2M made them.
 
 Shapes: M mel bins, T output frames, P prompt frames.
@@ -23,11 +25,22 @@ SPEECH_DB = 35.0  # frames within this many dB of the loudest count as speech
 _LOGMEL_DB = 20.0 / math.log(10.0)
 
 
+def speech_frames(mel: torch.Tensor) -> torch.Tensor:
+    """``(M, S)``: the frames of ``mel (M, T)`` within ``SPEECH_DB`` of its loudest, as float."""
+    mel = mel.float()
+    frame_db = _LOGMEL_DB * torch.logsumexp(2.0 * mel, dim=0) / 2.0
+    return mel[:, frame_db >= frame_db.max() - SPEECH_DB]
+
+
 def speech_mean(mel: torch.Tensor) -> torch.Tensor:
     """``(M,)`` mean log-magnitude of the speech frames of ``mel (M, T)``."""
-    frame_db = _LOGMEL_DB * torch.logsumexp(2.0 * mel.float(), dim=0) / 2.0
-    keep = frame_db >= frame_db.max() - SPEECH_DB
-    return mel.float()[:, keep].mean(dim=1)
+    return speech_frames(mel).mean(dim=1)
+
+
+def speech_log_power(mel: torch.Tensor) -> torch.Tensor:
+    """Scalar: log of the mean (over speech frames) total power of ``mel (M, T)``."""
+    frames = speech_frames(mel)
+    return torch.logsumexp(2.0 * frames, dim=0).logsumexp(dim=0) - math.log(frames.shape[1])
 
 
 def smooth(diff: torch.Tensor, coefs: int = COEFS) -> torch.Tensor:
@@ -44,8 +57,12 @@ def match_envelope(
     mel: torch.Tensor, prompt_mel: torch.Tensor, strength: float, coefs: int = COEFS
 ) -> torch.Tensor:
     """``mel (M, T)`` with ``strength`` of the smoothed envelope difference to ``prompt_mel
-    (M, P)`` added to every frame (``strength`` 0 returns ``mel`` itself)."""
+    (M, P)`` added to every frame, its speech power kept (``strength`` 0 returns ``mel`` itself)."""
     if strength <= 0.0 or mel.shape[-1] == 0 or prompt_mel.shape[-1] == 0:
         return mel
-    diff = speech_mean(prompt_mel) - speech_mean(mel)
-    return mel + (strength * smooth(diff, coefs)).to(mel.dtype).to(mel.device)[:, None]
+    frames = speech_frames(mel)
+    corr = strength * smooth(speech_mean(prompt_mel) - frames.mean(dim=1), coefs)
+    # per-bin mean power of the speech frames, in logs: the offset keeps their sum
+    log_power = torch.logsumexp(2.0 * frames, dim=1) - math.log(frames.shape[1])
+    corr = corr + 0.5 * (torch.logsumexp(log_power, 0) - torch.logsumexp(log_power + 2.0 * corr, 0))
+    return mel + corr.to(mel.dtype).to(mel.device)[:, None]
