@@ -600,6 +600,23 @@ def test_swap_set_with_extra_readers_labels_clips_by_reader(tmp_path, monkeypatc
     assert len(rendered) == 3  # resumed: nothing rendered twice
 
 
+class _ScriptedChecker:
+    """Judges FakeTTS's try number ``call`` (stored in the samples) by ``hears(call, syllable) ->
+    (heard, confidence, ok)``; try ``skips_on`` also skips 稽 (a content problem, CER 0.2)."""
+
+    def __init__(self, fe: TextFrontend, hears, skips_on: int):
+        self.frontend, self.hears, self.skips_on = fe, hears, skips_on
+
+    def check(self, audio: Audio, t: str) -> CheckReport:
+        call = int(round(audio.samples[0] * 1000))
+        rows = [
+            SyllableCheck(s.text, s.pinyin, *self.hears(call, s), k)
+            for k, s in enumerate(self.frontend.process(t).syllables)
+        ]
+        skipped = [Span("稽", 5)] if call == self.skips_on else []
+        return CheckReport(rows, ContentResult(0.2 if skipped else 0.0, skipped, []))
+
+
 def test_loop_prefers_the_try_that_reads_a_pinned_syllable_right():
     """Try 1 misreads the pinned 会 (kuai4, set inline) and nothing else; try 2 reads it right
     but misreads another syllable and skips a word. The user's pin wins: try 2 is kept."""
@@ -619,20 +636,12 @@ def test_loop_prefers_the_try_that_reads_a_pinned_syllable_right():
 
     tts = FakeTTS()
 
-    class Checker:
-        frontend = fe
+    def hears(call: int, s) -> tuple[str, float, bool]:
+        wrong = (call == 1 and s.text == "会") or (call == 2 and s.text == "们")
+        heard = ("hui4" if s.text == "会" else "men2") if wrong else s.pinyin
+        return heard, 0.1 if wrong else 0.9, not wrong
 
-        def check(self, audio: Audio, t: str) -> CheckReport:
-            call = int(round(audio.samples[0] * 1000))
-            rows = []
-            for k, s in enumerate(fe.process(t).syllables):
-                wrong = (call == 1 and s.text == "会") or (call == 2 and s.text == "们")
-                heard = ("hui4" if s.text == "会" else "men2") if wrong else s.pinyin
-                rows.append(SyllableCheck(s.text, s.pinyin, heard, 0.1 if wrong else 0.9, not wrong, k))
-            skipped = [Span("稽", 5)] if call == 2 else []
-            return CheckReport(rows, ContentResult(0.2 if skipped else 0.0, skipped, []))
-
-    audio, rep = verify_and_fix(tts, text, Checker(), max_retries=1)
+    audio, rep = verify_and_fix(tts, text, _ScriptedChecker(fe, hears, skips_on=2), max_retries=1)
     assert len(tts.calls) == 2
     assert audio.samples[0] == pytest.approx(0.002)  # the second try, despite more problems
     assert {p.get("text") for p in rep.remaining if p["kind"] == "syllable"} == {"们"}
@@ -646,19 +655,10 @@ def test_loop_retries_a_pinned_syllable_heard_wrong_below_the_misread_threshold(
     fe = TextFrontend()
     tts = FakeTTS()
 
-    class Checker:
-        frontend = fe
+    def hears(call: int, s) -> tuple[str, float, bool]:
+        return ("hui4" if call != 2 and s.text == "会" else s.pinyin), 0.6, True
 
-        def check(self, audio: Audio, t: str) -> CheckReport:
-            call = int(round(audio.samples[0] * 1000))
-            rows = []
-            for k, s in enumerate(fe.process(t).syllables):
-                unsure = call != 2 and s.text == "会"
-                rows.append(SyllableCheck(s.text, s.pinyin, "hui4" if unsure else s.pinyin, 0.6, True, k))
-            skipped = [Span("稽", 5)] if call == 2 else []
-            return CheckReport(rows, ContentResult(0.2 if skipped else 0.0, skipped, []))
-
-    audio, rep = verify_and_fix(tts, text, Checker(), max_retries=2)
+    audio, rep = verify_and_fix(tts, text, _ScriptedChecker(fe, hears, skips_on=2), max_retries=2)
     assert audio.samples[0] == pytest.approx(0.002)  # try 2 kept
     assert any("pinned reading not heard best" in f.get("reason", "") for f in rep.fixes)
     assert len(tts.calls) == 3  # try 2's content problem earned the last retry; try 3 hears hui4 again

@@ -8,8 +8,8 @@ what a sentence's particular sounds do to its average spectrum stays) and scaled
 from the model card (``timbre_match``, 0 = off), then offset so that the output's speech power
 does not change: the loudness is the emotion's business, and a correction merely centred in the
 log domain is not neutral in power (lifting the low bins, where the energy is, made a brightened
-voice — an afraid preset's — louder than its neutral take). One constant per bin for the whole utterance: frame-to-frame
-dynamics stay as S2M made them.
+voice — an afraid preset's — louder than its neutral take). One constant per bin for the whole
+utterance: frame-to-frame dynamics stay as S2M made them.
 
 Shapes: M mel bins, T output frames, P prompt frames.
 """
@@ -37,10 +37,14 @@ def speech_mean(mel: torch.Tensor) -> torch.Tensor:
     return speech_frames(mel).mean(dim=1)
 
 
+def bin_log_power(frames: torch.Tensor) -> torch.Tensor:
+    """``(M,)`` log of each bin's mean power over ``frames (M, S)`` (log-magnitudes)."""
+    return torch.logsumexp(2.0 * frames, dim=1) - math.log(frames.shape[1])
+
+
 def speech_log_power(mel: torch.Tensor) -> torch.Tensor:
     """Scalar: log of the mean (over speech frames) total power of ``mel (M, T)``."""
-    frames = speech_frames(mel)
-    return torch.logsumexp(2.0 * frames, dim=0).logsumexp(dim=0) - math.log(frames.shape[1])
+    return torch.logsumexp(bin_log_power(speech_frames(mel)), dim=0)
 
 
 def smooth(diff: torch.Tensor, coefs: int = COEFS) -> torch.Tensor:
@@ -62,7 +66,7 @@ def match_envelope(
         return mel
     frames = speech_frames(mel)
     corr = strength * smooth(speech_mean(prompt_mel) - frames.mean(dim=1), coefs)
-    # per-bin mean power of the speech frames, in logs: the offset keeps their sum
-    log_power = torch.logsumexp(2.0 * frames, dim=1) - math.log(frames.shape[1])
+    # the offset keeps the sum of the bins' mean speech power
+    log_power = bin_log_power(frames)
     corr = corr + 0.5 * (torch.logsumexp(log_power, 0) - torch.logsumexp(log_power + 2.0 * corr, 0))
     return mel + corr.to(mel.dtype).to(mel.device)[:, None]
