@@ -9,7 +9,8 @@ import torch
 
 from tests.helpers import make_random_model
 from voxsmith.errors import CheckpointError
-from voxsmith.models.envelope import match_envelope, smooth, speech_log_power, speech_mean
+from voxsmith.models.envelope import match_envelope, smooth, speech_frames, speech_log_power, speech_mean
+from voxsmith.models.prosody import band_slope
 
 
 def _mels():
@@ -66,7 +67,41 @@ def test_timbre_match_is_a_checked_card_setting(tmp_path):
     card["timbre_match"] = 0.5
     (root / "model.json").write_text(json.dumps(card))
     assert IndexTTSModel.from_pretrained(root).parts.timbre_match == 0.5
+    card["timbre_match_tilt"] = 0.0
+    (root / "model.json").write_text(json.dumps(card))
+    assert IndexTTSModel.from_pretrained(root).parts.timbre_match_tilt == 0.0
     card["timbre_match"] = 1.5
     (root / "model.json").write_text(json.dumps(card))
     with pytest.raises(CheckpointError, match="timbre_match"):
         IndexTTSModel.from_pretrained(root)
+    card["timbre_match"], card["timbre_match_tilt"] = 0.5, -1.0
+    (root / "model.json").write_text(json.dumps(card))
+    with pytest.raises(CheckpointError, match="timbre_match_tilt"):
+        IndexTTSModel.from_pretrained(root)
+
+
+def test_the_matchs_tilt_share_is_its_own():
+    """``tilt=0`` moves the envelope's shape toward the prompt's but leaves its slope over the tilt
+    band (what an emotion's tilt sets) as S2M made it; ``tilt=1`` takes the prompt's slope whatever
+    the strength; by default the tilt follows the strength."""
+    out, prompt, _ = _mels()
+    bins = torch.linspace(0.0, 1.0, 80)
+    prompt = prompt - 2.0 * bins[:, None]  # a darker reference
+    slope = lambda m: band_slope(speech_frames(m).mean(dim=1))  # noqa: E731
+    full, flat = match_envelope(out, prompt, 1.0), match_envelope(out, prompt, 1.0, tilt=0.0)
+    assert slope(full) < slope(out) - 0.1  # pulled darker
+    assert slope(flat) == pytest.approx(slope(out), abs=1e-4)  # the slope kept
+    half = match_envelope(out, prompt, 0.5)
+    assert slope(half) == pytest.approx(0.5 * (slope(full) + slope(out)), abs=1e-3)
+    pinned = match_envelope(out, prompt, 0.5, tilt=1.0)
+    assert slope(pinned) == pytest.approx(slope(full), abs=1e-3)  # the prompt's slope at half strength
+    assert torch.equal(match_envelope(out, prompt, 0.0, tilt=0.0), out)
+    tilt_only = match_envelope(out, prompt, 0.0, tilt=1.0)
+    assert slope(tilt_only) == pytest.approx(slope(full), abs=1e-3)
+    centred = lambda v: v - v.mean()  # noqa: E731
+    before = centred(speech_mean(prompt) - speech_mean(out)).abs().mean()
+    assert centred(speech_mean(prompt) - speech_mean(flat)).abs().mean() < before  # the shape still moved
+    for m in (flat, pinned, tilt_only):
+        assert float(speech_log_power(m)) == pytest.approx(float(speech_log_power(out)), abs=1e-4)
+
+

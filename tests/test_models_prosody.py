@@ -242,7 +242,7 @@ def test_a_presets_loudness_and_tilt_go_onto_the_mel_not_into_s2m(tmp_path):
     assert float(share[0, MEASURES.index("f0_mean")]) == pytest.approx(0.5)
 
 
-def test_calibrated_asks_replace_the_table_within_its_range_and_round_trip():
+def test_calibrated_asks_replace_the_table_within_their_range_and_round_trip():
     from voxsmith.models.emotion import EMOTIONS
 
     w, b = torch.randn(len(MEASURES), 8), torch.zeros(len(MEASURES))
@@ -252,11 +252,11 @@ def test_calibrated_asks_replace_the_table_within_its_range_and_round_trip():
     one = torch.zeros(len(EMOTIONS))
     one[3] = 1.0
     assert torch.allclose(head.preset_offset(one), ask[3].reshape(1, -1))  # the ask, not the table
-    limit = table.abs().amax(dim=0)
-    big = ProsodyHead(w, b, table, 10.0 * table).preset_offset(one)
-    assert torch.allclose(
-        big.abs().reshape(-1), torch.minimum(10.0 * table[3].abs(), limit)
-    )  # the table's hold
+    # the hold is the asks' own range (the strongest category's ask), not the table's
+    assert torch.allclose(head.preset_offset(2.0 * one).abs().reshape(-1),
+                          torch.minimum(2.0 * ask[3].abs(), ask.abs().amax(dim=0)))  # fmt: skip
+    big = ProsodyHead(w, b, table, 3.0 * table).preset_offset(one)
+    assert torch.allclose(big.reshape(-1), 3.0 * table[3])  # an ask past the table is asked
     back = ProsodyHead.from_tensors(head.tensors())
     assert back is not None and torch.equal(back.ask, ask) and torch.equal(back.table, table)
     assert ProsodyHead.from_tensors(ProsodyHead(w, b, table).tensors()).ask is None
@@ -268,7 +268,7 @@ def test_calibrated_asks_replace_the_table_within_its_range_and_round_trip():
 
 def test_calibration_moves_each_ask_until_the_rendered_change_matches_the_corpus(monkeypatch):
     """A renderer that delivers 0.6 of an ask plus a fixed bias (the GPT's own pitch, S2M's
-    brightening): the loop finds the asks that deliver the targets, within the table's range."""
+    brightening): the loop finds the asks that deliver the targets, within their bounds."""
     import voxsmith.train.calibrate as cal
     from voxsmith.models.emotion import EMOTIONS
 
@@ -287,13 +287,18 @@ def test_calibration_moves_each_ask_until_the_rendered_change_matches_the_corpus
     ask, report = cal.calibrate(None, head, [], targets, rounds=12, progress=False)
     assert torch.equal(calls[0], table)  # starts from the table
     limit = table.abs().amax(dim=0)
-    assert bool((ask.abs() <= limit + 1e-6).all())
+    assert bool((ask.abs() <= cal.REACH * limit + 1e-6).all())
     want = (targets - bias) / 0.6
-    against = (targets.abs() >= cal.SIGN_FLOOR) & (want * targets < 0)  # would turn against the corpus
-    inside = (want.abs() < limit) & ~against  # where no hold binds, the loop converges
-    assert bool(inside.any()) and bool(against.any())
-    assert torch.allclose(ask[inside], want[inside], atol=1e-3)
-    assert bool((ask[against] == 0).all())  # held at zero, never past it
+    upper, lower = cal.ask_bounds(table, targets)
+    # the loop converges on what delivers the target, held within the bounds
+    assert torch.allclose(ask, torch.maximum(torch.minimum(want, upper), lower), atol=1e-3)
+    clear = targets.abs() >= cal.SIGN_FLOOR
+    floor = clear & (want * table > 0) & (want.abs() < table.abs())  # would ask less than the table
+    assert bool(floor.any()) and torch.allclose(ask[floor], table[floor])  # never lowered below it
+    past = ~clear & (want.abs() > cal.REACH * limit)
+    inside = (want >= lower) & (want <= upper)
+    assert bool(inside.any()) and bool(((want.abs() > limit) & inside).any())  # asks past the table
+    assert not bool((ask[past].abs() > cal.REACH * limit.expand_as(ask)[past] + 1e-6).any())
     assert torch.equal(head.ask, ask) and len(report.rounds) == 12
     first = max(
         abs(report.shares(0)[e][m] - 0.8)

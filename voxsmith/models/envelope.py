@@ -57,15 +57,36 @@ def smooth(diff: torch.Tensor, coefs: int = COEFS) -> torch.Tensor:
     return (weights @ basis).to(diff.dtype)
 
 
+def without_tilt(corr: torch.Tensor) -> torch.Tensor:
+    """A per-bin correction ``(M,)`` less its spectral tilt: the slope it has over the band the
+    tilt measure reads, taken off in the shape an emotion's tilt is put on (``tilt_mel``)."""
+    from voxsmith.models.prosody import band_slope, tilt_shape
+
+    shape = torch.from_numpy(tilt_shape(corr.shape[-1])).to(corr.dtype)
+    return corr - band_slope(corr) * shape
+
+
 def match_envelope(
-    mel: torch.Tensor, prompt_mel: torch.Tensor, strength: float, coefs: int = COEFS
+    mel: torch.Tensor,
+    prompt_mel: torch.Tensor,
+    strength: float,
+    coefs: int = COEFS,
+    tilt: float | None = None,
 ) -> torch.Tensor:
     """``mel (M, T)`` with ``strength`` of the smoothed envelope difference to ``prompt_mel
-    (M, P)`` added to every frame, its speech power kept (``strength`` 0 returns ``mel`` itself)."""
-    if strength <= 0.0 or mel.shape[-1] == 0 or prompt_mel.shape[-1] == 0:
+    (M, P)`` added to every frame, its speech power kept (nothing to add returns ``mel`` itself).
+
+    ``tilt``: the share of the difference's spectral tilt (its slope over the tilt band,
+    :func:`without_tilt`) taken instead of ``strength`` (None: ``strength``). At 1 the output's
+    tilt is the reference's whatever S2M made of it, so an emotion's tilt put on afterwards is
+    the change from the voice's own; at 0 S2M's tilt stays."""
+    tilt = strength if tilt is None else tilt
+    if (strength <= 0.0 and tilt <= 0.0) or mel.shape[-1] == 0 or prompt_mel.shape[-1] == 0:
         return mel
     frames = speech_frames(mel)
-    corr = strength * smooth(speech_mean(prompt_mel) - frames.mean(dim=1), coefs)
+    diff = smooth(speech_mean(prompt_mel) - frames.mean(dim=1), coefs)
+    shape = without_tilt(diff)
+    corr = strength * shape + tilt * (diff - shape)
     # the offset keeps the sum of the bins' mean speech power
     log_power = bin_log_power(frames)
     corr = corr + 0.5 * (torch.logsumexp(log_power, 0) - torch.logsumexp(log_power + 2.0 * corr, 0))

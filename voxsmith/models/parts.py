@@ -80,6 +80,7 @@ class ModelParts(PartsBase):
     timbre_match: float = (
         0.0  # share of the reference's spectral envelope put onto S2M's output (envelope.py)
     )
+    timbre_match_tilt: float | None = None  # share of the reference's spectral tilt taken (None: timbre_match)
     card: dict = field(default_factory=dict)
     prosody: ProsodyHead | None = None  # emotion → utterance prosody, for an S2M that reads offsets
     contour: ContourHead | None = None  # GPT latents → per-code prosody, for an S2M that reads a contour
@@ -149,7 +150,9 @@ class ModelParts(PartsBase):
             generator=gen,
         )
         # the reference's broad envelope, then the emotion's loudness and tilt, go onto S2M's output
-        return render_output(match_envelope(mel[0], spk.prompt_mel, self.timbre_match), offset)
+        return render_output(
+            match_envelope(mel[0], spk.prompt_mel, self.timbre_match, tilt=self.timbre_match_tilt), offset
+        )
 
     @torch.inference_mode()
     def vocode(self, mel: torch.Tensor) -> torch.Tensor:
@@ -190,6 +193,8 @@ def save_parts(
     info = {**parts.card, **card, "name": parts.name, "s2m_steps": parts.s2m_steps, "cfg_rate": parts.cfg_rate,
             "s2m_noise": parts.s2m_noise, "s2m_sway": parts.s2m_sway, "timbre_match": parts.timbre_match,
             "temperature": parts.temperature, "parameters": parts.parameter_counts(), "parts": PART_FILES}  # fmt: skip
+    if parts.timbre_match_tilt is not None:
+        info["timbre_match_tilt"] = parts.timbre_match_tilt
     tmp = root / ".model.json.tmp"
     tmp.write_text(json.dumps(info, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     os.replace(tmp, root / "model.json")
@@ -209,6 +214,7 @@ CARD_SETTINGS: dict[str, tuple[type, float, float, bool]] = {
     "s2m_noise": (float, 0.0, 10.0, True),
     "s2m_sway": (float, *SWAY_RANGE, False),
     "timbre_match": (float, 0.0, 1.0, False),
+    "timbre_match_tilt": (float, 0.0, 1.0, False),
 }
 
 

@@ -54,7 +54,7 @@ SCALES = (4.0, 2.0, 6.0, 3.0)  # divide by these so every offset sits near unit 
 CONTOUR = ("f0", "energy")  # per-code contour: semitones and dB re the speaker's neutral medians
 CONTOUR_SCALES = (4.0, 6.0)  # divide by these (the f0_mean and energy scales)
 MIN_SPREAD = 0.1  # semitones: a predicted contour flatter than this scales against the corpus's spread
-SPREAD_FACTOR = (0.5, 2.0)  # bounds of the factor on a contour's f0 deviations
+SPREAD_FACTOR = (0.25, 4.0)  # bounds of the factor on a contour's f0 deviations
 SPEECH_DB = 35.0  # codes/frames within this many dB of the loudest count as speech
 LOGMEL_DB = 20.0 / np.log(10.0)  # log-magnitude mel → dB
 # the most tilt an emotion may put on the output, dB/octave: the strongest corpus style measures
@@ -72,6 +72,24 @@ def _tilt_bins(n_mels: int = 80, sr: int = 22050) -> tuple[np.ndarray, np.ndarra
     return band, np.log2(centres[band])
 
 
+@lru_cache(maxsize=2)
+def tilt_shape(n_mels: int = 80, sr: int = 22050) -> np.ndarray:
+    """``(M,)`` octaves of each mel bin's centre re 1 kHz, held at −1 and 2 outside 0.5–4 kHz:
+    the shape a tilt of 1 dB/octave puts on the spectrum (0.5–4 kHz is the band the tilt
+    measure reads)."""
+    import librosa
+
+    centres = librosa.mel_frequencies(n_mels + 2, fmin=0.0, fmax=sr / 2)[1:-1]
+    return np.clip(np.log2(np.maximum(centres, 1.0) / 1000.0), -1.0, 2.0)
+
+
+def band_slope(spectrum: torch.Tensor) -> float:
+    """The least-squares slope per octave, over the tilt band, of a per-bin ``spectrum (M,)``
+    (in its own units): what the tilt measure reads of it."""
+    band, logf = _tilt_bins(spectrum.shape[-1])
+    return float(np.polyfit(logf, spectrum.detach().double().cpu().numpy()[band], 1)[0])
+
+
 def tilt_mel(mel: torch.Tensor, tilt_db: float, sr: int = 22050) -> torch.Tensor:
     """Log-magnitude mel ``(M, T)`` with its spectral slope changed by ``tilt_db`` dB per octave
     (within ±TILT_LIMIT) over the 0.5–4 kHz band the tilt measure reads (held flat outside it), at unchanged total
@@ -83,10 +101,7 @@ def tilt_mel(mel: torch.Tensor, tilt_db: float, sr: int = 22050) -> torch.Tensor
     tilt_db = float(np.clip(tilt_db, -TILT_LIMIT, TILT_LIMIT))
     if tilt_db == 0.0:
         return mel
-    import librosa
-
-    centres = librosa.mel_frequencies(mel.shape[-2] + 2, fmin=0.0, fmax=sr / 2)[1:-1]
-    octaves = np.clip(np.log2(np.maximum(centres, 1.0) / 1000.0), -1.0, 2.0)
+    octaves = tilt_shape(mel.shape[-2], sr)
     out = mel + torch.from_numpy(tilt_db * octaves / LOGMEL_DB).to(mel.dtype).to(mel.device)[:, None]
     # one constant for the whole utterance: frame-to-frame dynamics stay as S2M made them
     return out - 0.5 * (torch.logsumexp(2.0 * out, dim=(-2, -1)) - torch.logsumexp(2.0 * mel, dim=(-2, -1)))
@@ -255,7 +270,7 @@ class ProsodyHead:
     def preset_offset(self, weights: torch.Tensor) -> torch.Tensor | None:
         """Emotion weights ``(8,)`` (intensity included) → the prosody change they ask of the
         reference, ``Σ wᵢ · askᵢ`` as ``(1, K)`` (the calibrated asks, else the table), each
-        measure held within the table's own range (the strongest category at full strength);
+        measure held within the rows' own range (the strongest category at full strength);
         None without a table.
 
         The hold matters at intensities above 1: S2M never saw a change larger than the corpus's
@@ -263,8 +278,8 @@ class ProsodyHead:
         it: SIM 0.87 × neutral for surprised, asked +10.7 st)."""
         if self.table is None:
             return None
-        limit = self.table.abs().amax(dim=0)
         rows = self.table if self.ask is None else self.ask
+        limit = rows.abs().amax(dim=0)
         return torch.clamp(as_weights(weights) @ rows, -limit, limit).reshape(1, -1)
 
     def named_table(self, asks: bool = False) -> dict[str, dict[str, float]] | None:
@@ -350,8 +365,8 @@ class ContourHead:
         """Apply an utterance offset ``(1, K)`` (scaled, :data:`MEASURES`) to ``contour (B, N, Kc)``:
         f0 moves by the f0_mean offset and its deviations from the utterance mean scale by
         ``(s + f0_std offset) / s``, so that the contour's spread changes by the offset (the
-        factor kept in :data:`SPREAD_FACTOR`; wider bounds, [0.25, 4], changed no preset's
-        measured range); energy moves by the energy offset.
+        factor kept in :data:`SPREAD_FACTOR`: a calibrated widening asks for up to three times the
+        corpus's); energy moves by the energy offset.
 
         ``s`` is the contour's own f0 spread in semitones: a ridge prediction is flatter than the
         speech it predicts (about half its spread), so a factor taken against the corpus's spread
