@@ -103,5 +103,3 @@ def test_the_matchs_tilt_share_is_its_own():
     assert centred(speech_mean(prompt) - speech_mean(flat)).abs().mean() < before  # the shape still moved
     for m in (flat, pinned, tilt_only):
         assert float(speech_log_power(m)) == pytest.approx(float(speech_log_power(out)), abs=1e-4)
-
-

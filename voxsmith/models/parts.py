@@ -80,7 +80,9 @@ class ModelParts(PartsBase):
     timbre_match: float = (
         0.0  # share of the reference's spectral envelope put onto S2M's output (envelope.py)
     )
-    timbre_match_tilt: float | None = None  # share of the reference's spectral tilt taken (None: timbre_match)
+    timbre_match_tilt: float | None = (
+        None  # share of the reference's spectral tilt taken (None: timbre_match)
+    )
     card: dict = field(default_factory=dict)
     prosody: ProsodyHead | None = None  # emotion → utterance prosody, for an S2M that reads offsets
     contour: ContourHead | None = None  # GPT latents → per-code prosody, for an S2M that reads a contour
