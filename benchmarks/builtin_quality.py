@@ -203,19 +203,16 @@ def main() -> None:
     from voxsmith.eval.asr import AsrJudge
     from voxsmith.eval.mos import MosJudge
     from voxsmith.eval.sim import SpeakerJudge
-    from voxsmith.models.parts import card_settings
+    from voxsmith.models.parts import override_settings
     from voxsmith.pipeline import IndexTTSModel
 
     model = IndexTTSModel.from_pretrained(args.model, threads=args.threads)
     given = {"cfg_rate": args.cfg_rate, "s2m_steps": args.s2m_steps, "s2m_noise": args.s2m_noise,
              "s2m_sway": args.s2m_sway, "timbre_match": args.timbre_match}  # fmt: skip
-    # the bounds a model card's settings must keep
-    try:
-        settings = card_settings({k: v for k, v in given.items() if v is not None}, "builtin_quality.py")
+    try:  # the bounds a model card's settings must keep
+        override_settings(model.parts, given, "builtin_quality.py")
     except CheckpointError as e:
         raise SystemExit(str(e)) from None
-    for name, value in settings.items():
-        setattr(model.parts, name, value)
     sampling = model.parts.default_sampling()
     for name, value in (("temperature", args.temperature), ("top_p", args.top_p), ("top_k", args.top_k),
                         ("num_beams", args.beams)):  # fmt: skip

@@ -251,20 +251,16 @@ def main() -> None:
     )
     args = ap.parse_args()
 
+    from voxsmith.errors import CheckpointError
+    from voxsmith.models.parts import override_settings
     from voxsmith.pipeline import IndexTTSModel
 
     parts = set(args.only.split(","))
     model = IndexTTSModel.from_pretrained(args.model, threads=args.threads)
-    if args.timbre_match is not None:
-        from voxsmith.errors import CheckpointError
-        from voxsmith.models.parts import card_settings
-
-        try:
-            model.parts.timbre_match = card_settings({"timbre_match": args.timbre_match}, "--timbre-match")[
-                "timbre_match"
-            ]
-        except CheckpointError as e:
-            raise SystemExit(str(e)) from None
+    try:
+        override_settings(model.parts, {"timbre_match": args.timbre_match}, "controls.py")
+    except CheckpointError as e:
+        raise SystemExit(str(e)) from None
     picked = pick(args.data, args.speakers, args.sentences, args.seed)
     items = []
     for ref, anchor, targets in picked:

@@ -103,3 +103,16 @@ def test_the_matchs_tilt_share_is_its_own():
     assert centred(speech_mean(prompt) - speech_mean(flat)).abs().mean() < before  # the shape still moved
     for m in (flat, pinned, tilt_only):
         assert float(speech_log_power(m)) == pytest.approx(float(speech_log_power(out)), abs=1e-4)
+
+
+def test_settings_are_overridden_as_a_card_checks_them(tmp_path):
+    from voxsmith.models.parts import override_settings
+    from voxsmith.pipeline import IndexTTSModel
+
+    parts = IndexTTSModel.from_pretrained(make_random_model(tmp_path / "m")).parts
+    cfg = parts.cfg_rate
+    assert override_settings(parts, {"timbre_match": 0.3, "cfg_rate": None}, "here") == {"timbre_match": 0.3}
+    assert parts.timbre_match == 0.3 and parts.cfg_rate == cfg
+    with pytest.raises(CheckpointError, match="here: timbre_match_tilt"):
+        override_settings(parts, {"timbre_match": 0.7, "timbre_match_tilt": 2.0}, "here")
+    assert parts.timbre_match == 0.3  # nothing set from a refused override

@@ -240,6 +240,16 @@ def card_settings(card: dict, where: str | Path = "model.json") -> dict[str, int
     return out
 
 
+def override_settings(parts: ModelParts, given: dict, where: str) -> dict[str, int | float]:
+    """Set the card settings in ``given`` (None values skipped) on ``parts``, checked as a model
+    card's are (a :class:`CheckpointError` naming ``where`` and the key on a bad one, nothing set);
+    returns what was set."""
+    settings = card_settings({k: v for k, v in given.items() if v is not None}, where)
+    for name, value in settings.items():
+        setattr(parts, name, value)
+    return settings
+
+
 def load_parts(root: str | Path) -> ModelParts:
     """Load a voxsmith model directory; a missing part is a clear error naming it."""
     root = Path(root)
