@@ -203,6 +203,7 @@ def bench_emotion(
             "sim_vs_neutral": round(float(np.mean(sims[emo])) / neutral_sim, 3),
             "err": round(float(np.mean(errs[emo])), 3),
         }
+    along_style(out["styles"])
     st = out["styles"].values()
     out["summary"] = {
         "direction_agrees": f"{sum(sum(s['direction_agrees'].values()) for s in st)}/"
@@ -212,7 +213,34 @@ def bench_emotion(
         "min_sim_vs_neutral": min(s["sim_vs_neutral"] for s in st),
         "max_err_minus_neutral": round(max(s["err"] for s in st) - neutral_err, 3),
     }
+    if all("along_style" in s for s in st):
+        out["summary"]["presets_half_along_style"] = (
+            f"{sum(s['along_style']['share'] >= 0.5 for s in st)}/{len(st)}"
+        )
+        out["summary"]["min_share_along_style"] = min(s["along_style"]["share"] for s in st)
     return out
+
+
+def along_style(styles: dict) -> None:
+    """Add to each style its shift as a whole: ``share``, the projection of the measured shift on
+    the corpus style's (each measure in units of the corpus styles' RMS shift on it, so no measure
+    dominates by its units), as a share of the corpus's; ``cos``, the angle between the two.
+    Nothing is added without corpus shifts."""
+    names = [e for e, s in styles.items() if s.get("corpus_shift")]
+    if not names:
+        return
+    keys = sorted(
+        set.intersection(*(set(styles[e]["corpus_shift"]) & set(styles[e]["shift"]) for e in names))
+    )
+    corpus = np.array([[styles[e]["corpus_shift"][k] for k in keys] for e in names], dtype=np.float64)
+    unit = np.sqrt(np.nanmean(corpus**2, axis=0))
+    for i, e in enumerate(names):
+        c = np.nan_to_num(corpus[i] / unit)
+        m = np.nan_to_num(np.array([styles[e]["shift"][k] for k in keys], dtype=np.float64) / unit)
+        styles[e]["along_style"] = {
+            "share": round(float(m @ c / (c @ c)), 2),
+            "cos": round(float(m @ c / (np.linalg.norm(m) * np.linalg.norm(c) + 1e-12)), 2),
+        }
 
 
 def bench_cache(model, items, seed: int) -> dict:
