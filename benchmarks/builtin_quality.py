@@ -181,6 +181,11 @@ def main() -> None:
         "--timbre-match", type=float, help="share of the reference's spectral envelope on S2M's output (0-1)"
     )
     ap.add_argument(
+        "--code-candidates",
+        type=int,
+        help="GPT samples per segment, the best read by the content CTC head kept",
+    )
+    ap.add_argument(
         "--vocoded",
         action="store_true",
         help="also the real clips' mel through the vocoder (its share of the loss)",
@@ -208,7 +213,8 @@ def main() -> None:
 
     model = IndexTTSModel.from_pretrained(args.model, threads=args.threads)
     given = {"cfg_rate": args.cfg_rate, "s2m_steps": args.s2m_steps, "s2m_noise": args.s2m_noise,
-             "s2m_sway": args.s2m_sway, "timbre_match": args.timbre_match}  # fmt: skip
+             "s2m_sway": args.s2m_sway, "timbre_match": args.timbre_match,
+             "code_candidates": args.code_candidates}  # fmt: skip
     try:  # the bounds a model card's settings must keep
         override_settings(model.parts, given, "builtin_quality.py")
     except CheckpointError as e:
@@ -273,7 +279,8 @@ def main() -> None:
     summary["gen"]["rtf_median"] = float(np.median(rtfs)) if rtfs else None
     out = {"model": model.model_id, "data": str(args.data), "split": args.split, "sampling": vars(sampling),
            "cfg_rate": model.parts.cfg_rate, "s2m_steps": model.parts.s2m_steps, "s2m_noise": model.parts.s2m_noise,
-           "s2m_sway": model.parts.s2m_sway, "timbre_match": model.parts.timbre_match, "speakers": [spk for spk, *_ in plan],
+           "s2m_sway": model.parts.s2m_sway, "timbre_match": model.parts.timbre_match,
+           "code_candidates": model.parts.code_candidates, "speakers": [spk for spk, *_ in plan],
            "summary": summary, "items": items}  # fmt: skip
     print(json.dumps(out["summary"], indent=1))
     if args.json:

@@ -285,7 +285,8 @@ class IndexTTSModel:
         spk.check_model(self.model_id)
         p = self.parts
         result = self.frontend.process(text)
-        segments = [list(map(int, ids)) for ids in result.segment_tokens if ids]
+        keep = [i for i, ids in enumerate(result.segment_tokens) if ids]
+        segments = [list(map(int, result.segment_tokens[i])) for i in keep]
         if not segments:
             raise TextError(f"nothing to say in {text!r}")
         if target_tokens is not None and len(segments) > 1:
@@ -297,6 +298,16 @@ class IndexTTSModel:
         # an emotion's speaking rate: its factor on the sentence's neutral length, read by S2M
         # (asked of the GPT as extra tokens, a small slowing became trailing silence instead)
         rate = None if target_tokens is not None or emotion is None else p.emotion_duration(emotion.weights)
+        units: list[list[int] | None] = [None] * len(segments)
+        if p.code_candidates > 1:  # each segment's best-read sample is kept: what it should say
+            from voxsmith.check.expected import segment_units
+            from voxsmith.models.units import units_to_ids
+
+            try:
+                said = segment_units(result)
+                units = [units_to_ids(said[i]) or None for i in keep]
+            except TextError:  # units the checker cannot line up: sample once, as without
+                pass
         for i, ids in enumerate(segments):
             gen = torch.Generator().manual_seed(seed + i) if seed is not None else None
             target = target_tokens
@@ -310,7 +321,7 @@ class IndexTTSModel:
                     max(1, round((duration_ratio or 1.0) * len(natural))), p.gpt.config.max_mel_tokens
                 )
                 gen = torch.Generator().manual_seed(seed + i) if seed is not None else None
-            codes = p.generate_codes(ids, spk, emo_vec, sampling, target, gen)
+            codes = p.generate_codes(ids, spk, emo_vec, sampling, target, gen, units[i])
             codes_all.append(codes)
             mels.append(p.codes_to_mel(codes, spk, text_ids=ids, emo_vec=emo_vec, target=target, n_steps=n_steps,
                                        seed=None if seed is None else seed + i,

@@ -30,6 +30,7 @@ class ExpectedToken:
     units: tuple[str, ...]  # checker units, e.g. ("h", "ang2") or ("@HH", "@AH", ...)
     alternatives: tuple[str, ...] = ()  # zh polyphone: the other readings of the character
     syllable: int = -1  # zh: index in FrontendResult.syllables; en: -1
+    segment: int = -1  # index in FrontendResult.segments
 
     @property
     def polyphone(self) -> bool:
@@ -47,14 +48,14 @@ def tone_variants(reading: str) -> tuple[str, ...]:
     return tuple(f"{base}{t}" for t in "12345" if f"{base}{t}" != reading)
 
 
-def _zh_token(result: FrontendResult, k: int) -> ExpectedToken:
+def _zh_token(result: FrontendResult, k: int, segment: int = -1) -> ExpectedToken:
     syl = result.syllables[k]
     alts: tuple[str, ...] = ()
     if len(syl.text) == 1 and is_cjk(syl.text):
         readings = polyphone_alternatives(syl.text)
         if len(readings) > 1:
             alts = tuple(r for r in readings if r != syl.pinyin)
-    return ExpectedToken("zh", syl.text, syl.pinyin, syllable_units(syl.pinyin), alts, k)
+    return ExpectedToken("zh", syl.text, syl.pinyin, syllable_units(syl.pinyin), alts, k, segment)
 
 
 def tokens_from_result(result: FrontendResult) -> list[ExpectedToken]:
@@ -64,12 +65,14 @@ def tokens_from_result(result: FrontendResult) -> list[ExpectedToken]:
     word: list[str] = []
     k = 0
 
+    i = 0
+
     def flush() -> None:
         if word:
-            tokens.append(ExpectedToken("en", "", "", tuple(word)))
+            tokens.append(ExpectedToken("en", "", "", tuple(word), segment=i))
             word.clear()
 
-    for seg in result.segments:
+    for i, seg in enumerate(result.segments):
         mode = None
         for p in seg.phones:
             if p in ("<zh>", "<en>"):
@@ -82,7 +85,7 @@ def tokens_from_result(result: FrontendResult) -> list[ExpectedToken]:
                     raise TextError(
                         f"text frontend gave more finals than syllables for {result.normalized!r}"
                     )
-                tokens.append(_zh_token(result, k))
+                tokens.append(_zh_token(result, k, i))
                 k += 1
             elif mode == "en" and p[:1].isalpha() and p[:1].isupper():
                 word.append(phone_unit(p))
@@ -100,3 +103,12 @@ def expected_tokens(
     """Frontend result and the tokens the checker aligns for ``text``."""
     result = (frontend or TextFrontend()).process(text)
     return result, tokens_from_result(result)
+
+
+def segment_units(result: FrontendResult) -> list[list[str]]:
+    """Per segment of ``result``, the pronunciation units its tokens say, in order (pauses left
+    out): what the content encoder's CTC head should read from the segment's codes."""
+    out: list[list[str]] = [[] for _ in result.segments]
+    for t in tokens_from_result(result):
+        out[t.segment].extend(t.units)
+    return out

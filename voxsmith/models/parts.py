@@ -83,6 +83,7 @@ class ModelParts(PartsBase):
     timbre_match_tilt: float | None = (
         None  # share of the reference's spectral tilt taken (None: timbre_match)
     )
+    code_candidates: int = 1  # GPT samples per segment, the best read by the content CTC head kept
     card: dict = field(default_factory=dict)
     prosody: ProsodyHead | None = None  # emotion → utterance prosody, for an S2M that reads offsets
     contour: ContourHead | None = None  # GPT latents → per-code prosody, for an S2M that reads a contour
@@ -120,6 +121,31 @@ class ModelParts(PartsBase):
         return self.style.embed(ref)
 
     # ----- generation ------------------------------------------------------------------
+    @torch.inference_mode()
+    def score_codes(self, candidates: list[torch.Tensor], units: list[int]) -> list[float]:
+        """Per candidate, the CTC loss of ``units`` read from its codes by the content encoder's
+        CTC head (the codes are k-means centroids of its features, one per frame): what the sampled
+        codes still say of the text, before S2M renders them. A sum over the frames, not a mean,
+        so trailing silence (confidently blank frames) does not lower a candidate's loss."""
+        targets = torch.tensor(units, dtype=torch.long)
+        out = []
+        for codes in candidates:
+            if codes.numel() == 0:
+                out.append(float("inf"))
+                continue
+            logp = torch.log_softmax(self.content.ctc_head(self.codec.vq2emb(codes.long())).float(), dim=-1)
+            loss = torch.nn.functional.ctc_loss(
+                logp[:, None],
+                targets[None],
+                torch.tensor([codes.numel()]),
+                torch.tensor([len(units)]),
+                blank=0,
+                reduction="sum",
+                zero_infinity=False,
+            )  # fmt: skip (too few frames for the units: an infinite loss, the worst)
+            out.append(float(loss))
+        return out
+
     @torch.inference_mode()
     def codes_to_mel(self, codes: torch.Tensor, spk, *, text_ids=None, emo_vec=None, target=None,
                      n_steps: int | None = None, seed: int | None = None,
@@ -195,6 +221,8 @@ def save_parts(
     info = {**parts.card, **card, "name": parts.name, "s2m_steps": parts.s2m_steps, "cfg_rate": parts.cfg_rate,
             "s2m_noise": parts.s2m_noise, "s2m_sway": parts.s2m_sway, "timbre_match": parts.timbre_match,
             "temperature": parts.temperature, "parameters": parts.parameter_counts(), "parts": PART_FILES}  # fmt: skip
+    if parts.code_candidates != 1:
+        info["code_candidates"] = parts.code_candidates
     if parts.timbre_match_tilt is not None:
         info["timbre_match_tilt"] = parts.timbre_match_tilt
     tmp = root / ".model.json.tmp"
@@ -217,6 +245,7 @@ CARD_SETTINGS: dict[str, tuple[type, float, float, bool]] = {
     "s2m_sway": (float, *SWAY_RANGE, False),
     "timbre_match": (float, 0.0, 1.0, False),
     "timbre_match_tilt": (float, 0.0, 1.0, False),
+    "code_candidates": (int, 1, 16, False),
 }
 
 

@@ -48,6 +48,7 @@ class PartsBase(ABC):
     prosody: ProsodyHead | None = None  # emotion → utterance prosody, for an S2M that reads offsets
     contour: ContourHead | None = None  # GPT latents → per-code prosody, for an S2M that reads a contour
     rates: EmotionRates | None = None  # emotion weights → speaking rate (S2M's stretch)
+    code_candidates: int = 1  # GPT samples per segment, the one whose codes read best kept (score_codes)
 
     # ----- facts -------------------------------------------------------------------------
     @property
@@ -136,14 +137,29 @@ class PartsBase(ABC):
         sampling: SamplingConfig,
         target: int | None,
         generator: torch.Generator | None,
+        units: list[int] | None = None,
     ) -> torch.Tensor:
-        """Text ids of one segment → codes ``(N,)``; ``target`` = exactly that many codes."""
-        text = torch.tensor([ids], dtype=torch.long)
+        """Text ids of one segment → codes ``(N,)``; ``target`` = exactly that many codes.
+
+        With ``units`` (the segment's pronunciation unit ids) and ``code_candidates`` > 1, that
+        many samples are drawn in one batch and the one :meth:`score_codes` rates best is kept
+        (one candidate, or a model that cannot score codes: the first sample, as without)."""
+        n = self.code_candidates if units else 1
+        text = torch.tensor([ids] * n, dtype=torch.long)
         res = self.gpt.generate(
-            spk.spk_latents.unsqueeze(0), emo_vec.unsqueeze(0), text,
+            spk.spk_latents.unsqueeze(0).expand(n, -1, -1), emo_vec.unsqueeze(0).expand(n, -1), text,
             sampling=sampling, target_tokens=target, generator=generator,
         )  # fmt: skip
-        return res.codes(0)
+        if n == 1:
+            return res.codes(0)
+        candidates = [res.codes(i) for i in range(n)]
+        scores = self.score_codes(candidates, units)
+        return candidates[0] if scores is None else candidates[min(range(n), key=scores.__getitem__)]
+
+    def score_codes(self, candidates: list[torch.Tensor], units: list[int]) -> list[float] | None:
+        """How badly each candidate's codes ``(N,)`` say ``units`` (lower is better); None where
+        the model has no way to read codes back (the official size)."""
+        return None
 
     def gpt_latent(
         self,

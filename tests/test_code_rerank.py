@@ -1,0 +1,118 @@
+"""Code candidates: several GPT samples per segment, the one whose codes the content encoder's
+CTC head reads closest to the text kept (``code_candidates``, ``score_codes``)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from tests.helpers import make_random_model
+from voxsmith.check.expected import segment_units
+from voxsmith.errors import CheckpointError
+from voxsmith.models.units import split_syllable
+from voxsmith.text.frontend import TextFrontend
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+    from voxsmith.pipeline import IndexTTSModel
+
+    return IndexTTSModel.from_pretrained(make_random_model(tmp_path_factory.mktemp("m"), max_tokens=16))
+
+
+@pytest.fixture(scope="module")
+def spk(model):
+    from voxsmith.audio import Audio
+
+    g = torch.Generator().manual_seed(0)
+    return model.speaker_encoder(Audio((0.1 * torch.randn(22050 * 2, generator=g)).numpy(), 22050))
+
+
+def test_the_content_head_scores_codes_that_say_the_units_best(model):
+    """Centroid ``c`` pointing along feature ``c``, which the CTC head reads as unit ``c``: codes
+    that spell the units score better than codes that spell something else."""
+    p = model.parts
+    k, dim = p.codec.centroids.shape
+    units = [5, 7, 9]
+    assert max(units) < min(k, dim, p.content.ctc_head.out_features)
+    saved = p.codec.centroids.clone(), p.content.ctc_head.weight.clone(), p.content.ctc_head.bias.clone()
+    try:
+        p.codec.centroids.zero_()
+        p.codec.centroids[torch.arange(min(k, dim)), torch.arange(min(k, dim))] = 1.0
+        with torch.no_grad():
+            p.content.ctc_head.weight.zero_()
+            p.content.ctc_head.bias.zero_()
+            p.content.ctc_head.weight[torch.arange(min(dim, 12)), torch.arange(min(dim, 12))] = 10.0
+        right = torch.tensor([5, 5, 7, 9, 9])
+        wrong = torch.tensor([5, 5, 7, 7, 7])  # the last unit never said
+        short = torch.tensor([5])
+        scores = p.score_codes([right, wrong, short, torch.tensor([], dtype=torch.long)], units)
+        assert scores[0] < scores[1] and scores[0] < scores[2] and scores[3] == float("inf")
+    finally:
+        p.codec.centroids.copy_(saved[0])
+        with torch.no_grad():
+            p.content.ctc_head.weight.copy_(saved[1])
+            p.content.ctc_head.bias.copy_(saved[2])
+
+
+def test_the_best_scored_candidate_is_kept_and_one_candidate_is_plain_sampling(model, spk, monkeypatch):
+    p = model.parts
+    ids = p.frontend().process("你好").segment_tokens[0]
+
+    def codes(n, units=None):
+        p.code_candidates = n
+        g = torch.Generator().manual_seed(3)
+        return p.generate_codes(ids, spk, spk.emo_vec, p.default_sampling(), 12, g, units)
+
+    try:
+        single = codes(1, [5, 7])
+        assert torch.equal(codes(4, None), single)  # no units to score: one plain sample, as with 1
+        seen = []
+
+        def score(candidates, units):
+            seen.append([c.clone() for c in candidates])
+            return [float(-i) for i in range(len(candidates))]  # the last candidate is best
+
+        monkeypatch.setattr(p, "score_codes", score)
+        best = codes(4, [5, 7])
+        assert len(seen[0]) == 4 and torch.equal(best, seen[0][-1])
+        assert all(len(c) == 12 for c in seen[0])  # an exact count holds for every candidate
+        assert any(not torch.equal(seen[0][0], c) for c in seen[0][1:])  # they are different samples
+    finally:
+        p.code_candidates = 1
+
+
+def test_synthesis_with_candidates_repeats_with_its_seed(model, spk):
+    p = model.parts
+    try:
+        p.code_candidates = 3
+        a = model.synthesize("你好，世界。Hello there.", speaker_embedding=spk, seed=5)
+        b = model.synthesize("你好，世界。Hello there.", speaker_embedding=spk, seed=5)
+        assert a.audio.samples.size > 0 and (a.audio.samples == b.audio.samples).all()
+    finally:
+        p.code_candidates = 1
+
+
+def test_segment_units_follow_the_segments():
+    fe = TextFrontend(max_tokens=12)
+    result = fe.process("我们班一共有二十一个学生，其中六个是新来的。")
+    per = segment_units(result)
+    assert len(per) == len(result.segments) > 1
+    assert per[0][:4] == ["w", "o3", "m", "en5"]
+    assert sum(map(len, per)) == sum(len(split_syllable(s.pinyin)) for s in result.syllables)
+
+
+def test_code_candidates_is_a_checked_card_setting(tmp_path):
+    from voxsmith.pipeline import IndexTTSModel
+
+    root = make_random_model(tmp_path / "m")
+    card = json.loads((root / "model.json").read_text())
+    card["code_candidates"] = 4
+    (root / "model.json").write_text(json.dumps(card))
+    assert IndexTTSModel.from_pretrained(root).parts.code_candidates == 4
+    card["code_candidates"] = 0
+    (root / "model.json").write_text(json.dumps(card))
+    with pytest.raises(CheckpointError, match="code_candidates"):
+        IndexTTSModel.from_pretrained(root)
