@@ -143,8 +143,9 @@ class PartsBase(ABC):
 
         With ``units`` (the segment's pronunciation unit ids) and ``code_candidates`` > 1, that
         many samples are drawn in one batch and the one :meth:`score_codes` rates best is kept
-        (one candidate, or a model that cannot score codes: the first sample, as without)."""
-        n = self.code_candidates if units else 1
+        (one candidate, or a model that cannot score codes: one sample, as without)."""
+        # a model that cannot read codes back (the official size) samples once
+        n = self.code_candidates if units and type(self).score_codes is not PartsBase.score_codes else 1
         text = torch.tensor([ids] * n, dtype=torch.long)
         res = self.gpt.generate(
             spk.spk_latents.unsqueeze(0).expand(n, -1, -1), emo_vec.unsqueeze(0).expand(n, -1), text,
@@ -154,7 +155,7 @@ class PartsBase(ABC):
             return res.codes(0)
         candidates = [res.codes(i) for i in range(n)]
         scores = self.score_codes(candidates, units)
-        return candidates[0] if scores is None else candidates[min(range(n), key=scores.__getitem__)]
+        return candidates[min(range(n), key=scores.__getitem__)]
 
     def score_codes(self, candidates: list[torch.Tensor], units: list[int]) -> list[float] | None:
         """How badly each candidate's codes ``(N,)`` say ``units`` (lower is better); None where
