@@ -145,7 +145,9 @@ def write_model_card(root: str | Path, card: dict, quality: dict | None = None) 
             f"{len(q['speakers'])} speakers" if q.get("speakers") else "",
         ]
         how = [f"GPT temperature {q['sampling']['temperature']}" if q.get("sampling") else "",
-               f"S2M guidance {q['cfg_rate']}" if "cfg_rate" in q else ""]  # fmt: skip
+               f"{q['code_candidates']} GPT samples, the best-read kept" if q.get("code_candidates", 1) > 1 else "",
+               f"S2M guidance {q['cfg_rate']}" if "cfg_rate" in q else "",
+               f"timbre match {q['timbre_match']}" if q.get("timbre_match") else ""]  # fmt: skip
         lines += [
             "Zero-shot on held-out corpus speakers (`python benchmarks/builtin_quality.py`"
             + "".join(f"; {x}" for x in what + how if x)
