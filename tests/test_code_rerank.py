@@ -116,3 +116,29 @@ def test_code_candidates_is_a_checked_card_setting(tmp_path):
     (root / "model.json").write_text(json.dumps(card))
     with pytest.raises(CheckpointError, match="code_candidates"):
         IndexTTSModel.from_pretrained(root)
+
+
+def test_candidates_are_drawn_at_one_samples_length(model, spk, monkeypatch):
+    """Scored free, a loss summed over frames would favour short candidates (a faster voice):
+    a single sample fixes the segment's length first, and every candidate has exactly it."""
+    p = model.parts
+    calls = []
+    original = p.generate_codes
+
+    def logged(ids, spk_, emo_vec, sampling, target, gen, units=None):
+        out = original(ids, spk_, emo_vec, sampling, target, gen, units)
+        calls.append((units, target, len(out)))
+        return out
+
+    monkeypatch.setattr(p, "generate_codes", logged)
+    try:
+        p.code_candidates = 3
+        model.synthesize("你好", speaker_embedding=spk, seed=2)
+        (u0, t0, n0), (u1, t1, n1) = calls
+        assert u0 is None and t0 is None  # the length, from one plain sample
+        assert u1 and t1 == n0 == n1  # the candidates, at exactly that length
+        calls.clear()
+        model.synthesize("你好", speaker_embedding=spk, seed=2, target_tokens=7)
+        assert [(bool(u), t, n) for u, t, n in calls] == [(True, 7, 7)]  # an exact count needs no length pass
+    finally:
+        p.code_candidates = 1
