@@ -118,27 +118,30 @@ def test_code_candidates_is_a_checked_card_setting(tmp_path):
         IndexTTSModel.from_pretrained(root)
 
 
-def test_candidates_are_drawn_at_one_samples_length(model, spk, monkeypatch):
-    """Scored free, a loss summed over frames would favour short candidates (a faster voice):
-    a single sample fixes the segment's length first, and every candidate has exactly it."""
+def test_a_length_control_starts_from_the_best_read_lengths(model, spk, monkeypatch):
+    """Plain synthesis keeps the best-read of free-length candidates; a duration ratio (or an
+    emotion's rate) measures its neutral length the same way, then draws candidates at exactly the
+    scaled count, so a control is measured against the length a plain take would have."""
     p = model.parts
     calls = []
     original = p.generate_codes
 
     def logged(ids, spk_, emo_vec, sampling, target, gen, units=None):
         out = original(ids, spk_, emo_vec, sampling, target, gen, units)
-        calls.append((units, target, len(out)))
+        calls.append((bool(units), target, len(out)))
         return out
 
     monkeypatch.setattr(p, "generate_codes", logged)
     try:
         p.code_candidates = 3
         model.synthesize("你好", speaker_embedding=spk, seed=2)
+        assert [(u, t) for u, t, _ in calls] == [(True, None)]  # one scored, free-length batch
+        calls.clear()
+        model.synthesize("你好", speaker_embedding=spk, seed=2, duration_ratio=0.8)
         (u0, t0, n0), (u1, t1, n1) = calls
-        assert u0 is None and t0 is None  # the length, from one plain sample
-        assert u1 and t1 == n0 == n1  # the candidates, at exactly that length
+        assert u0 and t0 is None and u1 and t1 == n1 == round(0.8 * n0)
         calls.clear()
         model.synthesize("你好", speaker_embedding=spk, seed=2, target_tokens=7)
-        assert [(bool(u), t, n) for u, t, n in calls] == [(True, 7, 7)]  # an exact count needs no length pass
+        assert calls == [(True, 7, 7)]  # an exact count needs no length pass
     finally:
         p.code_candidates = 1

@@ -311,13 +311,12 @@ class IndexTTSModel:
         for i, ids in enumerate(segments):
             gen = torch.Generator().manual_seed(seed + i) if seed is not None else None
             target = target_tokens
-            # candidates are drawn at one sample's length: scored free, the loss (a sum over frames)
-            # would favour the shorter ones and speed the voice up
-            ranked = units[i] is not None and target is None
-            if duration_ratio is not None or rate is not None or ranked:
-                # the neutral length: with the speaker's own emotion when the emotion sets a rate
+            if duration_ratio is not None or rate is not None:
+                # the neutral length: with the speaker's own emotion when the emotion sets a rate;
+                # with candidates, the best-read one's (the length a plain take would have, so an
+                # emotion's rate is measured against the same length choice)
                 natural = p.generate_codes(
-                    ids, spk, emo_vec if rate is None else spk.emo_vec, sampling, None, gen
+                    ids, spk, emo_vec if rate is None else spk.emo_vec, sampling, None, gen, units[i]
                 )
                 # no more than the GPT's position table holds (a sentence that already fills it)
                 target = min(
