@@ -3,14 +3,11 @@ CTC head reads closest to the text kept (``code_candidates``, ``score_codes``)."
 
 from __future__ import annotations
 
-import json
-
 import pytest
 import torch
 
 from tests.helpers import make_random_model
 from voxsmith.check.expected import segment_units
-from voxsmith.errors import CheckpointError
 from voxsmith.models.units import split_syllable
 from voxsmith.text.frontend import TextFrontend
 
@@ -102,20 +99,6 @@ def test_segment_units_follow_the_segments():
     assert len(per) == len(result.segments) > 1
     assert per[0][:4] == ["w", "o3", "m", "en5"]
     assert sum(map(len, per)) == sum(len(split_syllable(s.pinyin)) for s in result.syllables)
-
-
-def test_code_candidates_is_a_checked_card_setting(tmp_path):
-    from voxsmith.pipeline import IndexTTSModel
-
-    root = make_random_model(tmp_path / "m")
-    card = json.loads((root / "model.json").read_text())
-    card["code_candidates"] = 4
-    (root / "model.json").write_text(json.dumps(card))
-    assert IndexTTSModel.from_pretrained(root).parts.code_candidates == 4
-    card["code_candidates"] = 0
-    (root / "model.json").write_text(json.dumps(card))
-    with pytest.raises(CheckpointError, match="code_candidates"):
-        IndexTTSModel.from_pretrained(root)
 
 
 def test_a_length_control_starts_from_the_best_read_lengths(model, spk, monkeypatch):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 import torch
 
@@ -57,27 +55,6 @@ def test_smoothing_keeps_slow_shapes_and_drops_fine_detail():
     assert torch.allclose(smooth(slow), slow, atol=1e-4)
     assert smooth(fine).abs().max() < 1e-4
     assert smooth(torch.full((80,), 2.0)).abs().max() < 1e-5  # the mean is left out
-
-
-def test_timbre_match_is_a_checked_card_setting(tmp_path):
-    from voxsmith.pipeline import IndexTTSModel
-
-    root = make_random_model(tmp_path / "m")
-    card = json.loads((root / "model.json").read_text())
-    card["timbre_match"] = 0.5
-    (root / "model.json").write_text(json.dumps(card))
-    assert IndexTTSModel.from_pretrained(root).parts.timbre_match == 0.5
-    card["timbre_match_tilt"] = 0.0
-    (root / "model.json").write_text(json.dumps(card))
-    assert IndexTTSModel.from_pretrained(root).parts.timbre_match_tilt == 0.0
-    card["timbre_match"] = 1.5
-    (root / "model.json").write_text(json.dumps(card))
-    with pytest.raises(CheckpointError, match="timbre_match"):
-        IndexTTSModel.from_pretrained(root)
-    card["timbre_match"], card["timbre_match_tilt"] = 0.5, -1.0
-    (root / "model.json").write_text(json.dumps(card))
-    with pytest.raises(CheckpointError, match="timbre_match_tilt"):
-        IndexTTSModel.from_pretrained(root)
 
 
 def test_the_matchs_tilt_share_is_its_own():
