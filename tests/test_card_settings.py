@@ -31,3 +31,19 @@ def test_a_card_setting_is_read_and_a_bad_one_refused(tmp_path, key, good, bad):
     (root / "model.json").write_text(json.dumps(card))
     with pytest.raises(CheckpointError, match=key):
         IndexTTSModel.from_pretrained(root)
+
+
+def test_saved_settings_are_the_parts_not_the_card_they_were_loaded_from(tmp_path):
+    """A setting changed after loading is what ``save_parts`` writes, also back to its default."""
+    from voxsmith.models.parts import save_parts
+    from voxsmith.pipeline import IndexTTSModel
+
+    root = make_random_model(tmp_path / "m")
+    card = json.loads((root / "model.json").read_text())
+    card["code_candidates"], card["timbre_match_tilt"] = 4, 0.0
+    (root / "model.json").write_text(json.dumps(card))
+    parts = IndexTTSModel.from_pretrained(root).parts
+    assert (parts.code_candidates, parts.timbre_match_tilt) == (4, 0.0)
+    parts.code_candidates, parts.timbre_match_tilt = 1, None
+    again = IndexTTSModel.from_pretrained(save_parts(parts, tmp_path / "saved")).parts
+    assert (again.code_candidates, again.timbre_match_tilt) == (1, None)

@@ -63,9 +63,7 @@ def tokens_from_result(result: FrontendResult) -> list[ExpectedToken]:
     phones between word breaks make one word; pauses and language tags are not units."""
     tokens: list[ExpectedToken] = []
     word: list[str] = []
-    k = 0
-
-    i = 0
+    k = i = 0  # syllables taken, segment being walked
 
     def flush() -> None:
         if word:

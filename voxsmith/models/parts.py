@@ -134,6 +134,7 @@ class ModelParts(PartsBase):
                 out.append(float("inf"))
                 continue
             logp = torch.log_softmax(self.content.ctc_head(self.codec.vq2emb(codes.long())).float(), dim=-1)
+            # too few frames for the units: an infinite loss, the worst
             loss = torch.nn.functional.ctc_loss(
                 logp[:, None],
                 targets[None],
@@ -142,7 +143,7 @@ class ModelParts(PartsBase):
                 blank=0,
                 reduction="sum",
                 zero_infinity=False,
-            )  # fmt: skip (too few frames for the units: an infinite loss, the worst)
+            )
             out.append(float(loss))
         return out
 
@@ -221,8 +222,9 @@ def save_parts(
     info = {**parts.card, **card, "name": parts.name, "s2m_steps": parts.s2m_steps, "cfg_rate": parts.cfg_rate,
             "s2m_noise": parts.s2m_noise, "s2m_sway": parts.s2m_sway, "timbre_match": parts.timbre_match,
             "temperature": parts.temperature, "parameters": parts.parameter_counts(), "parts": PART_FILES}  # fmt: skip
-    if parts.code_candidates != 1:
-        info["code_candidates"] = parts.code_candidates
+    info["code_candidates"] = parts.code_candidates
+    # unset means "as timbre_match": no key, not even a stale one carried over from the loaded card
+    info.pop("timbre_match_tilt", None)
     if parts.timbre_match_tilt is not None:
         info["timbre_match_tilt"] = parts.timbre_match_tilt
     tmp = root / ".model.json.tmp"
