@@ -74,6 +74,26 @@ def register(sub: argparse._SubParsersAction) -> None:
     ck.add_argument("--json", action="store_true", help="print the result as JSON")
     ck.set_defaults(func=run_check)
 
+    pk = csub.add_parser(
+        "pack-gpt",
+        help="pack what the GPT recipe reads (codes, phones, prosody, a reference pool) into a few "
+        "tens of MB, to train on another machine (`voxsmith train gpt --data PACK`)",
+    )
+    pk.add_argument("dir", type=Path, help="corpus directory (codes written by `voxsmith train codec`)")
+    pk.add_argument("--out", required=True, type=Path, help="pack directory")
+    pk.add_argument(
+        "--refs-per-style",
+        type=int,
+        default=4,
+        help="conditioning references kept per (speaker, style) (default: 4)",
+    )
+    pk.add_argument(
+        "--max-ref-frames", type=int, default=500, help="mel frames kept per reference (default: 500, ~5.8 s)"
+    )
+    pk.add_argument("--no-prosody", action="store_true", help="leave out the prosody probe's targets")
+    pk.add_argument("--seed", type=int, default=0, help="seed of the reference choice (default: 0)")
+    pk.set_defaults(func=run_pack)
+
     sc = csub.add_parser("screen", help="measure voices and candidate speakers; write the roster")
     sc.add_argument("--work", type=Path, default=Path("corpus-screen"), help="cache directory")
     sc.add_argument("--out", type=Path, help="roster file (default: voxsmith/data/roster.json)")
@@ -142,6 +162,23 @@ def run_check(args: argparse.Namespace) -> int:
 
     result = style_shifts(args.dir, args.per_style)
     print(json.dumps(result, indent=1) if args.json else format_shifts(result))
+    return 0
+
+
+def run_pack(args: argparse.Namespace) -> int:
+    from voxsmith.train.gpt_pack import PACK_FILE, pack_gpt
+
+    out = pack_gpt(
+        args.dir,
+        args.out,
+        refs_per_style=args.refs_per_style,
+        max_ref_frames=args.max_ref_frames,
+        prosody=not args.no_prosody,
+        seed=args.seed,
+    )
+    info = json.loads((out / PACK_FILE).read_text())
+    for split, s in info["splits"].items():
+        print(f"{split}: {s['clips']} clips, {s['refs']} references, {s['bytes'] / 1e6:.1f} MB")
     return 0
 
 

@@ -25,7 +25,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("stage", choices=STAGES, help="which stage to train")
     p.add_argument("--config", default="tiny", choices=["tiny", "debug"], help="model size (default: tiny)")
-    p.add_argument("--data", required=True, type=Path, help="corpus directory (with manifest.jsonl)")
+    p.add_argument(
+        "--data",
+        required=True,
+        type=Path,
+        help="corpus directory (with manifest.jsonl); the gpt stage also takes a GPT pack "
+        "(`voxsmith corpus pack-gpt`)",
+    )
     p.add_argument("--out", required=True, type=Path, help="run directory (state, logs, exported weights)")
     p.add_argument("--steps", type=int, help="total optimiser steps (default: the recipe's)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
@@ -45,6 +51,23 @@ def register(sub: argparse._SubParsersAction) -> None:
         "with --init from trained weights needs little)",
     )
     p.add_argument("--fresh", action="store_true", help="ignore an existing state in --out and start over")
+    p.add_argument(
+        "--device",
+        default="cpu",
+        help="gpt stage: torch device to train on, e.g. cuda on an accelerator machine (default: cpu)",
+    )
+    p.add_argument(
+        "--batch-codes",
+        type=int,
+        help="gpt stage: codes per batch (default: the recipe's 2400; an accelerator takes several times that)",
+    )
+    p.add_argument("--lr", type=float, help="gpt stage: peak learning rate (default: the recipe's 5e-4)")
+    p.add_argument(
+        "--minutes",
+        type=float,
+        help="gpt stage: wall-time budget of this invocation; after 60 measured steps the schedule "
+        "is shortened to end within it (--steps stays the upper bound)",
+    )
     p.add_argument("--content", type=Path, help="codec stage: content.safetensors to use")
     p.add_argument(
         "--phase",
@@ -227,9 +250,25 @@ def run(args: argparse.Namespace) -> int:
         if args.remap_codes is not None and args.init is None:
             raise ConfigError("--remap-codes matches the rows of --init weights; give --init too")
         codec_cfg, _ = read_metadata(args.codec, kind="kmeans_codec")
-        cfg = GPTTrainConfig(seed=args.seed, threads=args.threads, dropout=args.dropout)
+        if args.minutes is not None and args.minutes <= 0:
+            raise ConfigError(f"--minutes must be > 0, got {args.minutes}")
+        cfg = GPTTrainConfig(
+            seed=args.seed,
+            threads=args.threads,
+            dropout=args.dropout,
+            device=args.device,
+            minutes=args.minutes,
+        )
         if args.steps:
             cfg.steps = args.steps
+        if args.batch_codes is not None:
+            if args.batch_codes < 100:
+                raise ConfigError(f"--batch-codes must be >= 100, got {args.batch_codes}")
+            cfg.max_batch_codes = args.batch_codes
+        if args.lr is not None:
+            if not 0 < args.lr < 1:
+                raise ConfigError(f"--lr must be in (0, 1), got {args.lr}")
+            cfg.lr = args.lr
         if args.code_noise is not None:
             if not 0.0 <= args.code_noise < 1.0:
                 raise ConfigError(f"--code-noise must be in [0, 1), got {args.code_noise}")

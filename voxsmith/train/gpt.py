@@ -10,14 +10,16 @@ prosody probe on the latents (``train.prosody``, ``--prosody-weight``) makes the
 emotion's pitch and loudness for S2M to render.
 
 Inputs per clip come from the corpus (``CorpusData``), the codes written by the codec
-stage (``cache/codes_<split>.npz``) and the frontend's phones (``row["phones"]``).
+stage (``cache/codes_<split>.npz``) and the frontend's phones (``row["phones"]``), or from
+a GPT pack of them (``train.gpt_pack``), small enough to carry to an accelerator machine.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections import defaultdict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,7 +28,7 @@ import torch
 from tqdm import tqdm
 
 from voxsmith.checkpoints import load_safetensors, read_metadata, save_safetensors, strict_load
-from voxsmith.errors import DataError
+from voxsmith.errors import ConfigError, DataError
 from voxsmith.models.emotion import SpeakerAdversary
 from voxsmith.models.gpt import IGNORE, GPTBatch, GPTConfig, UnifiedVoice
 from voxsmith.models.gpt_grow import grow_layers
@@ -61,6 +63,8 @@ class GPTTrainConfig:
     val_every: int = 1000
     seed: int = 0
     threads: int = 2
+    device: str = "cpu"  # torch device to train on ("cuda" on an accelerator machine)
+    minutes: float | None = None  # wall-time budget: the schedule is fitted to it (see train_gpt)
 
 
 class GPTData:
@@ -216,8 +220,21 @@ def train_gpt(
 
     ``reinit_emotion``: once, after resuming or ``init``, give the emotion conditioner fresh
     weights (and forget their optimiser moments), e.g. to recover a collapsed emotion path.
+
+    ``corpus`` may be a GPT pack (``train.gpt_pack``) instead of a corpus. ``cfg.minutes``: after
+    a short measured stretch (steps 20–60 of this invocation) the total step count is cut so the
+    cosine schedule ends within the budget (a lent machine's fixed window); the run's own
+    ``cfg.steps`` stays the upper bound.
     """
+    from voxsmith.train.gpt_pack import gpt_data, is_pack
+
     cfg = cfg or GPTTrainConfig()
+    try:
+        device = torch.device(cfg.device)
+    except RuntimeError as exc:
+        raise ConfigError(f"device {cfg.device!r}: not a torch device (cpu, cuda, cuda:1, ...)") from exc
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"device {cfg.device!r}: torch sees no CUDA device on this machine")
     model_cfg = model_cfg or tiny_config(codebook_size)
     layers = layers or _layers_of(Path(out) / "gpt.safetensors" if resume else None) or _layers_of(init)
     if layers and layers != model_cfg.layers:
@@ -229,7 +246,9 @@ def train_gpt(
     seed_all(cfg.seed)
     tok = PhoneTokenizer()
     run = RunDir(out, "gpt")
-    train = GPTData(corpus, "train", tok)
+    if remap_codes is not None and is_pack(corpus):
+        raise DataError(f"{corpus}: a GPT pack holds no code history to remap (remap on the corpus)")
+    train = gpt_data(corpus, "train", tok)
     model = UnifiedVoice(model_cfg)
     spk_adv = SpeakerAdversary(model_cfg.model_dim, max(2, len(train.data.speakers)))
     lang_adv = SpeakerAdversary(model_cfg.model_dim, len(LANGS))
@@ -254,6 +273,9 @@ def train_gpt(
         run.started_from(init)
     if reinit_emotion:
         reset_emotion_conditioner(model, opt, seed=cfg.seed + step)
+    for m in modules.values():
+        m.to(device)
+    _move_optimizer_state(opt, device)
     log.info(
         "gpt: %d params, %d train clips, step %d",
         sum(p.numel() for p in model.parameters()),
@@ -262,11 +284,18 @@ def train_gpt(
     )
     valid = None
     bar = tqdm(total=cfg.steps, initial=step, desc="gpt", unit="step")
+    budget = _Budget(cfg.minutes, step) if cfg.minutes else None
     with StopRequest() as stop:
         while step < cfg.steps:
+            if budget is not None and (total := budget.fit(step)) is not None and total < cfg.steps:
+                cfg.steps = total
+                sched.lr_lambdas[0] = warmup_decay(cfg.warmup, cfg.steps, "cosine")
+                bar.total = total
+                log.info("gpt: %.1f-minute budget: the schedule now ends at step %d", cfg.minutes, total)
             rng = np.random.default_rng([cfg.seed, step])
             picks = train.pick(rng, cfg.max_batch_codes)
             batch, speakers, langs = train.make_batch(picks, rng, cfg.max_ref_frames)
+            batch, speakers, langs = _to(batch, device), speakers.to(device), langs.to(device)
             model.train()
             out_ = model(batch, text_loss_weight=cfg.text_loss_weight, code_noise=cfg.code_noise)
             adv_s = spk_adv.loss(out_.emo_vec, speakers)
@@ -274,7 +303,7 @@ def train_gpt(
             loss = out_.loss + cfg.speaker_adv_weight * adv_s + cfg.lang_adv_weight * adv_l
             extra = {}
             if probe is not None:
-                pros = probe.loss(out_.latents, train.prosody_of(picks), batch.code_lengths)
+                pros = probe.loss(out_.latents, train.prosody_of(picks).to(device), batch.code_lengths)
                 loss = loss + cfg.prosody_weight * pros
                 extra["prosody"] = pros.item()
             optimizer_step(loss, params, opt, sched, 1.0)
@@ -293,7 +322,7 @@ def train_gpt(
                 bar.set_postfix(mel_ce=f"{out_.mel_loss.item():.3f}")
             if step % cfg.val_every == 0 or step == cfg.steps or stop.requested:
                 if valid is None:
-                    valid = GPTData(corpus, "valid", tok)
+                    valid = gpt_data(corpus, "valid", tok)
                     if probe is not None:
                         valid.attach_prosody(corpus)
                 run.log(step, **validate(model, valid, cfg, probe=probe))
@@ -308,6 +337,44 @@ def train_gpt(
                 break
     bar.close()
     return run.path / "gpt.safetensors"
+
+
+class _Budget:
+    """Fits the step count to a wall-time budget from the speed of steps 20–60 (after warm-up
+    of the allocator and kernels), once; the rest of the budget, less 5% for validation and
+    export, sets the last step."""
+
+    def __init__(self, minutes: float, first_step: int):
+        self.deadline = time.monotonic() + 60.0 * minutes
+        self.first = first_step
+        self.t0: float | None = None
+        self.done = False
+
+    def fit(self, step: int) -> int | None:
+        if self.done:
+            return None
+        if step == self.first + 20:
+            self.t0 = time.monotonic()
+        elif step == self.first + 60 and self.t0 is not None:
+            self.done = True
+            now = time.monotonic()
+            rate = 40 / max(now - self.t0, 1e-6)
+            return step + max(1, int(0.95 * (self.deadline - now) * rate))
+        return None
+
+
+def _to(batch: GPTBatch, device: torch.device) -> GPTBatch:
+    return GPTBatch(
+        **{f.name: None if (v := getattr(batch, f.name)) is None else v.to(device) for f in fields(batch)}
+    )
+
+
+def _move_optimizer_state(opt: torch.optim.Optimizer, device: torch.device) -> None:
+    """Adam moments follow their parameters (a CPU checkpoint resumed on an accelerator)."""
+    for state in opt.state.values():
+        for k, v in state.items():
+            if torch.is_tensor(v) and k != "step":
+                state[k] = v.to(device)
 
 
 EMOTION_MODULES = ("emo_conditioning_encoder", "emo_perceiver_encoder", "emovec_layer", "emo_layer")
@@ -347,10 +414,13 @@ def validate(
         rng = np.random.default_rng([cfg.seed, 10_000 + b])
         picks = data.pick(rng, cfg.max_batch_codes)
         batch, _, _ = data.make_batch(picks, rng, cfg.max_ref_frames)
+        device = next(model.parameters()).device
+        batch = _to(batch, device)
         out = model(batch, duration_drop=0.0)
         losses.append(out.mel_loss.item())
         if probe is not None:
-            pros.append(probe.loss(out.latents, data.prosody_of(picks), batch.code_lengths).item())
+            target = data.prosody_of(picks).to(device)
+            pros.append(probe.loss(out.latents, target, batch.code_lengths).item())
         emo.append(out.emo_vec.reshape(out.emo_vec.shape[0], -1))
         targets = out.mel_targets
         real = targets != IGNORE
