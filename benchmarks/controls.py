@@ -277,6 +277,11 @@ def main() -> None:
     ap.add_argument(
         "--timbre-match", type=float, help="share of the reference's spectral envelope on S2M's output (0-1)"
     )
+    ap.add_argument(
+        "--duration-token-share",
+        type=float,
+        help="share of a duration ratio taken in GPT tokens, the rest as S2M's stretch (0-1)",
+    )
     args = ap.parse_args()
 
     from voxsmith.errors import CheckpointError
@@ -286,7 +291,8 @@ def main() -> None:
     parts = set(args.only.split(","))
     model = IndexTTSModel.from_pretrained(args.model, threads=args.threads)
     try:
-        override_settings(model.parts, {"timbre_match": args.timbre_match}, "controls.py")
+        given = {"timbre_match": args.timbre_match, "duration_token_share": args.duration_token_share}
+        override_settings(model.parts, given, "controls.py")
     except CheckpointError as e:
         raise SystemExit(str(e)) from None
     picked = pick(args.data, args.speakers, args.sentences, args.seed)
@@ -298,6 +304,7 @@ def main() -> None:
     result: dict = {
         "model": model.model_id,
         "timbre_match": model.parts.timbre_match,
+        "duration_token_share": model.parts.duration_token_share,
         "speakers": [r["speaker"] for r, _, _ in picked],
     }
     if "tokens" in parts:

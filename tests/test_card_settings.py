@@ -17,6 +17,7 @@ from voxsmith.errors import CheckpointError
         ("timbre_match_tilt", 0.0, -1.0),
         ("code_candidates", 4, 0),
         ("code_candidates", 2, 2.5),
+        ("duration_token_share", 0.5, 1.5),
     ],
 )
 def test_a_card_setting_is_read_and_a_bad_one_refused(tmp_path, key, good, bad):
@@ -40,10 +41,10 @@ def test_saved_settings_are_the_parts_not_the_card_they_were_loaded_from(tmp_pat
 
     root = make_random_model(tmp_path / "m")
     card = json.loads((root / "model.json").read_text())
-    card["code_candidates"], card["timbre_match_tilt"] = 4, 0.0
+    card["code_candidates"], card["timbre_match_tilt"], card["duration_token_share"] = 4, 0.0, 0.5
     (root / "model.json").write_text(json.dumps(card))
     parts = IndexTTSModel.from_pretrained(root).parts
-    assert (parts.code_candidates, parts.timbre_match_tilt) == (4, 0.0)
-    parts.code_candidates, parts.timbre_match_tilt = 1, None
+    assert (parts.code_candidates, parts.timbre_match_tilt, parts.duration_token_share) == (4, 0.0, 0.5)
+    parts.code_candidates, parts.timbre_match_tilt, parts.duration_token_share = 1, None, 1.0
     again = IndexTTSModel.from_pretrained(save_parts(parts, tmp_path / "saved")).parts
-    assert (again.code_candidates, again.timbre_match_tilt) == (1, None)
+    assert (again.code_candidates, again.timbre_match_tilt, again.duration_token_share) == (1, None, 1.0)

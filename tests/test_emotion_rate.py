@@ -103,6 +103,31 @@ def test_emotion_weights_stretch_the_neutral_length(rated):
     assert model.synthesize("Hello there.", speaker_embedding=spk, emotion=clip, seed=3).tokens == n
 
 
+def test_duration_token_share_splits_a_ratio_between_tokens_and_stretch(rated):
+    model, spk = rated
+    spt = model.samples_per_token
+    n = model.synthesize("Hello there.", speaker_embedding=spk, seed=3).tokens
+    model.parts.duration_token_share = 0.5
+    try:
+        # the GPT takes sqrt(1.25) of the ratio in tokens, S2M reads them over the whole 1.25 × length
+        slow = model.synthesize("Hello there.", speaker_embedding=spk, duration_ratio=1.25, seed=3)
+        t = round(1.25**0.5 * n)
+        assert slow.tokens == t != round(1.25 * n)
+        assert len(slow.audio.samples) == round(4 * t * (1.25 * n / t)) * 256
+        # an emotion's rate multiplies in (happy reads 1.25 × faster)
+        happy = model.synthesize(
+            "Hello there.", speaker_embedding=spk, emotion="happy", duration_ratio=0.8, seed=3
+        )
+        t = round(0.8**0.5 * n)
+        assert happy.tokens == t
+        assert abs(len(happy.audio.samples) / 256 - 4 * 0.8 * n / 1.25) <= 1
+        # target_tokens is not a ratio: exact as ever
+        exact = model.synthesize("Hello there.", speaker_embedding=spk, target_tokens=17, seed=3)
+        assert exact.tokens == 17 and len(exact.audio.samples) == 17 * spt
+    finally:
+        model.parts.duration_token_share = 1.0
+
+
 def test_dev_presets_measures_and_stores_them_in_a_model_directory(tmp_path, capsys):
     import json
 

@@ -310,7 +310,7 @@ class IndexTTSModel:
                 pass
         for i, ids in enumerate(segments):
             gen = torch.Generator().manual_seed(seed + i) if seed is not None else None
-            target = target_tokens
+            target, stretch = target_tokens, rate or 1.0
             if duration_ratio is not None or rate is not None:
                 # the neutral length: with the speaker's own emotion when the emotion sets a rate;
                 # with candidates, the best-read one's (the length a plain take would have, so an
@@ -318,17 +318,19 @@ class IndexTTSModel:
                 natural = p.generate_codes(
                     ids, spk, emo_vec if rate is None else spk.emo_vec, sampling, None, gen, units[i]
                 )
-                # no more than the GPT's position table holds (a sentence that already fills it)
-                target = min(
-                    max(1, round((duration_ratio or 1.0) * len(natural))), p.gpt.config.max_mel_tokens
-                )
+                # no more than the GPT's position table holds (a sentence that already fills it);
+                # the token count takes the model's share of the ratio, S2M's stretch the rest
+                ratio, share = duration_ratio or 1.0, p.duration_token_share
+                target = min(max(1, round(ratio**share * len(natural))), p.gpt.config.max_mel_tokens)
+                if share < 1.0:
+                    stretch = (rate or 1.0) * ratio * len(natural) / target
                 gen = torch.Generator().manual_seed(seed + i) if seed is not None else None
             codes = p.generate_codes(ids, spk, emo_vec, sampling, target, gen, units[i])
             codes_all.append(codes)
             mels.append(p.codes_to_mel(codes, spk, text_ids=ids, emo_vec=emo_vec, target=target, n_steps=n_steps,
                                        seed=None if seed is None else seed + i,
                                        emo_weights=None if emotion is None else emotion.weights,
-                                       stretch=rate or 1.0))  # fmt: skip
+                                       stretch=stretch))  # fmt: skip
             if i < len(segments) - 1 and pause.shape[1]:
                 mels.append(pause)
         mel = torch.cat(mels, dim=1).unsqueeze(0)

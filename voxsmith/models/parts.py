@@ -84,6 +84,7 @@ class ModelParts(PartsBase):
         None  # share of the reference's spectral tilt taken (None: timbre_match)
     )
     code_candidates: int = 1  # GPT samples per segment, the best read by the content CTC head kept
+    duration_token_share: float = 1.0  # see PartsBase: a duration_ratio's share taken in tokens
     card: dict = field(default_factory=dict)
     prosody: ProsodyHead | None = None  # emotion → utterance prosody, for an S2M that reads offsets
     contour: ContourHead | None = None  # GPT latents → per-code prosody, for an S2M that reads a contour
@@ -223,6 +224,7 @@ def save_parts(
             "s2m_noise": parts.s2m_noise, "s2m_sway": parts.s2m_sway, "timbre_match": parts.timbre_match,
             "temperature": parts.temperature, "parameters": parts.parameter_counts(), "parts": PART_FILES}  # fmt: skip
     info["code_candidates"] = parts.code_candidates
+    info["duration_token_share"] = parts.duration_token_share
     # unset means "as timbre_match": no key, not even a stale one carried over from the loaded card
     info.pop("timbre_match_tilt", None)
     if parts.timbre_match_tilt is not None:
@@ -248,6 +250,7 @@ CARD_SETTINGS: dict[str, tuple[type, float, float, bool]] = {
     "timbre_match": (float, 0.0, 1.0, False),
     "timbre_match_tilt": (float, 0.0, 1.0, False),
     "code_candidates": (int, 1, 16, False),
+    "duration_token_share": (float, 0.0, 1.0, False),
 }
 
 

@@ -49,6 +49,9 @@ class PartsBase(ABC):
     contour: ContourHead | None = None  # GPT latents → per-code prosody, for an S2M that reads a contour
     rates: EmotionRates | None = None  # emotion weights → speaking rate (S2M's stretch)
     code_candidates: int = 1  # GPT samples per segment, the one whose codes read best kept (score_codes)
+    # share of a duration_ratio the GPT's token count takes (log scale); S2M reads the rest as a
+    # stretch. 1: all of it in tokens (the official behaviour, and a whole number of tokens)
+    duration_token_share: float = 1.0
 
     # ----- facts -------------------------------------------------------------------------
     @property
