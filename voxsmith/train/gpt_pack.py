@@ -90,11 +90,11 @@ def pack_gpt(
         "seed": seed,
         "splits": {},
     }
-    for split in splits:
+    for n, split in enumerate(splits):
         data = GPTData(corpus, split, tok)
         if prosody:
             data.attach_prosody(corpus)
-        rng = np.random.default_rng([seed, len(split)])
+        rng = np.random.default_rng([seed, n])
         refs: list[int] = []
         for key in sorted(data.by_style):
             pool = data.by_style[key]
