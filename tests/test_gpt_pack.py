@@ -114,3 +114,25 @@ def test_gpt_recipe_names_a_bad_device_before_reading_data(tmp_path):
     if not torch.cuda.is_available():
         with pytest.raises(ConfigError, match="no CUDA device"):
             train_gpt(tmp_path / "missing", tmp_path / "out", 16, GPTTrainConfig(device="cuda"))
+
+
+def test_a_non_finite_batch_changes_no_weight_and_a_diverging_run_stops():
+    from voxsmith.train.optim import SkipGuard, optimizer_step
+
+    model = torch.nn.Linear(3, 1)
+    opt = torch.optim.AdamW(model.parameters(), lr=0.1)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0)
+    before = [p.detach().clone() for p in model.parameters()]
+    x = torch.ones(2, 3)
+    assert not optimizer_step(model(x).sum() * float("nan"), model.parameters(), opt, sched, 1.0)
+    assert not optimizer_step(
+        (model(x) * torch.tensor(float("inf"))).sum(), model.parameters(), opt, sched, 1.0
+    )
+    assert all(torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True))
+    assert sched.last_epoch == 2  # the schedule still advances
+    assert optimizer_step(model(x).sum(), model.parameters(), opt, sched, 1.0)
+    assert not torch.equal(before[0], model.weight)
+    guard = SkipGuard("gpt", limit=3)
+    guard(False, 1), guard(False, 2), guard(True, 3), guard(False, 4), guard(False, 5)  # a good step resets
+    with pytest.raises(DataError, match="3 steps in a row"):
+        guard(False, 6)

@@ -35,7 +35,7 @@ from voxsmith.models.gpt_grow import grow_layers
 from voxsmith.text.tokenizer import PhoneTokenizer, Segment
 from voxsmith.train.code_remap import code_correspondence, remap_code_rows
 from voxsmith.train.data import CorpusData, load_codes, pad, split_codes
-from voxsmith.train.optim import optimizer_step, warmup_decay
+from voxsmith.train.optim import SkipGuard, optimizer_step, warmup_decay
 from voxsmith.train.state import RunDir, StopRequest, seed_all
 
 if TYPE_CHECKING:
@@ -285,6 +285,7 @@ def train_gpt(
     valid = None
     bar = tqdm(total=cfg.steps, initial=step, desc="gpt", unit="step")
     budget = _Budget(cfg.minutes, step) if cfg.minutes else None
+    guard = SkipGuard("gpt")
     with StopRequest() as stop:
         while step < cfg.steps:
             if budget is not None and (total := budget.fit(step)) is not None and total < cfg.steps:
@@ -306,7 +307,7 @@ def train_gpt(
                 pros = probe.loss(out_.latents, train.prosody_of(picks).to(device), batch.code_lengths)
                 loss = loss + cfg.prosody_weight * pros
                 extra["prosody"] = pros.item()
-            optimizer_step(loss, params, opt, sched, 1.0)
+            guard(optimizer_step(loss, params, opt, sched, 1.0), step)
             step += 1
             bar.update(1)
             if step % cfg.log_every == 0:

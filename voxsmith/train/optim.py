@@ -8,10 +8,13 @@ lengthened or annealed).
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable, Iterable
 
 import torch
+
+log = logging.getLogger(__name__)
 
 FLOOR = 0.05  # the learning rate never decays below this share of the peak
 
@@ -39,12 +42,49 @@ def optimizer_step(
     opt: torch.optim.Optimizer,
     sched: torch.optim.lr_scheduler.LRScheduler | None,
     max_norm: float,
-) -> None:
+) -> bool:
     """Backward, clip the gradient norm of ``params`` to ``max_norm``, step the optimiser and
-    the schedule."""
+    the schedule; False when the batch was skipped.
+
+    A batch whose loss or gradient norm is not finite changes no weight (the schedule still
+    advances): one such update would make every weight NaN for good, and the next checkpoint
+    would export them over the last good ones."""
     opt.zero_grad(set_to_none=True)
-    loss.backward()
-    torch.nn.utils.clip_grad_norm_(params, max_norm)
-    opt.step()
+    if not torch.isfinite(loss.detach()):
+        ok = False
+    else:
+        loss.backward()
+        ok = bool(torch.isfinite(torch.nn.utils.clip_grad_norm_(params, max_norm)))
+        if ok:
+            opt.step()
+        else:
+            opt.zero_grad(set_to_none=True)
     if sched is not None:
         sched.step()
+    return ok
+
+
+class SkipGuard:
+    """Counts skipped (non-finite) steps of a run: warns on each, and stops the run with a
+    :class:`voxsmith.errors.DataError` after ``limit`` in a row (the model is diverging, not
+    meeting one bad batch), so nothing after the last good checkpoint gets exported."""
+
+    def __init__(self, stage: str, limit: int = 20):
+        self.stage, self.limit, self.row, self.total = stage, limit, 0, 0
+
+    def __call__(self, ok: bool, step: int) -> None:
+        if ok:
+            self.row = 0
+            return
+        self.row += 1
+        self.total += 1
+        log.warning(
+            "%s: step %d skipped, loss or gradient not finite (%d in a row)", self.stage, step, self.row
+        )
+        if self.row >= self.limit:
+            from voxsmith.errors import DataError
+
+            raise DataError(
+                f"{self.stage}: {self.row} steps in a row with a non-finite loss or gradient at step {step}; "
+                "the run stopped without exporting (resume from the last checkpoint with a lower --lr)"
+            )

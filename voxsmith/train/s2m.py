@@ -47,7 +47,7 @@ from voxsmith.models.s2m import S2M, S2MConfig
 from voxsmith.models.s2m.grow import grow_depth
 from voxsmith.train.data import CorpusData, neutral_or_all, pad, split_codes
 from voxsmith.train.gpt_latents import latents_cache
-from voxsmith.train.optim import optimizer_step, warmup_decay
+from voxsmith.train.optim import SkipGuard, optimizer_step, warmup_decay
 from voxsmith.train.state import RunDir, StopRequest, seed_all
 
 log = logging.getLogger(__name__)
@@ -334,13 +334,14 @@ def train_s2m(
         log.warning("s2m: no style vectors (run `voxsmith train style` first); training with zero style")
     valid = None
     bar = tqdm(total=cfg.steps, initial=step, desc="s2m", unit="step")
+    guard = SkipGuard("s2m")
     with StopRequest() as stop:
         while step < cfg.steps:
             rng = np.random.default_rng([cfg.seed, step])
             gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + step)
             model.train()
             loss = batch_loss(model, codec, train, rng, cfg, style_dim, gen)
-            optimizer_step(loss, model.parameters(), opt, sched, 1.0)
+            guard(optimizer_step(loss, model.parameters(), opt, sched, 1.0), step)
             step += 1
             bar.update(1)
             if step % cfg.log_every == 0:
