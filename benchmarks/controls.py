@@ -282,6 +282,11 @@ def main() -> None:
         type=float,
         help="share of a duration ratio taken in GPT tokens, the rest as S2M's stretch (0-1)",
     )
+    ap.add_argument(
+        "--emotion-mix-cap",
+        type=float,
+        help="most emotion weight the GPT's emotion vector mixes in; intensity beyond it scales the prosody asks only",
+    )
     args = ap.parse_args()
 
     from voxsmith.errors import CheckpointError
@@ -291,7 +296,11 @@ def main() -> None:
     parts = set(args.only.split(","))
     model = IndexTTSModel.from_pretrained(args.model, threads=args.threads)
     try:
-        given = {"timbre_match": args.timbre_match, "duration_token_share": args.duration_token_share}
+        given = {
+            "timbre_match": args.timbre_match,
+            "duration_token_share": args.duration_token_share,
+            "emotion_mix_cap": args.emotion_mix_cap,
+        }
         override_settings(model.parts, given, "controls.py")
     except CheckpointError as e:
         raise SystemExit(str(e)) from None
@@ -305,6 +314,7 @@ def main() -> None:
         "model": model.model_id,
         "timbre_match": model.parts.timbre_match,
         "duration_token_share": model.parts.duration_token_share,
+        "emotion_mix_cap": model.parts.emotion_mix_cap,
         "speakers": [r["speaker"] for r, _, _ in picked],
     }
     if "tokens" in parts:

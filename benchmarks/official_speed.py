@@ -12,6 +12,7 @@ type, fp32, ``torch.set_num_threads(2)``):
 - peak RSS (``ru_maxrss``), one model resident at a time as the reference's sequential row.
 
     python benchmarks/official_speed.py                       # the full measurement
+    python benchmarks/official_speed.py --device cuda --repeats 3 --json   # on a GPU
     nice -n 10 python benchmarks/official_speed.py --codes 60 --s2m-steps 5 --json
                                                               # reduced, on a busy machine
 
@@ -50,13 +51,24 @@ def peak_rss_gb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # Linux: KiB
 
 
+DEVICE = torch.device("cpu")
+
+
+def sync() -> None:
+    if DEVICE.type == "cuda":
+        torch.cuda.synchronize()
+
+
 def timed(fn: Callable[[], object], repeats: int = 1) -> dict[str, float]:
-    """Best wall seconds over ``repeats`` runs and the process CPU seconds of that run."""
+    """Best wall seconds over ``repeats`` runs and the process CPU seconds of that run (on a
+    GPU the queue is drained before the clock starts and stops)."""
     best = {"wall_s": float("inf"), "cpu_s": float("nan")}
     for _ in range(repeats):
+        sync()
         w0, c0 = time.perf_counter(), time.process_time()
         with torch.inference_mode():
             fn()
+        sync()
         wall = time.perf_counter() - w0
         if wall < best["wall_s"]:
             best = {"wall_s": wall, "cpu_s": time.process_time() - c0}
@@ -86,9 +98,9 @@ def reference_rows() -> dict[str, float]:
 
 def bench_gpt(args: argparse.Namespace, out: dict) -> None:
     torch.manual_seed(0)
-    gpt = UnifiedVoice(GPTConfig.indextts2()).eval()
-    feats = torch.randn(1, 250, 1024)  # 5 s prompt of w2v-BERT frames
-    text = torch.randint(2, 12000, (1, 30))
+    gpt = UnifiedVoice(GPTConfig.indextts2()).eval().to(DEVICE)
+    feats = torch.randn(1, 250, 1024, device=DEVICE)  # 5 s prompt of w2v-BERT frames
+    text = torch.randint(2, 12000, (1, 30), device=DEVICE)
     with torch.inference_mode():
         spk = gpt.speaker_latents(feats)
         emo = gpt.emotion_vector(feats)
@@ -98,14 +110,14 @@ def bench_gpt(args: argparse.Namespace, out: dict) -> None:
         gpt.merge_emotion(feats, feats)  # infer_v2: two emotion passes per segment
 
     out["gpt_conditioning"] = timed(conditioning, args.repeats)
-    codes = torch.randint(0, 8192, (1, args.codes))
+    codes = torch.randint(0, 8192, (1, args.codes), device=DEVICE)
     out["gpt_teacher_forced"] = timed(lambda: gpt.latents(spk, emo, text, codes), args.repeats)
     for beams in (1, 3):
         sampling = dataclasses.replace(SamplingConfig.official(), num_beams=beams)
 
         def run(n: int, s: SamplingConfig = sampling) -> None:
             gpt.generate(
-                spk, emo, text, sampling=s, target_tokens=n, generator=torch.Generator().manual_seed(0)
+                spk, emo, text, sampling=s, target_tokens=n, generator=torch.Generator(DEVICE).manual_seed(0)
             )
 
         t1 = timed(lambda: run(1), args.repeats)
@@ -123,11 +135,11 @@ def bench_gpt(args: argparse.Namespace, out: dict) -> None:
 
 def bench_s2m(args: argparse.Namespace, out: dict) -> None:
     torch.manual_seed(0)
-    s2m = S2M(S2MConfig.indextts2()).eval()
+    s2m = S2M(S2MConfig.indextts2()).eval().to(DEVICE)
     p, t = 431, 430  # 5 s prompt + 5 s target at 86.13 frames/s
-    mu = torch.randn(1, p + t, s2m.cfg.dit.content_dim)
-    prompt, style = torch.randn(1, 80, p), torch.randn(1, 192)
-    noise, lens = torch.randn(1, 80, p + t), torch.tensor([p + t])
+    mu = torch.randn(1, p + t, s2m.cfg.dit.content_dim, device=DEVICE)
+    prompt, style = torch.randn(1, 80, p, device=DEVICE), torch.randn(1, 192, device=DEVICE)
+    noise, lens = torch.randn(1, 80, p + t, device=DEVICE), torch.tensor([p + t], device=DEVICE)
     with torch.inference_mode():  # warm-up: RoPE table, allocator
         s2m.cfm.solve(noise, lens, prompt, mu, style, 1, 0.7)
     r = timed(lambda: s2m.cfm.solve(noise, lens, prompt, mu, style, args.s2m_steps, 0.7), args.repeats)
@@ -142,8 +154,10 @@ def bench_s2m(args: argparse.Namespace, out: dict) -> None:
 
 def bench_bigvgan(args: argparse.Namespace, out: dict) -> None:
     torch.manual_seed(0)
-    voc = BigVGAN(BigVGANConfig.indextts2()).remove_weight_norm().eval()
-    mel = torch.randn(1, 80, 431)
+    voc = BigVGAN(BigVGANConfig.indextts2()).remove_weight_norm().eval().to(DEVICE)
+    mel = torch.randn(1, 80, 431, device=DEVICE)
+    with torch.inference_mode():  # warm-up: kernels, allocator
+        voc(mel)
     r = timed(lambda: voc(mel), args.repeats)
     out["bigvgan_5s"] = {"wall_s": r["wall_s"], "cpu_s_per_thread": r["cpu_s"] / args.threads}
 
@@ -156,15 +170,26 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=1, help="timed repeats (the best is reported)")
     ap.add_argument("--only", choices=("gpt", "s2m", "bigvgan"), action="append", help="run only these")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
+    ap.add_argument(
+        "--device", default="cpu", help="torch device (default: cpu; the reference ran on 2 CPU cores)"
+    )
     args = ap.parse_args()
+    global DEVICE
+    DEVICE = torch.device(args.device)
     torch.set_num_threads(args.threads)
-    out: dict = {"threads": args.threads, "load_average_1min_start": os.getloadavg()[0]}
+    out: dict = {
+        "threads": args.threads,
+        "device": torch.cuda.get_device_name(DEVICE) if DEVICE.type == "cuda" else "cpu",
+        "load_average_1min_start": os.getloadavg()[0],
+    }
     stages = args.only or ["gpt", "s2m", "bigvgan"]
     for name, fn in (("gpt", bench_gpt), ("s2m", bench_s2m), ("bigvgan", bench_bigvgan)):
         if name in stages:
             fn(args, out)
             gc.collect()  # one model resident at a time, as the reference's sequential row
     out["peak_rss_gb"] = peak_rss_gb()
+    if DEVICE.type == "cuda":
+        out["peak_gpu_gb"] = torch.cuda.max_memory_allocated(DEVICE) / 2**30
     out["load_average_1min_end"] = os.getloadavg()[0]
     ref = reference_rows()
     out["reference"] = ref

@@ -288,9 +288,9 @@ class UnifiedVoice(nn.Module):
         """GPT latents for S2M: ``(B, Lc, D)``, one per code (official ``forward``, ``[:, :-2]``)."""
         b = text_ids.size(0)
         if text_lengths is None:
-            text_lengths = torch.full((b,), text_ids.size(1), dtype=torch.long)
+            text_lengths = torch.full((b,), text_ids.size(1), dtype=torch.long, device=text_ids.device)
         if code_lengths is None:
-            code_lengths = torch.full((b,), codes.size(1), dtype=torch.long)
+            code_lengths = torch.full((b,), codes.size(1), dtype=torch.long, device=codes.device)
         conds = self.conditioning(spk_latents, emo_vec, duration)
         return self.teacher_forced(conds, text_ids, text_lengths, codes, code_lengths).mel_hidden[:, :-2]
 
@@ -374,7 +374,11 @@ class UnifiedVoice(nn.Module):
         """Semantic codes for ``text_ids (B, Lt)``; ``target_tokens`` = exactly that many codes."""
         targets = None
         if target_tokens is not None:
-            targets = torch.as_tensor(target_tokens, dtype=torch.long).reshape(-1).expand(text_ids.size(0))
+            targets = (
+                torch.as_tensor(target_tokens, dtype=torch.long, device=text_ids.device)
+                .reshape(-1)
+                .expand(text_ids.size(0))
+            )
             limit = self.config.max_mel_tokens
             if bool((targets < 1).any()) or bool((targets > limit).any()):
                 raise ConfigError(f"target_tokens must be in [1, {limit}], got {targets.tolist()}")

@@ -85,6 +85,7 @@ class ModelParts(PartsBase):
     )
     code_candidates: int = 1  # GPT samples per segment, the best read by the content CTC head kept
     duration_token_share: float = 1.0  # see PartsBase: a duration_ratio's share taken in tokens
+    emotion_mix_cap: float | None = None  # see PartsBase: the most emotion weight the GPT mixes in
     card: dict = field(default_factory=dict)
     prosody: ProsodyHead | None = None  # emotion → utterance prosody, for an S2M that reads offsets
     contour: ContourHead | None = None  # GPT latents → per-code prosody, for an S2M that reads a contour
@@ -225,6 +226,9 @@ def save_parts(
             "temperature": parts.temperature, "parameters": parts.parameter_counts(), "parts": PART_FILES}  # fmt: skip
     info["code_candidates"] = parts.code_candidates
     info["duration_token_share"] = parts.duration_token_share
+    info.pop("emotion_mix_cap", None)
+    if parts.emotion_mix_cap is not None:
+        info["emotion_mix_cap"] = parts.emotion_mix_cap
     # unset means "as timbre_match": no key, not even a stale one carried over from the loaded card
     info.pop("timbre_match_tilt", None)
     if parts.timbre_match_tilt is not None:
@@ -251,6 +255,7 @@ CARD_SETTINGS: dict[str, tuple[type, float, float, bool]] = {
     "timbre_match_tilt": (float, 0.0, 1.0, False),
     "code_candidates": (int, 1, 16, False),
     "duration_token_share": (float, 0.0, 1.0, False),
+    "emotion_mix_cap": (float, 0.0, 2.0, True),
 }
 
 

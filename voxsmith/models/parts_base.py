@@ -52,6 +52,9 @@ class PartsBase(ABC):
     # share of a duration_ratio the GPT's token count takes (log scale); S2M reads the rest as a
     # stretch. 1: all of it in tokens (the official behaviour, and a whole number of tokens)
     duration_token_share: float = 1.0
+    # the most emotion weight (their sum) the GPT's emotion vector mixes in; stronger weights
+    # (intensity above it) still scale the measured prosody asks and speaking rate. None: no cap
+    emotion_mix_cap: float | None = None
 
     # ----- facts -------------------------------------------------------------------------
     @property
@@ -120,6 +123,9 @@ class PartsBase(ABC):
         """Eight weights mixed with the speaker's own emotion ``base (D,)`` through the emotion matrix → ``(D,)``."""
         if self.emotion is None:
             raise CheckpointError(f"model {self.name} has no emotion matrix; use an emotion reference clip")
+        total = float(torch.as_tensor(weights).sum())
+        if self.emotion_mix_cap is not None and total > self.emotion_mix_cap:
+            weights = torch.as_tensor(weights) * (self.emotion_mix_cap / total)
         return self.emotion.mix(weights, base, style=style).reshape(-1)
 
     def emotion_duration(self, weights: torch.Tensor | None) -> float | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
+import warnings
 from collections.abc import Callable, Iterable
 
 import torch
@@ -60,7 +61,9 @@ def optimizer_step(
         else:
             opt.zero_grad(set_to_none=True)
     if sched is not None:
-        sched.step()
+        with warnings.catch_warnings():  # a skipped first step is not the misuse torch warns of
+            warnings.filterwarnings("ignore", message=".*lr_scheduler.step.*before.*optimizer.step")
+            sched.step()
     return ok
 
 
