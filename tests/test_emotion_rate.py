@@ -128,6 +128,25 @@ def test_duration_token_share_splits_a_ratio_between_tokens_and_stretch(rated):
         model.parts.duration_token_share = 1.0
 
 
+def test_emotion_mix_cap_limits_what_the_gpt_mixes_in(rated):
+    model, spk = rated
+    parts = model.parts
+    w = torch.tensor([2.0, 0, 0, 0, 0, 0, 0, 0])  # happy at intensity 2
+    full = parts.mix_emotion(w, spk.style, spk.emo_vec)
+    parts.emotion_mix_cap = 1.0
+    try:
+        capped = parts.mix_emotion(w, spk.style, spk.emo_vec)
+        assert torch.allclose(capped, parts.mix_emotion(w / 2, spk.style, spk.emo_vec))
+        assert not torch.allclose(capped, full)
+        half = torch.tensor([0.5, 0, 0, 0, 0, 0, 0, 0])  # under the cap: unchanged
+        parts.emotion_mix_cap = None
+        plain = parts.mix_emotion(half, spk.style, spk.emo_vec)
+        parts.emotion_mix_cap = 1.0
+        assert torch.equal(parts.mix_emotion(half, spk.style, spk.emo_vec), plain)
+    finally:
+        parts.emotion_mix_cap = None
+
+
 def test_dev_presets_measures_and_stores_them_in_a_model_directory(tmp_path, capsys):
     import json
 
