@@ -175,6 +175,10 @@ def test_dev_presets_measures_and_stores_them_in_a_model_directory(tmp_path, cap
     card = write_model_card(root, json.loads((root / "model.json").read_text())).read_text()
     sad = next(line for line in card.splitlines() if line.startswith("| sad |"))
     assert f"{rates.named()['sad']:.3f}" in sad and len(sad.split("|")) == 8  # tempo + four measures
+    assert "## Controls" not in card  # every setting the official behaviour: nothing to say
+    split = json.loads((root / "model.json").read_text()) | {"duration_token_share": 0.5}
+    card = write_model_card(root, split).read_text()
+    assert "r^0.5 × the neutral number of tokens" in card and "| sad |" in card
     # the fake clips are tones of growing length reading two units: longer clip = slower rate
     assert float(rates.log_tempo.abs().max()) > 0.01
     assert cli(["dev", "presets", str(tmp_path / "nowhere"), "--data", str(corpus)]) != 0

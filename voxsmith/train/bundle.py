@@ -169,12 +169,29 @@ def write_model_card(root: str | Path, card: dict, quality: dict | None = None) 
             )
     else:
         lines.append("Not measured for this bundle; see BENCHMARKS.md.")
+    lines += _controls_card(card)
     lines += _presets_card(root)
     path = root / "MODEL_CARD.md"
     tmp = path.with_suffix(".md.tmp")
     tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
     tmp.replace(path)
     return path
+
+
+def _controls_card(card: dict) -> list[str]:
+    """The model card's lines on how its sampling settings shape the controls (none when every
+    setting is the official behaviour)."""
+    share = float(card.get("duration_token_share", 1.0))
+    if share >= 1.0:
+        return []
+    return [
+        "",
+        "## Controls",
+        "",
+        f"`duration_ratio` r is split: the GPT generates r^{share:g} × the neutral number of tokens and "
+        "S2M reads them over the full r × length (`duration_token_share`; 1 would put all of it in "
+        "tokens, as the official model does). `target_tokens` stays exact.",
+    ]
 
 
 def refresh_presets_card(root: str | Path) -> None:
