@@ -136,3 +136,18 @@ def test_a_non_finite_batch_changes_no_weight_and_a_diverging_run_stops():
     guard(False, 1), guard(False, 2), guard(True, 3), guard(False, 4), guard(False, 5)  # a good step resets
     with pytest.raises(DataError, match="3 steps in a row"):
         guard(False, 6)
+
+
+def test_pack_gpt_cli(tmp_path, capsys):
+    from voxsmith.cli.main import main as cli
+
+    corpus, _, _ = make_coded_corpus(tmp_path)
+    assert (
+        cli(["corpus", "pack-gpt", str(corpus), "--out", str(tmp_path / "p"), "--refs-per-style", "1"]) == 0
+    )
+    out = capsys.readouterr().out
+    assert "train:" in out and "references" in out and (tmp_path / "p" / "gpt_valid.npz").is_file()
+    assert (
+        cli(["corpus", "pack-gpt", str(corpus), "--out", str(tmp_path / "q"), "--refs-per-style", "0"]) != 0
+    )
+    assert "refs_per_style" in capsys.readouterr().err
