@@ -61,10 +61,17 @@ def optimizer_step(
         else:
             opt.zero_grad(set_to_none=True)
     if sched is not None:
-        with warnings.catch_warnings():  # a skipped first step is not the misuse torch warns of
-            warnings.filterwarnings("ignore", message=".*lr_scheduler.step.*before.*optimizer.step")
-            sched.step()
+        advance(sched)
     return ok
+
+
+def advance(sched: torch.optim.lr_scheduler.LRScheduler) -> None:
+    """Step a schedule whose optimiser did not step this time (a skipped batch, a discriminator
+    not yet switched on): the schedule follows the run's step count, which is not the misuse
+    torch warns of."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*lr_scheduler.step.*before.*optimizer.step")
+        sched.step()
 
 
 class SkipGuard:

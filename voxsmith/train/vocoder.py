@@ -29,7 +29,7 @@ from voxsmith.checkpoints import save_safetensors
 from voxsmith.models.discriminator import VocoderDiscriminator, discriminator_loss, generator_losses
 from voxsmith.models.vocoder import VocosConfig, VocosVocoder
 from voxsmith.train.data import CorpusData
-from voxsmith.train.optim import optimizer_step, warmup_decay
+from voxsmith.train.optim import advance, optimizer_step, warmup_decay
 from voxsmith.train.state import RunDir, StopRequest, init_weights, seed_all
 
 log = logging.getLogger(__name__)
@@ -140,14 +140,14 @@ def train(
             model.train()
             if model_cfg.phase == "griffin-lim":  # the magnitude is all there is to learn
                 loss, parts = magnitude_loss(model.spectrum(mel)[0], wav, model)
-                sched_d.step()
+                advance(sched_d)
             else:
                 fake = model(mel)
                 gan = 0 <= cfg.gan_start <= step
                 if gan:  # discriminator step on detached output
                     d_loss = discriminator_loss(disc(wav), disc(fake.detach()))
                     optimizer_step(d_loss, disc.parameters(), opt_d, None, 5.0)
-                sched_d.step()
+                advance(sched_d)
                 loss, parts = reconstruction_loss(fake, wav, cfg.mel_weight)
                 if gan:
                     adv, fm = generator_losses(disc(wav), disc(fake))
