@@ -94,6 +94,10 @@ def test_gpt_recipe_trains_from_a_pack_and_rejects_remapping(tmp_path):
     no_pros = pack_gpt(corpus, tmp_path / "pack2", prosody=False)
     with pytest.raises(DataError, match="prosody"):
         PackedGPTData(no_pros, "train").attach_prosody()
+    info = json.loads((no_pros / "pack.json").read_text())
+    (no_pros / "pack.json").write_text(json.dumps(info | {"version": 99}))
+    with pytest.raises(DataError, match="version 99"):
+        PackedGPTData(no_pros, "train")
 
 
 def test_budget_fits_the_schedule_to_the_wall_time(monkeypatch):

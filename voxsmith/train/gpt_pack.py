@@ -143,6 +143,12 @@ class PackedClips:
     speaker ids and the reference pool's mels (``clip_mel`` of a clip outside the pool fails)."""
 
     def __init__(self, pack: str | Path, split: str):
+        info = json.loads((Path(pack) / PACK_FILE).read_text(encoding="utf-8"))
+        if info.get("version") != PACK_VERSION:
+            raise DataError(
+                f"{pack}: GPT pack version {info.get('version')}, this voxsmith reads {PACK_VERSION} "
+                "(pack the corpus again with `voxsmith corpus pack-gpt`)"
+            )
         path = Path(pack) / f"gpt_{split}.npz"
         if not path.is_file():
             raise DataError(f"{path}: no {split} split in this GPT pack")
