@@ -226,13 +226,11 @@ def save_parts(
             "temperature": parts.temperature, "parameters": parts.parameter_counts(), "parts": PART_FILES}  # fmt: skip
     info["code_candidates"] = parts.code_candidates
     info["duration_token_share"] = parts.duration_token_share
-    info.pop("emotion_mix_cap", None)
-    if parts.emotion_mix_cap is not None:
-        info["emotion_mix_cap"] = parts.emotion_mix_cap
-    # unset means "as timbre_match": no key, not even a stale one carried over from the loaded card
-    info.pop("timbre_match_tilt", None)
-    if parts.timbre_match_tilt is not None:
-        info["timbre_match_tilt"] = parts.timbre_match_tilt
+    # an unset optional setting has no key, not even a stale one carried over from the loaded card
+    for key in ("timbre_match_tilt", "emotion_mix_cap"):
+        info.pop(key, None)
+        if getattr(parts, key) is not None:
+            info[key] = getattr(parts, key)
     tmp = root / ".model.json.tmp"
     tmp.write_text(json.dumps(info, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     os.replace(tmp, root / "model.json")

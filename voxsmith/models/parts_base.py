@@ -123,9 +123,10 @@ class PartsBase(ABC):
         """Eight weights mixed with the speaker's own emotion ``base (D,)`` through the emotion matrix → ``(D,)``."""
         if self.emotion is None:
             raise CheckpointError(f"model {self.name} has no emotion matrix; use an emotion reference clip")
-        total = float(torch.as_tensor(weights).sum())
+        weights = torch.as_tensor(weights)
+        total = float(weights.sum())
         if self.emotion_mix_cap is not None and total > self.emotion_mix_cap:
-            weights = torch.as_tensor(weights) * (self.emotion_mix_cap / total)
+            weights = weights * (self.emotion_mix_cap / total)
         return self.emotion.mix(weights, base, style=style).reshape(-1)
 
     def emotion_duration(self, weights: torch.Tensor | None) -> float | None:

@@ -262,6 +262,8 @@ def train_gpt(
         probe = ProsodyProbe(model_cfg.model_dim)
         params += list(probe.parameters())
         modules["prosody_probe"] = probe
+    for m in modules.values():  # before the optimiser: a resumed state's moments load onto the device
+        m.to(device)
     opt = torch.optim.AdamW(params, lr=cfg.lr, betas=(0.9, 0.96), weight_decay=0.01)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, warmup_decay(cfg.warmup, cfg.steps, "cosine"))
     step = 0
@@ -273,9 +275,6 @@ def train_gpt(
         run.started_from(init)
     if reinit_emotion:
         reset_emotion_conditioner(model, opt, seed=cfg.seed + step)
-    for m in modules.values():
-        m.to(device)
-    _move_optimizer_state(opt, device)
     log.info(
         "gpt: %d params, %d train clips, step %d",
         sum(p.numel() for p in model.parameters()),
@@ -368,14 +367,6 @@ def _to(batch: GPTBatch, device: torch.device) -> GPTBatch:
     return GPTBatch(
         **{f.name: None if (v := getattr(batch, f.name)) is None else v.to(device) for f in fields(batch)}
     )
-
-
-def _move_optimizer_state(opt: torch.optim.Optimizer, device: torch.device) -> None:
-    """Adam moments follow their parameters (a CPU checkpoint resumed on an accelerator)."""
-    for state in opt.state.values():
-        for k, v in state.items():
-            if torch.is_tensor(v) and k != "step":
-                state[k] = v.to(device)
 
 
 EMOTION_MODULES = ("emo_conditioning_encoder", "emo_perceiver_encoder", "emovec_layer", "emo_layer")

@@ -51,15 +51,12 @@ def optimizer_step(
     advances): one such update would make every weight NaN for good, and the next checkpoint
     would export them over the last good ones."""
     opt.zero_grad(set_to_none=True)
-    if not torch.isfinite(loss.detach()):
-        ok = False
-    else:
+    ok = bool(torch.isfinite(loss.detach()))
+    if ok:
         loss.backward()
         ok = bool(torch.isfinite(torch.nn.utils.clip_grad_norm_(params, max_norm)))
         if ok:
             opt.step()
-        else:
-            opt.zero_grad(set_to_none=True)
     if sched is not None:
         advance(sched)
     return ok
@@ -80,14 +77,13 @@ class SkipGuard:
     meeting one bad batch), so nothing after the last good checkpoint gets exported."""
 
     def __init__(self, stage: str, limit: int = 20):
-        self.stage, self.limit, self.row, self.total = stage, limit, 0, 0
+        self.stage, self.limit, self.row = stage, limit, 0
 
     def __call__(self, ok: bool, step: int) -> None:
         if ok:
             self.row = 0
             return
         self.row += 1
-        self.total += 1
         log.warning(
             "%s: step %d skipped, loss or gradient not finite (%d in a row)", self.stage, step, self.row
         )
