@@ -287,6 +287,11 @@ def main() -> None:
         type=float,
         help="most emotion weight the GPT's emotion vector mixes in; intensity beyond it scales the prosody asks only",
     )
+    ap.add_argument(
+        "--voice-hold",
+        type=float,
+        help="most of a category's own pitch and tilt change any intensity asks (e.g. 1)",
+    )
     args = ap.parse_args()
 
     from voxsmith.errors import CheckpointError
@@ -300,6 +305,7 @@ def main() -> None:
             "timbre_match": args.timbre_match,
             "duration_token_share": args.duration_token_share,
             "emotion_mix_cap": args.emotion_mix_cap,
+            "voice_hold": args.voice_hold,
         }
         override_settings(model.parts, given, "controls.py")
     except CheckpointError as e:

@@ -150,7 +150,7 @@ def term_at(syllables, term: str) -> int:
     return next(i for i in range(len(texts)) if "".join(texts[i : i + len(term)]) == term)
 
 
-def glossary_check(model, checker, name: str, spk=None, verify: bool = False) -> dict:
+def glossary_check(model, checker, name: str, spk=None, verify: bool = False, seeds: int = 1) -> dict:
     """Per term: the readings fed to the GPT and (with the checker) the readings heard.
 
     Only the syllables where the glossary and the everyday reading differ are judged: the
@@ -159,7 +159,8 @@ def glossary_check(model, checker, name: str, spk=None, verify: bool = False) ->
     the model's general quality, which CER measures); a term is heard right when the glossary
     reading wins on all of them. ``verify``: also synthesise with the check loop
     (``verify=True``) and judge that audio the same way (the loop listens with the same checker,
-    so this says what a user of ``--verify`` gets, not an independent judgement).
+    so this says what a user of ``--verify`` gets, not an independent judgement). ``seeds``: each
+    sentence is synthesised with that many seeds (term k: k, k + 100, ...), each take judged.
     """
     from voxsmith.check.checker import glossary_rivals
     from voxsmith.text.frontend import TextFrontend
@@ -187,17 +188,20 @@ def glossary_check(model, checker, name: str, spk=None, verify: bool = False) ->
         if checker is None:
             continue
         judged = [i for i in glossary_rivals(checker.frontend, sentence) if at <= i < at + len(term)]
-        audio = model.synthesize(sentence, speaker_embedding=spk, seed=k).audio
-        row["heard"], row["right"] = heard(audio, sentence, at, judged, want)
-        tally["heard"] += row["right"]
-        if verify:
-            res = model.synthesize(sentence, speaker_embedding=spk, seed=k, verify=True)
-            row["heard_verified"], row["right_verified"] = heard(res.audio, sentence, at, judged, want)
-            row["attempts"] = res.verify["attempts"]
-            tally["verified"] += row["right_verified"]
-            tally["attempts"] += res.verify["attempts"]
-    n = len(GLOSSARY_SENTENCES)
-    out = {"condition": name, "terms": n, "fed_right": tally["fed"] / n}
+        for seed in range(k, k + 100 * seeds, 100):
+            audio = model.synthesize(sentence, speaker_embedding=spk, seed=seed).audio
+            got, right = heard(audio, sentence, at, judged, want)
+            row.setdefault("heard", []).append(got)
+            tally["heard"] += right
+            if verify:
+                res = model.synthesize(sentence, speaker_embedding=spk, seed=seed, verify=True)
+                got, right = heard(res.audio, sentence, at, judged, want)
+                row.setdefault("heard_verified", []).append(got)
+                tally["verified"] += right
+                tally["attempts"] += res.verify["attempts"]
+    n = len(GLOSSARY_SENTENCES) * seeds
+    out = {"condition": name, "terms": len(GLOSSARY_SENTENCES), "takes": n,
+           "fed_right": tally["fed"] / len(GLOSSARY_SENTENCES)}  # fmt: skip
     if checker is not None:
         out["heard_right"] = tally["heard"] / n
         if verify:
@@ -222,6 +226,10 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-glossary", action="store_true")
+    ap.add_argument(
+        "--glossary-seeds", type=int, default=1, help="takes per glossary sentence (seeds k, k+100, ...)"
+    )
+    ap.add_argument("--no-verify", action="store_true", help="skip the glossary takes with the check loop")
     ap.add_argument("--json", type=Path, help="also write the result here")
     args = ap.parse_args()
 
@@ -324,7 +332,13 @@ def main() -> None:
                     result["glossary"].append(
                         {
                             "speaker": spk_name,
-                            **glossary_check(model, checker, cond["condition"], verify=True),
+                            **glossary_check(
+                                model,
+                                checker,
+                                cond["condition"],
+                                verify=not args.no_verify,
+                                seeds=args.glossary_seeds,
+                            ),  # fmt: skip
                         }
                     )
                 model.set_adapter(None)

@@ -19,6 +19,7 @@ from voxsmith.errors import CheckpointError
         ("code_candidates", 2, 2.5),
         ("duration_token_share", 0.5, 1.5),
         ("emotion_mix_cap", 1.0, 0.0),
+        ("voice_hold", 1.0, 0.0),
     ],
 )
 def test_a_card_setting_is_read_and_a_bad_one_refused(tmp_path, key, good, bad):

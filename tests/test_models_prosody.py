@@ -9,7 +9,14 @@ import torch
 from tests.helpers import make_coded_corpus, make_random_model, make_tone, s2m_from_plain
 from voxsmith.audio import Audio
 from voxsmith.errors import CheckpointError, ConfigError
-from voxsmith.models.prosody import MEASURES, SCALES, ProsodyHead, scaled_offset, utterance_prosody
+from voxsmith.models.prosody import (
+    MEASURES,
+    SCALES,
+    VOICE_MEASURES,
+    ProsodyHead,
+    scaled_offset,
+    utterance_prosody,
+)
 
 
 def test_utterance_prosody_reads_pitch_range_loudness_and_tilt():
@@ -162,6 +169,26 @@ def test_the_table_gives_presets_their_measured_offset():
         ProsodyHead(w, b, torch.full((len(EMOTIONS), len(MEASURES)), float("nan")))
     with pytest.raises(ConfigError, match="8 values"):
         head.preset_offset(torch.zeros(3))
+
+
+def test_a_voice_hold_stops_the_pitch_at_the_categorys_own_change_and_nothing_else():
+    from voxsmith.models.emotion import EMOTIONS
+
+    w, b = torch.randn(len(MEASURES), 8), torch.zeros(len(MEASURES))
+    table = 0.1 * torch.randn(len(EMOTIONS), len(MEASURES))  # small: the range hold never binds
+    head = ProsodyHead(w, b, table)
+    happy = torch.zeros(len(EMOTIONS))
+    happy[0] = 1.0
+    free, held = head.preset_offset(1.8 * happy), head.preset_offset(1.8 * happy, voice_hold=1.0)
+    voice = [MEASURES.index(m) for m in VOICE_MEASURES]
+    other = [k for k in range(len(MEASURES)) if k not in voice]
+    assert torch.allclose(held[0, voice], table[0, voice]) and torch.allclose(
+        free[0, voice], 1.8 * table[0, voice]
+    )
+    assert torch.allclose(held[0, other], free[0, other])  # range and loudness still exaggerated
+    mixed = 0.5 * happy
+    mixed[2] = 0.25  # weights under the hold: unchanged
+    assert torch.allclose(head.preset_offset(mixed, voice_hold=1.0), head.preset_offset(mixed))
 
 
 def test_emotion_weights_ask_s2m_for_the_table_and_clips_for_the_head(tmp_path):

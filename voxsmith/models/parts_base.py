@@ -55,6 +55,10 @@ class PartsBase(ABC):
     # the most emotion weight (their sum) the GPT's emotion vector mixes in; stronger weights
     # (intensity above it) still scale the measured prosody asks and speaking rate. None: no cap
     emotion_mix_cap: float | None = None
+    # the most of each category's own measured pitch and tilt change an emotion asks of S2M (its
+    # weight clipped at this for those measures: prosody.VOICE_MEASURES); None: they grow with
+    # intensity like the rest
+    voice_hold: float | None = None
 
     # ----- facts -------------------------------------------------------------------------
     @property
@@ -215,7 +219,7 @@ class PartsBase(ABC):
         if self.prosody is None or emo_vec is None:
             return None
         if weights is not None and self.prosody.table is not None:
-            return self.prosody.preset_offset(weights)
+            return self.prosody.preset_offset(weights, voice_hold=self.voice_hold)
         return self.prosody.offset(emo_vec, spk.emo_vec)
 
     def prosody_contour(

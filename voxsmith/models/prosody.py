@@ -51,6 +51,9 @@ from voxsmith.models.emotion import EMOTIONS, as_weights
 
 MEASURES = ("f0_mean", "f0_std", "energy", "tilt")
 SCALES = (4.0, 2.0, 6.0, 3.0)  # divide by these so every offset sits near unit size
+# what intensity past ``voice_hold`` no longer moves: the speaker judge hears these as the voice
+VOICE_MEASURES = ("f0_mean", "tilt")
+VOICE_MASK = torch.tensor([m in VOICE_MEASURES for m in MEASURES])
 CONTOUR = ("f0", "energy")  # per-code contour: semitones and dB re the speaker's neutral medians
 CONTOUR_SCALES = (4.0, 6.0)  # divide by these (the f0_mean and energy scales)
 MIN_SPREAD = 0.1  # semitones: a predicted contour flatter than this scales against the corpus's spread
@@ -267,11 +270,14 @@ class ProsodyHead:
         """The prosody change from the speaker's own emotion ``base`` to ``emovec``: ``(1, K)``."""
         return (self(emovec.reshape(1, -1)) - self(base.reshape(1, -1))).reshape(1, -1)
 
-    def preset_offset(self, weights: torch.Tensor) -> torch.Tensor | None:
+    def preset_offset(self, weights: torch.Tensor, voice_hold: float | None = None) -> torch.Tensor | None:
         """Emotion weights ``(8,)`` (intensity included) → the prosody change they ask of the
         reference, ``Σ wᵢ · askᵢ`` as ``(1, K)`` (the calibrated asks, else the table), each
         measure held within the rows' own range (the strongest category at full strength);
-        None without a table.
+        None without a table. ``voice_hold``: the measures a speaker judge hears as the voice
+        itself (``VOICE_MEASURES``: mean pitch and spectral tilt) take ``Σ min(wᵢ, hold) · askᵢ``,
+        so intensity past the hold exaggerates pitch range and loudness (and the rate, elsewhere)
+        but moves the voice no further than its categories do at that strength.
 
         The hold matters at intensities above 1: S2M never saw a change larger than the corpus's
         strongest style, and past it the speaker judge hears another voice (intensity 2 without
@@ -280,7 +286,12 @@ class ProsodyHead:
             return None
         rows = self.table if self.ask is None else self.ask
         limit = rows.abs().amax(dim=0)
-        return torch.clamp(as_weights(weights) @ rows, -limit, limit).reshape(1, -1)
+        w = as_weights(weights)
+        out = w @ rows
+        if voice_hold is not None:
+            held = w.clamp(max=voice_hold) @ rows
+            out = torch.where(VOICE_MASK, held, out)
+        return torch.clamp(out, -limit, limit).reshape(1, -1)
 
     def named_table(self, asks: bool = False) -> dict[str, dict[str, float]] | None:
         """The table (``asks``: the calibrated asks) in its units (semitones, dB, dB/octave) by
