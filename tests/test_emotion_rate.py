@@ -179,6 +179,9 @@ def test_dev_presets_measures_and_stores_them_in_a_model_directory(tmp_path, cap
     split = json.loads((root / "model.json").read_text()) | {"duration_token_share": 0.5}
     card = write_model_card(root, split).read_text()
     assert "r^0.5 × the neutral number of tokens" in card and "| sad |" in card
+    assert "voice_hold" not in card
+    card = write_model_card(root, split | {"voice_hold": 1.0}).read_text()
+    assert "no more mean-pitch or spectral-tilt change than each category makes at 1" in card
     # the fake clips are tones of growing length reading two units: longer clip = slower rate
     assert float(rates.log_tempo.abs().max()) > 0.01
     assert cli(["dev", "presets", str(tmp_path / "nowhere"), "--data", str(corpus)]) != 0

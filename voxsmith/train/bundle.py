@@ -181,17 +181,22 @@ def write_model_card(root: str | Path, card: dict, quality: dict | None = None) 
 def _controls_card(card: dict) -> list[str]:
     """The model card's lines on how its sampling settings shape the controls (none when every
     setting is the official behaviour)."""
+    lines = []
     share = float(card.get("duration_token_share", 1.0))
-    if share >= 1.0:
-        return []
-    return [
-        "",
-        "## Controls",
-        "",
-        f"`duration_ratio` r is split: the GPT generates r^{share:g} × the neutral number of tokens and "
-        "S2M reads them over the full r × length (`duration_token_share`; 1 would put all of it in "
-        "tokens, as the official model does). `target_tokens` stays exact.",
-    ]
+    if share < 1.0:
+        lines.append(
+            f"`duration_ratio` r is split: the GPT generates r^{share:g} × the neutral number of tokens and "
+            "S2M reads them over the full r × length (`duration_token_share`; 1 would put all of it in "
+            "tokens, as the official model does). `target_tokens` stays exact."
+        )
+    hold = card.get("voice_hold")
+    if hold is not None:
+        lines.append(
+            f"Emotion intensity past {hold:g} exaggerates pitch range, loudness, speaking rate and the GPT's "
+            "emotion vector, but asks no more mean-pitch or spectral-tilt change than each category makes "
+            f"at {hold:g} (`voice_hold`): those are what a speaker judge hears as the voice itself."
+        )
+    return ["", "## Controls", "", "\n\n".join(lines)] if lines else []
 
 
 def refresh_presets_card(root: str | Path) -> None:
