@@ -1,7 +1,7 @@
 """Do the controls do what they say? Measured on a model with held-out corpus speakers (issue 5).
 
     python benchmarks/controls.py --data /work/data/corpus [--model DIR] [--speakers 4] [--sentences 3]
-                                  [--only tokens,duration,emotion,cache] [--json out.json]
+                                  [--only tokens,duration,emotion,emotion_ref,cache] [--json out.json]
 
 - ``tokens``: ``target_tokens=N`` over ``--token-trials`` (text, speaker, N) trials: the share that
   generated exactly N codes and exactly N × samples-per-token samples.
@@ -14,6 +14,11 @@
   the style recipe moves that measure, the magnitude as a share of the corpus shift, and SIM to
   the speaker's real clip under the emotion as a share of the neutral SIM (target ≥ 0.9), and
   the CER/WER under each preset beside neutral's. ``--intensity`` sets the presets' intensity.
+- ``emotion_ref``: emotion from a second clip: for each of the 8 styles, a full-strength clip of
+  that style by *another* held-out speaker (the other language's first, so the emotion clip carries
+  neither the voice nor the language) as ``emotion_reference``, against neutral on the same texts,
+  speakers and seeds: the same prosody measures and SIM to the reference speaker as ``emotion``
+  (timbre must survive an emotion taken from someone else's voice).
 - ``cache``: the same seed with a ``SpeakerEmbedding`` saved, loaded and reused gives
   bit-identical audio to extracting it from the clip each time.
 
@@ -148,9 +153,40 @@ def bench_duration(model, items, asr, seed: int, out_dir: Path) -> dict:
     }
 
 
+def emotion_clips(data: Path, items) -> dict[str, dict[str, Path]]:
+    """Per reference speaker, per style: a full-strength clip of that style by another test
+    speaker, of the other language where there is one (``emotion_ref``)."""
+    from voxsmith.data.manifest import read_rows
+    from voxsmith.data.styles import EMOTIONS
+
+    rows = [r for r in read_rows(data) if r["split"] == "test" and r.get("style_strength", 1.0) >= 1.0]
+    out: dict[str, dict[str, Path]] = {}
+    for _, anchor, _ in items:
+        spk, lang = anchor["speaker"], anchor["lang"]
+        out[spk] = {}
+        for emo in EMOTIONS:
+            others = sorted(
+                (r for r in rows if r["style"] == emo and r["speaker"] != spk),
+                key=lambda r: (r["lang"] == lang, r["id"]),  # the other language first
+            )
+            if not others:
+                raise SystemExit(f"emotion_ref: no full-strength {emo} clip by a speaker other than {spk}")
+            out[spk][emo] = data / others[0]["path"]
+    return out
+
+
 def bench_emotion(
-    model, items, sim, asr, corpus_shift: dict | None, seed: int, out_dir: Path, intensity: float = 1.0
+    model,
+    items,
+    sim,
+    asr,
+    corpus_shift: dict | None,
+    seed: int,
+    out_dir: Path,
+    intensity: float = 1.0,
+    clips: dict[str, dict[str, Path]] | None = None,
 ) -> dict:
+    """The presets (or, with ``clips``, each style's clip as ``emotion_reference``) against neutral."""
     from voxsmith.audio import AudioProcessor
     from voxsmith.data.check import MEASURES, measure_clip, spoken_units
     from voxsmith.data.styles import EMOTIONS, recipe
@@ -158,17 +194,14 @@ def bench_emotion(
     shifts: dict[str, list[dict[str, float]]] = defaultdict(list)
     sims: dict[str, list[float]] = defaultdict(list)
     errs: dict[str, list[float]] = defaultdict(list)
-    for emb, anchor, t in _sentences(items, "emotion"):
+    for emb, anchor, t in _sentences(items, "emotion" if clips is None else "emotion_ref"):
         base = None
         for emo in ("neutral", *EMOTIONS):
-            res = model.synthesize(
-                t["text"],
-                speaker_embedding=emb,
-                emotion=None if emo == "neutral" else emo,
-                intensity=intensity,
-                seed=seed,
-            )
-            path = out_dir / f"{t['id']}.{emo}.wav"
+            given = {"emotion": None if emo == "neutral" else emo, "intensity": intensity}
+            if clips is not None:
+                given = {"emotion_reference": None if emo == "neutral" else clips[anchor["speaker"]][emo]}
+            res = model.synthesize(t["text"], speaker_embedding=emb, seed=seed, **given)
+            path = out_dir / f"{t['id']}.{emo}{'' if clips is None else '.ref'}.wav"
             AudioProcessor.save(res.audio, path)
             m = measure_clip(res.audio.samples, res.audio.sample_rate, spoken_units(t))
             sims[emo].append(sim.similarity(path, anchor["_abs"]))
@@ -182,7 +215,7 @@ def bench_emotion(
     neutral_sim = float(np.mean(sims["neutral"]))
     neutral_err = float(np.mean(errs["neutral"]))
     out: dict = {
-        "intensity": intensity,
+        "intensity": intensity if clips is None else None,
         "neutral_sim": round(neutral_sim, 3),
         "neutral_err": round(neutral_err, 3),
         "styles": {},
@@ -268,7 +301,7 @@ def main() -> None:
     ap.add_argument("--sentences", type=int, default=3, help="texts per speaker")
     ap.add_argument("--token-trials", type=int, default=50)
     ap.add_argument("--corpus-shifts", type=Path, help="`voxsmith corpus check-styles --json` output")
-    ap.add_argument("--only", default="tokens,duration,emotion,cache")
+    ap.add_argument("--only", default="tokens,duration,emotion,emotion_ref,cache")
     ap.add_argument("--intensity", type=float, default=1.0, help="preset intensity for `emotion` (0-2)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
@@ -334,7 +367,7 @@ def main() -> None:
 
         result["duration"] = bench_duration(model, items, AsrJudge(), args.seed, args.out)
         print(json.dumps({"duration": result["duration"]}), file=sys.stderr)
-    if "emotion" in parts:
+    if parts & {"emotion", "emotion_ref"}:
         from voxsmith.eval.asr import AsrJudge
         from voxsmith.eval.sim import SpeakerJudge
 
@@ -345,10 +378,17 @@ def main() -> None:
             from voxsmith.data.check import style_shifts
 
             shifts = style_shifts(args.data, max_per_style=30, seed=args.seed)
-        result["emotion"] = bench_emotion(
-            model, items, SpeakerJudge(), AsrJudge(), shifts, args.seed, args.out, args.intensity
-        )
-        print(json.dumps({"emotion": result["emotion"]["summary"]}), file=sys.stderr)
+        judges = SpeakerJudge(), AsrJudge()
+        for what in ("emotion", "emotion_ref"):
+            if what not in parts:
+                continue
+            clips = emotion_clips(args.data, items) if what == "emotion_ref" else None
+            result[what] = bench_emotion(
+                model, items, *judges, shifts, args.seed, args.out, args.intensity, clips=clips
+            )
+            if clips is not None:
+                result[what]["clips"] = {s: {e: str(p) for e, p in c.items()} for s, c in clips.items()}
+            print(json.dumps({what: result[what]["summary"]}), file=sys.stderr)
     text = json.dumps(result, indent=1, ensure_ascii=False)
     print(text)
     if args.json:
