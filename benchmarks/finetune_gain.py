@@ -338,7 +338,7 @@ def main() -> None:
                                 cond["condition"],
                                 verify=not args.no_verify,
                                 seeds=args.glossary_seeds,
-                            ),  # fmt: skip
+                            ),
                         }
                     )
                 model.set_adapter(None)
