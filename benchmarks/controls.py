@@ -197,8 +197,9 @@ def bench_emotion(
     for emb, anchor, t in _sentences(items, "emotion" if clips is None else "emotion_ref"):
         base = None
         for emo in ("neutral", *EMOTIONS):
-            given = {"emotion": None if emo == "neutral" else emo, "intensity": intensity}
-            if clips is not None:
+            if clips is None:
+                given = {"emotion": None if emo == "neutral" else emo, "intensity": intensity}
+            else:
                 given = {"emotion_reference": None if emo == "neutral" else clips[anchor["speaker"]][emo]}
             res = model.synthesize(t["text"], speaker_embedding=emb, seed=seed, **given)
             path = out_dir / f"{t['id']}.{emo}{'' if clips is None else '.ref'}.wav"
@@ -354,6 +355,7 @@ def main() -> None:
         "timbre_match": model.parts.timbre_match,
         "duration_token_share": model.parts.duration_token_share,
         "emotion_mix_cap": model.parts.emotion_mix_cap,
+        "voice_hold": model.parts.voice_hold,
         "speakers": [r["speaker"] for r, _, _ in picked],
     }
     if "tokens" in parts:

@@ -199,9 +199,9 @@ def glossary_check(model, checker, name: str, spk=None, verify: bool = False, se
                 row.setdefault("heard_verified", []).append(got)
                 tally["verified"] += right
                 tally["attempts"] += res.verify["attempts"]
-    n = len(GLOSSARY_SENTENCES) * seeds
-    out = {"condition": name, "terms": len(GLOSSARY_SENTENCES), "takes": n,
-           "fed_right": tally["fed"] / len(GLOSSARY_SENTENCES)}  # fmt: skip
+    terms = len(GLOSSARY_SENTENCES)
+    n = terms * seeds
+    out = {"condition": name, "terms": terms, "takes": n, "fed_right": tally["fed"] / terms}
     if checker is not None:
         out["heard_right"] = tally["heard"] / n
         if verify:
