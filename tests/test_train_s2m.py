@@ -234,3 +234,76 @@ def test_s2m_recipe_learns_to_read_the_contour_and_the_bundle_fits_its_head(tmp_
     fitted = float((head(x) - y).pow(2).mean())
     assert fitted < float((y - y.mean(0)).pow(2).mean())  # better than each measure's mean
     assert head.spread > 0
+
+
+def test_flow_estimate_inverts_the_path_exactly_for_the_true_velocity():
+    import torch
+
+    from tests.helpers import small_s2m
+
+    cfm = small_s2m().cfm
+    x1 = torch.randn(3, 80, 24)
+    sigma = cfm.sigma_min
+
+    def oracle(y, prompt, x_lens, t, style, mu):  # the velocity that leads exactly to x1
+        t = t[:, None, None]
+        z = (y - t * x1) / (1 - (1 - sigma) * t)
+        return x1 - (1 - sigma) * z
+
+    cfm.estimator.forward = oracle
+    lens, prompts = torch.tensor([24, 20, 16]), torch.tensor([4, 8, 0])
+    est = cfm.loss(x1, lens, prompts, torch.zeros(3, 24, 32), torch.zeros(3, 8),
+                   generator=torch.Generator().manual_seed(0), estimate=True)  # fmt: skip
+    assert float(est.loss) < 1e-5
+    region = est.region.bool().expand_as(x1)
+    assert torch.allclose(est.mel[region], x1[region], atol=1e-4)
+    assert (
+        est.region[1, 0, :8].sum() == 0 and est.region[1, 0, 8:20].all() and est.region[1, 0, 20:].sum() == 0
+    )
+    assert est.t.shape == (3,) and est.conditioned.shape == (3,)
+
+
+def test_content_loss_is_zero_for_the_real_mel_and_pushes_a_wrong_estimate_back(tmp_path):
+    import torch
+
+    from voxsmith.models.s2m.cfm import FlowEstimate
+    from voxsmith.train.content import load_content
+    from voxsmith.train.s2m_content import ContentLoss
+
+    _, content, _ = make_coded_corpus(tmp_path)
+    judge = ContentLoss(load_content(content))
+    g = torch.Generator().manual_seed(0)
+    real = torch.randn(2, 80, 32, generator=g)
+    lens = torch.tensor([32, 28])
+    region = torch.zeros(2, 1, 32)
+    region[:, :, 8:28] = 1.0
+    ones = torch.ones(2)
+    assert float(judge(real, FlowEstimate(torch.tensor(0.0), real.clone(), ones, region, ones), lens)) < 1e-6
+    wrong = (real + 2.0 * torch.randn(2, 80, 32, generator=g)).requires_grad_(True)
+    loss = judge(real, FlowEstimate(torch.tensor(0.0), wrong, ones, region, ones), lens)
+    loss.backward()
+    assert loss.item() > 1e-3
+    # only the frames past the prompt get a gradient; the frozen judge gets none
+    assert wrong.grad[:, :, 8:28].abs().sum() > 0 and wrong.grad[:, :, :8].abs().sum() == 0
+    assert all(p.grad is None for p in judge.encoder.parameters())
+    # items at t = 0 or without their conditions (guidance dropout) carry no content loss
+    for t, kept in ((torch.zeros(2), ones), (ones, torch.zeros(2))):
+        assert judge(real, FlowEstimate(torch.tensor(0.0), wrong, t, region, kept), lens).item() == 0.0
+
+
+def test_s2m_recipe_with_the_content_loss_logs_it_and_refuses_half_a_setting(tmp_path):
+    corpus, content, codec = make_coded_corpus(tmp_path)
+    cfg = S2MTrainConfig(steps=4, batch_size=2, crop_codes=12, warmup=1, log_every=2, val_every=4,
+                         content_weight=0.5)  # fmt: skip
+    model_cfg = S2MConfig.tiny(content_dim=32, gpt_dim=None, style_dim=8)
+    model_cfg.dit.depth, model_cfg.wavenet.num_layers = 2, 1
+    out = tmp_path / "s2m"
+    train_s2m(corpus, codec, out, cfg, model_cfg, content=content)
+    rows = [json.loads(x) for x in (out / "losses.jsonl").read_text().splitlines()]
+    logged = [r for r in rows if "content_loss" in r]
+    assert len(logged) == 2 and all(r["content_loss"] > 0 and r["fm_loss"] > 0 for r in logged)
+    assert any(r.get("val_content_loss", 0) > 0 and "val_fm_loss" in r for r in rows)
+    with pytest.raises(ConfigError, match="content"):
+        train_s2m(corpus, codec, tmp_path / "s2", S2MTrainConfig(steps=1, content_weight=0.5), model_cfg)
+    with pytest.raises(ConfigError, match="content"):
+        train_s2m(corpus, codec, tmp_path / "s3", S2MTrainConfig(steps=1), model_cfg, content=content)
