@@ -7,9 +7,7 @@ the corpus grew, or across runs, those figures are not comparable. This scores e
 ``s2m.safetensors`` on the same fixed crops and noise of the corpus's current valid split
 (``train.s2m.validate``). S2Ms that read GPT latents are compared on the latents of ``--gpt``
 (the one they were trained with; cached per GPT file). Lower is better; the loss is a proxy
-(the Whisper benchmark, ``builtin_quality.py``, is the judge). With ``--content`` the content
-loss (the content encoder's unit posteriors on S2M's clean-mel estimates against the real mel's)
-is reported beside it.
+(the Whisper benchmark, ``builtin_quality.py``, is the judge).
 """
 
 from __future__ import annotations
@@ -27,11 +25,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--codec", type=Path, required=True, help="codec.safetensors the S2Ms read")
     ap.add_argument("--gpt", type=Path, help="gpt.safetensors whose latents the S2Ms read")
     ap.add_argument("--batches", type=int, default=16, help="validation batches")
-    ap.add_argument(
-        "--content",
-        type=Path,
-        help="content.safetensors: also report the content loss (train/s2m_content.py)",
-    )
     ap.add_argument("--split", default="valid")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--json", type=Path, help="write the results here too")
@@ -41,15 +34,12 @@ def main(argv: list[str] | None = None) -> int:
 
     from voxsmith.checkpoints import load_module
     from voxsmith.models.s2m import S2M, S2MConfig
-    from voxsmith.train.content import load_content
     from voxsmith.train.gpt_latents import latents_cache
     from voxsmith.train.s2m import S2MData, S2MTrainConfig, load_codec, validate
-    from voxsmith.train.s2m_content import ContentLoss
 
     torch.set_num_threads(args.threads)
     codec = load_codec(args.codec)
     latents = latents_cache(args.data, args.split, args.gpt) if args.gpt is not None else None
-    judge = ContentLoss(load_content(args.content)) if args.content is not None else None
     data: dict[bool, S2MData] = {}  # with and without measured prosody offsets, built when needed
     out = {"corpus": str(args.data), "split": args.split, "batches": args.batches}
     results = {}
@@ -59,11 +49,10 @@ def main(argv: list[str] | None = None) -> int:
             reads = bool(model.cfg.prosody_dim)  # type: ignore[attr-defined]
             if reads not in data:
                 data[reads] = S2MData(args.data, args.split, latents, prosody=reads)
-            parts = validate(
-                model, codec, data[reads], S2MTrainConfig(), model.cfg.dit.style_dim, batches=args.batches,
-                judge=judge,
-            )  # type: ignore[arg-type]  # fmt: skip
-            results[str(path)] = {f"val_{k}": round(v, 4) for k, v in parts.items()}
+            loss = validate(
+                model, codec, data[reads], S2MTrainConfig(), model.cfg.dit.style_dim, batches=args.batches
+            )  # type: ignore[arg-type]
+            results[str(path)] = {"val_fm_loss": round(loss, 4)}
             print(path, json.dumps(results[str(path)]), flush=True)
     out["s2ms"] = results
     if args.json:

@@ -68,18 +68,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="gpt stage: wall-time budget of this invocation; after 60 measured steps the schedule "
         "is shortened to end within it (--steps stays the upper bound)",
     )
-    p.add_argument(
-        "--content",
-        type=Path,
-        help="codec stage: content.safetensors to use; s2m stage: the content encoder that judges "
-        "S2M's clean-mel estimates (with --content-weight)",
-    )
-    p.add_argument(
-        "--content-weight",
-        type=float,
-        help="s2m stage: weight of the content loss, the KL from the content encoder's unit posteriors "
-        "on the real mel to those on S2M's estimate (default: off; e.g. 0.1; needs --content)",
-    )
+    p.add_argument("--content", type=Path, help="codec stage: content.safetensors to use")
     p.add_argument(
         "--phase",
         choices=["predicted", "griffin-lim"],
@@ -315,14 +304,10 @@ def run(args: argparse.Namespace) -> int:
             cfg.cross_prompt = args.cross_prompt
         if args.depth is not None and args.depth < 2:
             raise ConfigError(f"--depth must be >= 2, got {args.depth}")
-        if args.content_weight is not None:
-            if args.content is None or args.content_weight <= 0.0:
-                raise ConfigError("--content-weight needs --content CONTENT.safetensors and a weight > 0")
-            cfg.content_weight = args.content_weight
         path = train_s2m(
             args.data, args.codec, args.out, _every(cfg, args),
             resume=resume, init=args.init, gpt=args.gpt, depth=args.depth, prosody=args.prosody,
-            contour=args.contour, content=args.content if args.content_weight is not None else None,
+            contour=args.contour,
         )  # fmt: skip
     elif args.stage == "checker":
         from voxsmith.check.config import CheckerConfig

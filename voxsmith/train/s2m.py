@@ -25,11 +25,6 @@ With ``gpt`` (``voxsmith train s2m --gpt PATH``), S2M also reads that GPT's late
 attended to the text, so its latents say what the lossy codes blur. An S2M trained
 without them starts from its old weights with a zero ``gpt_layer`` output (same outputs
 at step 0). The GPT is fixed for a run; a resume picks up the GPT file as it is then.
-
-With ``content`` (``--content PATH --content-weight W``), the loss adds W times the content
-loss of :mod:`voxsmith.train.s2m_content`: the frozen content encoder's unit posteriors on S2M's
-estimate of the clean mel against those on the real mel, which weighs the errors that cost
-intelligibility more than the flow-matching L1 does.
 """
 
 from __future__ import annotations
@@ -53,7 +48,6 @@ from voxsmith.models.s2m.grow import grow_depth
 from voxsmith.train.data import CorpusData, neutral_or_all, pad, split_codes
 from voxsmith.train.gpt_latents import latents_cache
 from voxsmith.train.optim import SkipGuard, optimizer_step, warmup_decay
-from voxsmith.train.s2m_content import ContentLoss
 from voxsmith.train.state import RunDir, StopRequest, seed_all
 
 log = logging.getLogger(__name__)
@@ -81,7 +75,6 @@ class S2MTrainConfig:
     val_every: int = 1000
     seed: int = 0
     threads: int = 2
-    content_weight: float = 0.0  # weight of the content loss (with a content encoder; s2m_content.py)
 
 
 def load_codec(path: str | Path) -> KMeansCodec:
@@ -278,7 +271,6 @@ def train_s2m(
     depth: int | None = None,
     prosody: bool = False,
     contour: bool = False,
-    content: str | Path | None = None,
 ) -> Path:
     """Train (or resume) S2M; returns the exported ``s2m.safetensors``.
 
@@ -287,16 +279,8 @@ def train_s2m(
     ``depth``: DiT blocks, replacing ``model_cfg``'s; deeper than ``init`` grows it (:func:`init_s2m`).
     ``prosody``: the model reads prosody offsets (added to one that does not, at zero); a
     model that already does keeps reading them. ``contour``: likewise for the per-code contour.
-    ``content``: a ``content.safetensors`` whose encoder judges S2M's estimates (``cfg.content_weight``).
     """
     cfg = cfg or S2MTrainConfig()
-    if (content is None) != (cfg.content_weight == 0.0) or cfg.content_weight < 0.0:
-        raise ConfigError("s2m: a content loss needs both a content encoder and a positive content weight")
-    judge = None
-    if content is not None:
-        from voxsmith.train.content import load_content
-
-        judge = ContentLoss(load_content(content))
     codec = load_codec(codec_path)
     torch.set_num_threads(cfg.threads)
     latents: dict[str, dict[str, np.ndarray] | None] = {"train": None, "valid": None}
@@ -356,18 +340,17 @@ def train_s2m(
             rng = np.random.default_rng([cfg.seed, step])
             gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + step)
             model.train()
-            loss, parts = batch_loss(model, codec, train, rng, cfg, style_dim, gen, judge)
+            loss = batch_loss(model, codec, train, rng, cfg, style_dim, gen)
             guard(optimizer_step(loss, model.parameters(), opt, sched, 1.0), step)
             step += 1
             bar.update(1)
             if step % cfg.log_every == 0:
-                run.log(step, **parts, lr=sched.get_last_lr()[0])
-                bar.set_postfix({k.removesuffix("_loss"): f"{v:.3f}" for k, v in parts.items()})
+                run.log(step, fm_loss=loss.item(), lr=sched.get_last_lr()[0])
+                bar.set_postfix(fm=f"{loss.item():.3f}")
             if step % cfg.val_every == 0 or step == cfg.steps or stop.requested:
                 if valid is None:
                     valid = S2MData(corpus, "valid", latents["valid"], **reads)
-                val = validate(model, codec, valid, cfg, style_dim, judge=judge)
-                run.log(step, **{f"val_{k}": v for k, v in val.items()})
+                run.log(step, val_fm_loss=validate(model, codec, valid, cfg, style_dim))
                 run.checkpoint(
                     step, {"model": model}, {"opt": opt}, {"sched": sched},
                     export=lambda: save_safetensors(
@@ -397,41 +380,25 @@ def batch_loss(
     cfg: S2MTrainConfig,
     style_dim: int,
     gen: torch.Generator,
-    judge: ContentLoss | None = None,
-) -> tuple[torch.Tensor, dict[str, float]]:
-    """Loss of one batch drawn from ``data`` with ``rng`` (noise and times from ``gen``): the
-    flow-matching loss, plus ``cfg.content_weight`` × the content loss with a ``judge``; and
-    the parts as floats (``fm_loss``, ``content_loss``)."""
+) -> torch.Tensor:
+    """Flow-matching loss of one batch drawn from ``data`` with ``rng`` (noise and times from ``gen``)."""
     b = data.batch(rng, cfg, style_dim)
-    est = model.loss(
+    return model.loss(
         codec.vq2emb(b.codes), b.mel, b.mel_lens, b.style, gpt_latent=b.latent, prompt_lens=b.prompt_lens,
         generator=gen, prompt_latent=cfg.prompt_latent, prosody=b.prosody, contour=b.contour,
-        estimate=judge is not None,
     )  # fmt: skip
-    if judge is None:
-        return est, {"fm_loss": est.item()}  # type: ignore[union-attr]
-    content = judge(b.mel, est, b.mel_lens)  # type: ignore[arg-type]
-    loss = est.loss + cfg.content_weight * content  # type: ignore[union-attr]
-    return loss, {"fm_loss": est.loss.item(), "content_loss": content.item()}  # type: ignore[union-attr]
 
 
 @torch.no_grad()
 def validate(
-    model: S2M,
-    codec: KMeansCodec,
-    data: S2MData,
-    cfg: S2MTrainConfig,
-    style_dim: int,
-    batches: int = 4,
-    judge: ContentLoss | None = None,
-) -> dict[str, float]:
-    """Mean loss parts (``fm_loss``, with a ``judge`` also ``content_loss``) on fixed validation
-    crops and fixed noise (comparable across steps)."""
+    model: S2M, codec: KMeansCodec, data: S2MData, cfg: S2MTrainConfig, style_dim: int, batches: int = 4
+) -> float:
+    """Flow-matching loss on fixed validation crops and fixed noise (comparable across steps)."""
     model.eval()
-    parts: dict[str, list[float]] = {}
+    losses = []
     for b in range(batches):
         rng = np.random.default_rng([cfg.seed, 20_000 + b])
-        _, got = batch_loss(model, codec, data, rng, cfg, style_dim, torch.Generator().manual_seed(b), judge)
-        for k, v in got.items():
-            parts.setdefault(k, []).append(v)
-    return {k: float(np.mean(v)) for k, v in parts.items()}
+        losses.append(
+            batch_loss(model, codec, data, rng, cfg, style_dim, torch.Generator().manual_seed(b)).item()
+        )
+    return float(np.mean(losses))

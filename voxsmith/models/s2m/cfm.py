@@ -21,8 +21,6 @@ S style width.
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -42,18 +40,6 @@ def sway_schedule(n_steps: int, sway: float, device: torch.device | str = "cpu")
     if sway == 0.0:
         return u
     return u + sway * (torch.cos(torch.pi / 2 * u) - 1 + u)
-
-
-class FlowEstimate(NamedTuple):
-    """A training step's loss and what it implies about the clean mel (``CFM.loss(estimate=True)``)."""
-
-    loss: torch.Tensor  # scalar flow-matching loss
-    mel: (
-        torch.Tensor
-    )  # (B, M, T) the clean mel implied by the predicted velocity, x1 = x_t + (1 - t)·v (σ → 0)
-    t: torch.Tensor  # (B,) flow times: near 1 the estimate is sharp, near 0 a blurred average
-    region: torch.Tensor  # (B, 1, T) 1 on the frames the loss covers (past the prompt, within length)
-    conditioned: torch.Tensor  # (B,) 1 where the item kept its conditions (0: dropped for guidance)
 
 
 class CFM(nn.Module):
@@ -158,10 +144,8 @@ class CFM(nn.Module):
         style: torch.Tensor,
         *,
         generator: torch.Generator | None = None,
-        estimate: bool = False,
-    ) -> torch.Tensor | FlowEstimate:
-        """Flow-matching loss with the in-context prompt (scalar; with ``estimate`` a
-        :class:`FlowEstimate` that also holds the clean mel the predicted velocity implies).
+    ) -> torch.Tensor:
+        """Flow-matching loss with the in-context prompt (scalar).
 
         x1 ``(B, M, T)`` target mel; x_lens ``(B,)`` valid frames; prompt_lens ``(B,)`` prompt frames
         (``< x_lens``); mu ``(B, T, C)``; style ``(B, S)``. Per item the L1 (or L2) error of the
@@ -192,8 +176,4 @@ class CFM(nn.Module):
             else F.mse_loss(v, u, reduction="none")
         )
         per_item = (err * region).sum(dim=(1, 2)) / (region.sum(dim=(1, 2)) * m)
-        if not estimate:
-            return per_item.mean()
-        # the exact inverse of the path: x1 = (1 - (1 - σ)·t)·v + (1 - σ)·x_t
-        mel = (1 - (1 - self.sigma_min) * t) * v + (1 - self.sigma_min) * y
-        return FlowEstimate(per_item.mean(), mel, t.flatten(), region, keep)
+        return per_item.mean()

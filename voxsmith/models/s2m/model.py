@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from voxsmith.errors import CheckpointError, ConfigError
-from voxsmith.models.s2m.cfm import CFM, FlowEstimate
+from voxsmith.models.s2m.cfm import CFM
 from voxsmith.models.s2m.config import S2MConfig
 from voxsmith.models.s2m.length_regulator import LengthRegulator
 
@@ -277,8 +277,7 @@ class S2M(nn.Module):
         prompt_latent: bool = True,
         prosody: torch.Tensor | None = None,
         contour: torch.Tensor | None = None,
-        estimate: bool = False,
-    ) -> torch.Tensor | FlowEstimate:
+    ) -> torch.Tensor:
         """Training loss on a batch: codes_emb ``(B, N, Cin)``, mel ``(B, M, T)``, mel_lens ``(B,)``, style ``(B, S)``.
 
         The prompt is the first ``prompt_lens`` frames, by default drawn uniformly in
@@ -286,8 +285,7 @@ class S2M(nn.Module):
         ``prompt_latent=False`` the prompt's codes get no GPT-latent term, as at inference, where
         the prompt condition is the reference's bare codec embedding. ``prosody (B, K)``: each
         target's prosody offset from its prompt, added past the prompt's codes only; ``contour
-        (B, N, Kc)``: each code's prosody contour, likewise past the prompt only. ``estimate``:
-        return the :class:`~voxsmith.models.s2m.cfm.FlowEstimate` (loss and implied clean mel).
+        (B, N, Kc)``: each code's prosody contour, likewise past the prompt only.
         """
         t = mel.shape[-1]
         if mel_lens.shape != (mel.shape[0],) or int(mel_lens.max()) > t:
@@ -306,4 +304,4 @@ class S2M(nn.Module):
         )
         if cond.shape[1] != t:
             cond = torch.nn.functional.pad(cond, (0, 0, 0, t - cond.shape[1]))
-        return self.cfm.loss(mel, mel_lens, prompt_lens, cond, style, generator=generator, estimate=estimate)
+        return self.cfm.loss(mel, mel_lens, prompt_lens, cond, style, generator=generator)
