@@ -6,8 +6,10 @@ A training run validates on 4 batches of the valid split as it was when the run 
 the corpus grew, or across runs, those figures are not comparable. This scores every given
 ``s2m.safetensors`` on the same fixed crops and noise of the corpus's current valid split
 (``train.s2m.validate``). S2Ms that read GPT latents are compared on the latents of ``--gpt``
-(the one they were trained with; cached per GPT file). Lower is better; the loss is a proxy
-(the Whisper benchmark, ``builtin_quality.py``, is the judge).
+(the one they were trained with; cached per GPT file), and each S2M gets the side inputs it
+reads (prosody offsets, per-code contour); crops are prompted by their own start (the recipe's
+default, not a run's ``--cross-prompt``). Lower is better; the loss is a proxy (the Whisper
+benchmark, ``builtin_quality.py``, is the judge).
 """
 
 from __future__ import annotations
@@ -40,15 +42,16 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     codec = load_codec(args.codec)
     latents = latents_cache(args.data, args.split, args.gpt) if args.gpt is not None else None
-    data: dict[bool, S2MData] = {}  # with and without measured prosody offsets, built when needed
+    data: dict[tuple[bool, bool], S2MData] = {}  # per side inputs read, built when needed
     out = {"corpus": str(args.data), "split": args.split, "batches": args.batches}
     results = {}
     with torch.no_grad():
         for path in args.s2ms:
             model = load_module(path, "s2m", lambda c: S2M(S2MConfig.from_dict(c)))
-            reads = bool(model.cfg.prosody_dim)  # type: ignore[attr-defined]
+            # the side inputs the model reads (prosody offsets, per-code contour), as in its training run
+            reads = (bool(model.cfg.prosody_dim), bool(model.cfg.contour_dim))  # type: ignore[attr-defined]
             if reads not in data:
-                data[reads] = S2MData(args.data, args.split, latents, prosody=reads)
+                data[reads] = S2MData(args.data, args.split, latents, prosody=reads[0], contour=reads[1])
             loss = validate(
                 model, codec, data[reads], S2MTrainConfig(), model.cfg.dit.style_dim, batches=args.batches
             )  # type: ignore[arg-type]
