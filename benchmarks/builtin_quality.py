@@ -108,16 +108,20 @@ def cross_targets(plan: list[tuple], per_speaker: int) -> dict[str, list[dict]]:
     return out
 
 
-def render_oracle(model, codes_of: Path, text: str, emb, seed: int):
-    """The real clip's own codes through S2M + vocoder, prompted by ``emb``: ``Audio``."""
+def oracle_mel(model, codes_of: Path, text: str, emb, seed: int):
+    """The real clip's own codes through S2M, prompted by ``emb``: mel ``(80, frames)``."""
     import torch
 
     codes = model.speaker_encoder(codes_of).prompt_codes
     # the text as one segment (an S2M that reads GPT latents needs it)
     ids = [int(i) for seg in model.frontend.process(text).segment_tokens for i in seg]
     with torch.inference_mode():
-        mel = model.parts.codes_to_mel(codes, emb, text_ids=ids, seed=seed)
-    return model.vocoder(mel)
+        return model.parts.codes_to_mel(codes, emb, text_ids=ids, seed=seed)
+
+
+def render_oracle(model, codes_of: Path, text: str, emb, seed: int):
+    """The real clip's own codes through S2M + vocoder, prompted by ``emb``: ``Audio``."""
+    return model.vocoder(oracle_mel(model, codes_of, text, emb, seed))
 
 
 def summarise(items: list[dict]) -> dict:

@@ -232,6 +232,8 @@ def main() -> None:
     ap.add_argument("--no-verify", action="store_true", help="skip the glossary takes with the check loop")
     ap.add_argument("--json", type=Path, help="also write the result here")
     args = ap.parse_args()
+    if args.glossary_seeds < 1:
+        ap.error(f"--glossary-seeds must be at least 1, got {args.glossary_seeds}")
 
     import torch
 

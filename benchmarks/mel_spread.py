@@ -47,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
+    from benchmarks.builtin_quality import oracle_mel
     from voxsmith.audio import AudioProcessor
     from voxsmith.data.manifest import read_rows
     from voxsmith.pipeline import IndexTTSModel
@@ -65,17 +66,10 @@ def main(argv: list[str] | None = None) -> int:
         emb = model.speaker_encoder(args.data / ref["path"])
         for t in targets:
             real_std, real_delta = spreads(AudioProcessor.mel(AudioProcessor.load(args.data / t["path"]))[0])
-            ids = [int(i) for seg in model.frontend.process(t["text"]).segment_tokens for i in seg]
-            with torch.inference_mode():
-                mels = {
-                    "gen": model.tts(t["text"], emb, seed=args.seed)[0],
-                    "oracle": model.parts.codes_to_mel(
-                        model.speaker_encoder(args.data / t["path"]).prompt_codes,
-                        emb,
-                        text_ids=ids,
-                        seed=args.seed,
-                    ),
-                }
+            mels = {
+                "gen": model.tts(t["text"], emb, seed=args.seed)[0],
+                "oracle": oracle_mel(model, args.data / t["path"], t["text"], emb, args.seed),
+            }
             row = {"id": t["id"], "lang": t["lang"]}
             for kind, mel in mels.items():
                 std, delta = spreads(mel.float())
