@@ -44,9 +44,14 @@ def test_optimizer_step_clips_and_steps():
     opt = torch.optim.SGD([p], lr=1.0)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, warmup_decay(1, 10))
     loss = (p * torch.tensor([30.0, 40.0, 0.0])).sum()  # gradient norm 50
-    optimizer_step(loss, [p], opt, sched, max_norm=5.0)
+    norms: list[float] = []
+    assert optimizer_step(loss, [p], opt, sched, max_norm=5.0, norms=norms)
     assert torch.allclose(p.detach(), torch.tensor([-3.0, -4.0, 0.0]), atol=1e-4)
     assert sched.last_epoch == 1 and sched.get_last_lr()[0] == pytest.approx(0.9)
+    assert norms == [pytest.approx(50.0)]  # the norm before the clip, for the run's log
+    huge = (p * torch.tensor([1e30, 1e30, 0.0])).sum()  # its norm overflows float32: skipped
+    assert not optimizer_step(huge, [p], opt, sched, max_norm=5.0, norms=norms)
+    assert norms[1] == float("inf") and torch.allclose(p.detach(), torch.tensor([-3.0, -4.0, 0.0]), atol=1e-4)
 
 
 def test_greedy_ctc_and_edit_distance():

@@ -83,6 +83,19 @@ def register(sub: argparse._SubParsersAction) -> None:
         "(recovers a collapsed emotion path; give it once, not on every resume)",
     )
     p.add_argument(
+        "--refit-perceivers",
+        action="store_true",
+        help="gpt stage, one-off: before training, refit a Perceiver whose internal scale exceeds "
+        "--latent-cap to its own outputs with the scale bounded (a GPT trained without the cap; "
+        "healthy ones are left alone)",
+    )
+    p.add_argument(
+        "--latent-cap",
+        type=float,
+        help="gpt stage: RMS per Perceiver latent before its final norm above which a penalty "
+        "applies (default: 8; 0 turns the penalty off)",
+    )
+    p.add_argument(
         "--gpt",
         type=Path,
         help="s2m stage: gpt.safetensors whose latents S2M reads through its gpt_layer (the "
@@ -277,6 +290,15 @@ def run(args: argparse.Namespace) -> int:
             if args.prosody_weight < 0:
                 raise ConfigError(f"--prosody-weight must be >= 0, got {args.prosody_weight}")
             cfg.prosody_weight = args.prosody_weight
+        if args.latent_cap is not None:
+            if args.latent_cap < 0:
+                raise ConfigError(f"--latent-cap must be >= 0, got {args.latent_cap}")
+            if args.latent_cap == 0:
+                cfg.latent_scale_weight = 0.0
+            else:
+                cfg.latent_cap = args.latent_cap
+        if args.refit_perceivers and cfg.latent_scale_weight == 0:
+            raise ConfigError("--refit-perceivers needs a --latent-cap above 0")
         if args.dropout is not None and not 0.0 <= args.dropout < 1.0:
             raise ConfigError(f"--dropout must be in [0, 1), got {args.dropout}")
         path = train_gpt(
@@ -287,6 +309,7 @@ def run(args: argparse.Namespace) -> int:
             resume=resume,
             init=args.init,
             reinit_emotion=args.reinit_emotion,
+            refit_perceivers=args.refit_perceivers,
             remap_codes=args.remap_codes,
             layers=args.depth,
         )

@@ -7,7 +7,9 @@ a gradient reversal layer on the emotion vector (emotion must not carry identity
 language adversary on the pooled speaker latents (timbre must not carry the language, so
 cross-lingual cloning works), and the duration slot dropped on 30% of rows. Optionally a
 prosody probe on the latents (``train.prosody``, ``--prosody-weight``) makes them carry the
-emotion's pitch and loudness for S2M to render.
+emotion's pitch and loudness for S2M to render. Both Perceivers' internal scale is held under
+a cap (``train.latent_scale``): unbounded, it saturates their attention and its gradients swamp
+the global clip; ``refit_perceivers`` repairs a GPT trained without the cap before it continues.
 
 Inputs per clip come from the corpus (``CorpusData``), the codes written by the codec
 stage (``cache/codes_<split>.npz``) and the frontend's phones (``row["phones"]``), or from
@@ -35,6 +37,8 @@ from voxsmith.models.gpt_grow import grow_layers
 from voxsmith.text.tokenizer import PhoneTokenizer, Segment
 from voxsmith.train.code_remap import code_correspondence, remap_code_rows
 from voxsmith.train.data import CorpusData, load_codes, pad, split_codes
+from voxsmith.train.latent_scale import DEFAULT_CAP, PERCEIVERS, PerceiverScale, RefitConfig
+from voxsmith.train.latent_scale import refit_perceivers as refit_perceiver_scale
 from voxsmith.train.optim import SkipGuard, optimizer_step, warmup_decay
 from voxsmith.train.state import RunDir, StopRequest, seed_all
 
@@ -59,6 +63,9 @@ class GPTTrainConfig:
     dropout: float | None = None  # GPT-2 dropout while training (None: the model config's)
     code_noise: float = 0.0  # share of teacher-forced input codes replaced by random codes
     prosody_weight: float = 0.0  # prosody probe on the latents (train.prosody); 0: off
+    latent_cap: float = DEFAULT_CAP  # RMS per Perceiver latent before its norm (train.latent_scale)
+    latent_scale_weight: float = 1.0  # weight of the penalty above the cap; 0: off
+    refit_steps: int = RefitConfig.steps  # per inflated Perceiver, with refit_perceivers
     log_every: int = 50
     val_every: int = 1000
     seed: int = 0
@@ -208,6 +215,7 @@ def train_gpt(
     reinit_emotion: bool = False,
     remap_codes: str | Path | None = None,
     layers: int | None = None,
+    refit_perceivers: bool = False,
 ) -> Path:
     """Train (or resume) the GPT; returns the exported ``gpt.safetensors``.
 
@@ -220,6 +228,10 @@ def train_gpt(
 
     ``reinit_emotion``: once, after resuming or ``init``, give the emotion conditioner fresh
     weights (and forget their optimiser moments), e.g. to recover a collapsed emotion path.
+
+    ``refit_perceivers``: once, after resuming or ``init``, bring an inflated Perceiver's scale
+    under ``cfg.latent_cap`` while keeping its outputs (``train.latent_scale``; healthy ones are
+    left alone) and forget its optimiser moments.
 
     ``corpus`` may be a GPT pack (``train.gpt_pack``) instead of a corpus. ``cfg.minutes``: after
     a short measured stretch (steps 20–60 of this invocation) the total step count is cut so the
@@ -275,6 +287,10 @@ def train_gpt(
         run.started_from(init)
     if reinit_emotion:
         reset_emotion_conditioner(model, opt, seed=cfg.seed + step)
+    if refit_perceivers:
+        _refit(model, train, opt, cfg, step)
+    scale = PerceiverScale({name: getattr(model, name) for name in PERCEIVERS})
+    norms: list[float] = []
     log.info(
         "gpt: %d params, %d train clips, step %d",
         sum(p.numel() for p in model.parameters()),
@@ -297,16 +313,19 @@ def train_gpt(
             batch, speakers, langs = train.make_batch(picks, rng, cfg.max_ref_frames)
             batch, speakers, langs = _to(batch, device), speakers.to(device), langs.to(device)
             model.train()
+            scale.clear()
             out_ = model(batch, text_loss_weight=cfg.text_loss_weight, code_noise=cfg.code_noise)
             adv_s = spk_adv.loss(out_.emo_vec, speakers)
             adv_l = lang_adv.loss(out_.spk_latents.mean(1), langs)
             loss = out_.loss + cfg.speaker_adv_weight * adv_s + cfg.lang_adv_weight * adv_l
-            extra = {}
+            extra = {"spk_scale": scale.max_rms()["perceiver_encoder"]}
+            if cfg.latent_scale_weight > 0:
+                loss = loss + cfg.latent_scale_weight * scale.penalty(cfg.latent_cap)
             if probe is not None:
                 pros = probe.loss(out_.latents, train.prosody_of(picks).to(device), batch.code_lengths)
                 loss = loss + cfg.prosody_weight * pros
                 extra["prosody"] = pros.item()
-            guard(optimizer_step(loss, params, opt, sched, 1.0), step)
+            guard(optimizer_step(loss, params, opt, sched, 1.0, norms), step)
             step += 1
             bar.update(1)
             if step % cfg.log_every == 0:
@@ -317,8 +336,13 @@ def train_gpt(
                     spk_adv=adv_s.item(),
                     lang_adv=adv_l.item(),
                     lr=sched.get_last_lr()[0],
+                    # the window's median gradient norm, and the share of steps the clip cut by
+                    # 100x or more (those barely move the model)
+                    grad_norm=float(np.median(norms)),
+                    grad_cut=float(np.mean(np.asarray(norms) >= 100.0)),
                     **extra,
                 )
+                norms.clear()
                 bar.set_postfix(mel_ce=f"{out_.mel_loss.item():.3f}")
             if step % cfg.val_every == 0 or step == cfg.steps or stop.requested:
                 if valid is None:
@@ -336,7 +360,24 @@ def train_gpt(
             if stop.requested:
                 break
     bar.close()
+    scale.remove()
     return run.path / "gpt.safetensors"
+
+
+def _refit(
+    model: UnifiedVoice, train: GPTData, opt: torch.optim.Optimizer, cfg: GPTTrainConfig, step: int
+) -> None:
+    """``refit_perceivers`` on references of the train split, moments of refitted ones dropped."""
+
+    def refs(rng: np.random.Generator, n: int) -> list[torch.Tensor]:
+        return [train._ref(-1, train.keep, rng, cfg.max_ref_frames) for _ in range(n)]
+
+    report = refit_perceiver_scale(
+        model, refs, RefitConfig(steps=cfg.refit_steps, cap=cfg.latent_cap, seed=cfg.seed + step)
+    )
+    for name in report:
+        for p in getattr(model, name).parameters():
+            opt.state.pop(p, None)  # moments of the inflated scale would push it back
 
 
 class _Budget:

@@ -43,9 +43,11 @@ def optimizer_step(
     opt: torch.optim.Optimizer,
     sched: torch.optim.lr_scheduler.LRScheduler | None,
     max_norm: float,
+    norms: list[float] | None = None,
 ) -> bool:
     """Backward, clip the gradient norm of ``params`` to ``max_norm``, step the optimiser and
-    the schedule; False when the batch was skipped.
+    the schedule; False when the batch was skipped. ``norms``: the gradient norm before the
+    clip is appended to it (inf for a skipped batch), for the run's log.
 
     A batch whose loss or gradient norm is not finite changes no weight (the schedule still
     advances): one such update would make every weight NaN for good, and the next checkpoint
@@ -54,9 +56,12 @@ def optimizer_step(
     ok = bool(torch.isfinite(loss.detach()))
     if ok:
         loss.backward()
-        ok = bool(torch.isfinite(torch.nn.utils.clip_grad_norm_(params, max_norm)))
+        total = torch.nn.utils.clip_grad_norm_(params, max_norm)
+        ok = bool(torch.isfinite(total))
         if ok:
             opt.step()
+    if norms is not None:
+        norms.append(float(total) if ok else float("inf"))
     if sched is not None:
         advance(sched)
     return ok
