@@ -318,7 +318,7 @@ def train_gpt(
             adv_s = spk_adv.loss(out_.emo_vec, speakers)
             adv_l = lang_adv.loss(out_.spk_latents.mean(1), langs)
             loss = out_.loss + cfg.speaker_adv_weight * adv_s + cfg.lang_adv_weight * adv_l
-            extra = {"spk_scale": scale.max_rms()["perceiver_encoder"]}
+            extra = {}
             if cfg.latent_scale_weight > 0:
                 loss = loss + cfg.latent_scale_weight * scale.penalty(cfg.latent_cap)
             if probe is not None:
@@ -340,6 +340,7 @@ def train_gpt(
                     # 100x or more (those barely move the model)
                     grad_norm=float(np.median(norms)),
                     grad_cut=float(np.mean(np.asarray(norms) >= 100.0)),
+                    spk_scale=scale.max_rms()["perceiver_encoder"],  # this step's batch
                     **extra,
                 )
                 norms.clear()

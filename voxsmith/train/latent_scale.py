@@ -115,7 +115,6 @@ class RefitConfig:
     lr: float = 3e-4
     cap: float = DEFAULT_CAP  # RMS per latent the refit brings the scale under
     batch: int = 16  # reference clips per step
-    max_frames: int = 500  # reference crop (mel frames), as the GPT recipe's
     check_batches: int = 4  # fixed batches for the before/after figures
     seed: int = 0
 
