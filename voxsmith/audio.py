@@ -48,6 +48,10 @@ class MelConfig:
     clamp: float = 1e-5  # floor before the log
 
 
+# the log-mel value of silence (and of padding): log of MelConfig.clamp
+SILENCE_LOG_MEL = float(np.log(MelConfig.clamp))
+
+
 class Audio(NamedTuple):
     """Mono float32 samples in [-1, 1] and their sample rate. Unpacks as ``samples, sr``."""
 

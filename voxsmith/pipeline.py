@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from voxsmith.audio import SAMPLE_RATE, Audio, AudioProcessor
+from voxsmith.audio import SAMPLE_RATE, SILENCE_LOG_MEL, Audio, AudioProcessor
 from voxsmith.embeddings import EmotionEmbedding, SpeakerEmbedding, parse_emotion_vector, preset_weights
 from voxsmith.errors import ConfigError, TextError
 from voxsmith.models.emotion_rate import FACTOR_RANGE
@@ -37,7 +37,6 @@ log = logging.getLogger(__name__)
 
 BUILTIN_DIR = Path(__file__).parent / "assets" / "tiny"
 DURATION_RATIO_RANGE = FACTOR_RANGE  # where duration control is measured (BENCHMARKS.md)
-SILENCE_LOG_MEL = float(np.log(1e-5))
 
 
 @dataclass

@@ -109,6 +109,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         "emotion's prosody, which the tiny size's pitch-blind codes do not",
     )
     p.add_argument(
+        "--unit-ctc-weight",
+        type=float,
+        help="gpt stage: weight of a CTC probe reading the text's phones and toned finals off "
+        "the latents S2M reads (default: 0, off); asks the latents to track which unit each "
+        "code is saying. May be switched on when resuming (the probe starts fresh)",
+    )
+    p.add_argument(
         "--cross-prompt",
         type=float,
         help="s2m stage: share of crops prompted by another clip of the speaker (a neutral one "
@@ -290,6 +297,10 @@ def run(args: argparse.Namespace) -> int:
             if args.prosody_weight < 0:
                 raise ConfigError(f"--prosody-weight must be >= 0, got {args.prosody_weight}")
             cfg.prosody_weight = args.prosody_weight
+        if args.unit_ctc_weight is not None:
+            if args.unit_ctc_weight < 0:
+                raise ConfigError(f"--unit-ctc-weight must be >= 0, got {args.unit_ctc_weight}")
+            cfg.unit_ctc_weight = args.unit_ctc_weight
         if args.latent_cap is not None:
             if args.latent_cap < 0:
                 raise ConfigError(f"--latent-cap must be >= 0, got {args.latent_cap}")

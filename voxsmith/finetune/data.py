@@ -33,7 +33,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from voxsmith.audio import SAMPLE_RATE, Audio
+from voxsmith.audio import SAMPLE_RATE, SILENCE_LOG_MEL, Audio
 from voxsmith.errors import DataError, TextError
 from voxsmith.fileio import atomic_path
 from voxsmith.finetune.config import FinetuneConfig
@@ -44,7 +44,6 @@ from voxsmith.train.data import HOP, CorpusData, pad, read_manifest
 
 log = logging.getLogger(__name__)
 
-SILENCE = float(np.log(1e-5))
 MIN_CODES = 4  # shorter clips teach nothing
 
 
@@ -306,7 +305,7 @@ class FinetuneData:
             picks.append((c, s, n))
         n_max = max(len(c) for c in codes_b)
         codes = torch.zeros(len(codes_b), n_max, dtype=torch.long)
-        mel = torch.full((len(mels), mels[0].shape[0], max(lens)), SILENCE)
+        mel = torch.full((len(mels), mels[0].shape[0], max(lens)), SILENCE_LOG_MEL)
         for i, (c, m) in enumerate(zip(codes_b, mels, strict=True)):
             codes[i, : len(c)] = c
             mel[i, :, : m.shape[1]] = m

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from voxsmith.audio import SILENCE_LOG_MEL
 from voxsmith.errors import CheckpointError
 from voxsmith.finetune.adapters import (
     PEFT_ROOTS,
@@ -31,7 +32,7 @@ from voxsmith.finetune.adapters import (
     unload,
 )
 from voxsmith.finetune.config import STAGES, FinetuneConfig
-from voxsmith.finetune.data import SILENCE, FinetuneData, GPTRows, S2MCrops
+from voxsmith.finetune.data import FinetuneData, GPTRows, S2MCrops
 from voxsmith.models.gpt import IGNORE, UnifiedVoice
 from voxsmith.models.parts_base import PartsBase
 from voxsmith.train.data import pad
@@ -132,7 +133,7 @@ def conditioning(gpt: UnifiedVoice, rows: GPTRows, live: bool) -> tuple[torch.Te
     """Speaker latents ``(B, L, D)`` and emotion vectors ``(B, D)`` from each row's partner clip."""
     if live:
         refs = [c.ref for c in rows.partners]
-        feats, lens = pad(refs, SILENCE), torch.tensor([len(r) for r in refs])
+        feats, lens = pad(refs, SILENCE_LOG_MEL), torch.tensor([len(r) for r in refs])
         spk, emo = gpt.speaker_latents(feats, lens), gpt.emotion_features(feats, lens)
     else:
         spk = torch.stack([c.spk_latents for c in rows.partners])

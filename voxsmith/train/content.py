@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from voxsmith.audio import SILENCE_LOG_MEL
 from voxsmith.checkpoints import load_module, load_safetensors, save_safetensors, strict_load
 from voxsmith.errors import ConfigError, DataError
 from voxsmith.models.content import ContentEncoder, ContentEncoderConfig
@@ -54,7 +55,7 @@ def make_batch(
     """Pad the given clips to (B, 80, T); concatenated CTC targets and lengths."""
     mels = [data.clip_mel(i) for i in order]
     t = max(m.shape[-1] for m in mels)
-    batch = torch.full((len(mels), 80, t), float(np.log(1e-5)))
+    batch = torch.full((len(mels), 80, t), SILENCE_LOG_MEL)
     for b, m in enumerate(mels):
         batch[b, :, : m.shape[-1]] = m
     lens = torch.tensor([m.shape[-1] for m in mels])

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from voxsmith.audio import SAMPLE_RATE, AudioProcessor, MelConfig
+from voxsmith.audio import SAMPLE_RATE, SILENCE_LOG_MEL, AudioProcessor, MelConfig
 from voxsmith.errors import DataError
 from voxsmith.fileio import atomic_path
 
@@ -144,7 +144,7 @@ class CorpusData:
         self, batch: int, frames: int, generator: np.random.Generator
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Aligned random crops: mel (B, 80, frames) and audio (B, frames*HOP); short clips padded."""
-        mels = torch.full((batch, 80, frames), float(np.log(1e-5)))
+        mels = torch.full((batch, 80, frames), SILENCE_LOG_MEL)
         wavs = torch.zeros(batch, frames * HOP)
         for b in range(batch):
             c = self.clips[int(generator.integers(len(self.clips)))]

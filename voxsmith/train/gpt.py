@@ -29,6 +29,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from voxsmith.audio import SILENCE_LOG_MEL
 from voxsmith.checkpoints import load_safetensors, read_metadata, save_safetensors, strict_load
 from voxsmith.errors import ConfigError, DataError
 from voxsmith.models.emotion import SpeakerAdversary
@@ -41,6 +42,7 @@ from voxsmith.train.latent_scale import DEFAULT_CAP, PERCEIVERS, PerceiverScale,
 from voxsmith.train.latent_scale import refit_perceivers as refit_perceiver_scale
 from voxsmith.train.optim import SkipGuard, optimizer_step, warmup_decay
 from voxsmith.train.state import RunDir, StopRequest, seed_all
+from voxsmith.train.unit_probe import UnitProbe
 
 if TYPE_CHECKING:
     from voxsmith.train.prosody import ProsodyProbe
@@ -63,6 +65,7 @@ class GPTTrainConfig:
     dropout: float | None = None  # GPT-2 dropout while training (None: the model config's)
     code_noise: float = 0.0  # share of teacher-forced input codes replaced by random codes
     prosody_weight: float = 0.0  # prosody probe on the latents (train.prosody); 0: off
+    unit_ctc_weight: float = 0.0  # CTC probe of the text's units on the latents (train.unit_probe); 0: off
     latent_cap: float = DEFAULT_CAP  # RMS per Perceiver latent before its norm (train.latent_scale)
     latent_scale_weight: float = 1.0  # weight of the penalty above the cap; 0: off
     refit_steps: int = RefitConfig.steps  # per inflated Perceiver, with refit_perceivers
@@ -104,6 +107,10 @@ class GPTData:
             s = int(rng.integers(0, mel.shape[1] - max_frames + 1))
             mel = mel[:, s : s + max_frames]
         return mel.T  # (T, 80)
+
+    def random_ref(self, rng: np.random.Generator, max_frames: int) -> torch.Tensor:
+        """A conditioning log-mel ``(T, 80)`` from any clip of the split, cropped to ``max_frames``."""
+        return self._ref(-1, self.keep, rng, max_frames)
 
     def pick(self, rng: np.random.Generator, max_codes: int) -> list[int]:
         """Random clips (indices) while the padded batch stays within ``max_codes`` codes."""
@@ -158,9 +165,9 @@ class GPTData:
             text_lengths=torch.tensor([len(self.text[k]) for k in picks]),
             codes=pad([torch.from_numpy(self.codes[k].astype(np.int64)) for k in picks]),
             code_lengths=torch.tensor([len(self.codes[k]) for k in picks]),
-            spk_feats=pad(spk, value=float(np.log(1e-5))),
+            spk_feats=pad(spk, value=SILENCE_LOG_MEL),
             spk_lengths=torch.tensor([len(x) for x in spk]),
-            emo_feats=pad(emo, value=float(np.log(1e-5))),
+            emo_feats=pad(emo, value=SILENCE_LOG_MEL),
             emo_lengths=torch.tensor([len(x) for x in emo]),
         )
         speakers = torch.tensor([self.data.speaker_index[r["speaker"]] for r in rows])
@@ -274,13 +281,18 @@ def train_gpt(
         probe = ProsodyProbe(model_cfg.model_dim)
         params += list(probe.parameters())
         modules["prosody_probe"] = probe
+    units = None
+    if cfg.unit_ctc_weight > 0:
+        units = UnitProbe(model_cfg.model_dim, tok.vocab_size)
+        params += list(units.parameters())  # last: a run resumed without it appends fresh moments
+        modules["unit_probe"] = units
     for m in modules.values():  # before the optimiser: a resumed state's moments load onto the device
         m.to(device)
     opt = torch.optim.AdamW(params, lr=cfg.lr, betas=(0.9, 0.96), weight_decay=0.01)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, warmup_decay(cfg.warmup, cfg.steps, "cosine"))
     step = 0
     if resume and run.has_state():
-        step, _ = run.resume(modules, {"opt": opt}, {"sched": sched})
+        step, _ = run.resume(modules, {"opt": opt}, {"sched": sched}, added=("unit_probe",))
     elif init is not None:
         new_codes = Path(corpus) / "cache" / "codes_train.npz"
         init_gpt(model, init, None if remap_codes is None else (remap_codes, new_codes))
@@ -325,6 +337,10 @@ def train_gpt(
                 pros = probe.loss(out_.latents, train.prosody_of(picks).to(device), batch.code_lengths)
                 loss = loss + cfg.prosody_weight * pros
                 extra["prosody"] = pros.item()
+            if units is not None:
+                unit_ctc = units.loss(out_.latents, batch.code_lengths, batch.text_ids, batch.text_lengths)
+                loss = loss + cfg.unit_ctc_weight * unit_ctc
+                extra["unit_ctc"] = unit_ctc.item()
             guard(optimizer_step(loss, params, opt, sched, 1.0, norms), step)
             step += 1
             bar.update(1)
@@ -350,7 +366,7 @@ def train_gpt(
                     valid = gpt_data(corpus, "valid", tok)
                     if probe is not None:
                         valid.attach_prosody(corpus)
-                run.log(step, **validate(model, valid, cfg, probe=probe))
+                run.log(step, **validate(model, valid, cfg, probe=probe, units=units))
                 run.checkpoint(
                     step, modules, {"opt": opt}, {"sched": sched},
                     export=lambda: save_safetensors(
@@ -371,7 +387,7 @@ def _refit(
     """``refit_perceivers`` on references of the train split, moments of refitted ones dropped."""
 
     def refs(rng: np.random.Generator, n: int) -> list[torch.Tensor]:
-        return [train._ref(-1, train.keep, rng, cfg.max_ref_frames) for _ in range(n)]
+        return [train.random_ref(rng, cfg.max_ref_frames) for _ in range(n)]
 
     report = refit_perceiver_scale(
         model, refs, RefitConfig(steps=cfg.refit_steps, cap=cfg.latent_cap, seed=cfg.seed + step)
@@ -434,16 +450,18 @@ def validate(
     cfg: GPTTrainConfig,
     batches: int = 4,
     probe: ProsodyProbe | None = None,
+    units: UnitProbe | None = None,
 ) -> dict[str, float]:
     """Mel cross-entropy on fixed valid batches, and the health of the emotion path.
 
     ``val_emo_spread``: mean distance of the clips' emotion vectors from their mean, over the
     mean's norm. Near 0 means the conditioner collapsed to a constant (emotion control then
     does nothing), which the loss alone does not show. With a prosody ``probe`` (and
-    ``data.attach_prosody`` done) also its loss, ``val_prosody``.
+    ``data.attach_prosody`` done) also its loss, ``val_prosody``; with a unit probe, the
+    greedy CTC reading of the latents against the text's spoken units, ``val_unit_error``.
     """
     model.eval()
-    losses, emo, hits, total, pros = [], [], 0, 0, []
+    losses, emo, hits, total, pros, uer = [], [], 0, 0, [], []
     for b in range(batches):
         rng = np.random.default_rng([cfg.seed, 10_000 + b])
         picks = data.pick(rng, cfg.max_batch_codes)
@@ -455,6 +473,8 @@ def validate(
         if probe is not None:
             target = data.prosody_of(picks).to(device)
             pros.append(probe.loss(out.latents, target, batch.code_lengths).item())
+        if units is not None:
+            uer.append(units.unit_error(out.latents, batch.code_lengths, batch.text_ids, batch.text_lengths))
         emo.append(out.emo_vec.reshape(out.emo_vec.shape[0], -1))
         targets = out.mel_targets
         real = targets != IGNORE
@@ -468,6 +488,7 @@ def validate(
         "val_emo_norm": float(v.norm(dim=-1).mean()),
         "val_emo_spread": float((v - centre).norm(dim=-1).mean() / centre.norm().clamp(min=1e-8)),
         **({"val_prosody": float(np.mean(pros))} if pros else {}),
+        **({"val_unit_error": float(np.mean(uer))} if uer else {}),
     }
 
 

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from voxsmith.audio import SILENCE_LOG_MEL
 from voxsmith.errors import DataError
 from voxsmith.fileio import atomic_path, atomic_write_text
 from voxsmith.text.tokenizer import PhoneTokenizer
@@ -33,7 +34,7 @@ from voxsmith.train.gpt import GPTData
 log = logging.getLogger(__name__)
 
 PACK_FILE = "pack.json"
-MEL_LO, MEL_HI = float(np.log(1e-5)), 4.0  # log-mel range of the 8-bit references
+MEL_LO, MEL_HI = SILENCE_LOG_MEL, 4.0  # log-mel range of the 8-bit references
 PACK_VERSION = 1
 
 

@@ -29,6 +29,7 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from voxsmith.audio import SILENCE_LOG_MEL
 from voxsmith.models.gpt import UnifiedVoice
 from voxsmith.models.perceiver import PerceiverResampler
 from voxsmith.train.data import pad
@@ -41,7 +42,6 @@ PERCEIVERS = {
     "emo_perceiver_encoder": "emo_conditioning_encoder",
 }
 DEFAULT_CAP = 8.0  # RMS per latent: the healthy emotion Perceiver of the built-in GPT stays at 1.4–7
-PAD_LOG_MEL = float(np.log(1e-5))
 
 
 def latent_rms(x: torch.Tensor) -> torch.Tensor:
@@ -127,7 +127,7 @@ def _contexts(
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Conformer outputs and Perceiver key mask of reference mels ``[(T, 80)]``."""
     device = next(model.parameters()).device
-    x = pad(mels, value=PAD_LOG_MEL).to(device)
+    x = pad(mels, value=SILENCE_LOG_MEL).to(device)
     lengths = torch.tensor([len(m) for m in mels], device=device)
     with torch.no_grad():
         ctx, valid = getattr(model, encoder)(x, lengths)

@@ -39,6 +39,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from voxsmith.audio import SILENCE_LOG_MEL
 from voxsmith.checkpoints import load_module, load_safetensors, read_metadata, save_safetensors, strict_load
 from voxsmith.errors import ConfigError, DataError
 from voxsmith.models.kmeans_codec import KMeansCodec, KMeansCodecConfig
@@ -205,7 +206,7 @@ class S2MData:
             if con is not None:
                 cons.append(con)
         codes = pad(codes_b)
-        mel = torch.full((len(mels), 80, codes.shape[1] * FRAMES_PER_CODE), float(np.log(1e-5)))
+        mel = torch.full((len(mels), 80, codes.shape[1] * FRAMES_PER_CODE), SILENCE_LOG_MEL)
         for i, m in enumerate(mels):
             mel[i, :, : m.shape[1]] = m
         latent = pad(lats) if lats else None  # as long as their codes, like the contours

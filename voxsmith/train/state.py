@@ -164,8 +164,14 @@ class RunDir:
         modules: dict[str, torch.nn.Module],
         optimizers: dict[str, torch.optim.Optimizer],
         schedulers: dict[str, Any] | None = None,
+        added: tuple[str, ...] = (),
     ) -> tuple[int, dict[str, Any]]:
-        """Load the saved state into the given objects; returns ``(step, extra)``."""
+        """Load the saved state into the given objects; returns ``(step, extra)``.
+
+        ``added``: modules that may be new since the checkpoint (an auxiliary training head
+        switched on when resuming). One the state lacks keeps its fresh weights, and its
+        parameters, which must come last in a single-group optimiser, start with fresh moments.
+        """
         try:
             state = torch.load(self.state_path, map_location="cpu", weights_only=False)
         except Exception as exc:
@@ -174,10 +180,23 @@ class RunDir:
             raise CheckpointError(
                 f"{self.state_path}: run directory holds stage {state.get('stage')!r}, not {self.stage!r}"
             )
+        fresh = [k for k in added if k in modules and k not in state["modules"]]
         for k, m in modules.items():
+            if k in fresh:
+                log.info("%s: %s is new since the checkpoint: fresh weights and moments", self.path, k)
+                continue
             m.load_state_dict(state["modules"][k], strict=True)
         for k, o in optimizers.items():
-            o.load_state_dict(state["optimizers"][k])
+            saved = state["optimizers"][k]
+            if fresh:
+                saved = _with_fresh_params(saved, sum(len(list(modules[f].parameters())) for f in fresh))
+            try:
+                o.load_state_dict(saved)
+            except ValueError as exc:
+                raise CheckpointError(
+                    f"{self.state_path}: optimiser {k!r} does not match this run's parameters ({exc}); "
+                    "resume with the same training heads (options) the run was saved with"
+                ) from exc
         for k, s in (schedulers or {}).items():
             s.load_state_dict(state["schedulers"][k])
         _set_rng_state(state["rng"])
@@ -277,3 +296,13 @@ def init_weights(module: torch.nn.Module, path: str | os.PathLike, kind: str) ->
     tensors, _, _ = load_safetensors(path, kind=kind)
     strict_load(module, tensors, f"{kind} init {path}")
     log.info("%s: initialised from %s", kind, path)
+
+
+def _with_fresh_params(saved: dict[str, Any], n: int) -> dict[str, Any]:
+    """An optimiser state dict with ``n`` more parameters (no moments) at the end of its one group."""
+    groups = saved["param_groups"]
+    if len(groups) != 1:
+        raise CheckpointError(f"cannot add parameters to an optimiser with {len(groups)} groups")
+    ids = list(groups[0]["params"])
+    start = max(ids, default=-1) + 1
+    return {**saved, "param_groups": [{**groups[0], "params": ids + list(range(start, start + n))}]}
