@@ -7,9 +7,11 @@ a gradient reversal layer on the emotion vector (emotion must not carry identity
 language adversary on the pooled speaker latents (timbre must not carry the language, so
 cross-lingual cloning works), and the duration slot dropped on 30% of rows. Optionally a
 prosody probe on the latents (``train.prosody``, ``--prosody-weight``) makes them carry the
-emotion's pitch and loudness for S2M to render. Both Perceivers' internal scale is held under
-a cap (``train.latent_scale``): unbounded, it saturates their attention and its gradients swamp
-the global clip; ``refit_perceivers`` repairs a GPT trained without the cap before it continues.
+emotion's pitch and loudness for S2M to render; a unit probe (``train.unit_probe``,
+``--unit-ctc-weight``) makes them say which unit of the text each code speaks. Both
+Perceivers' internal scale is held under a cap (``train.latent_scale``): unbounded, it
+saturates their attention and its gradients swamp the global clip; ``refit_perceivers``
+repairs a GPT trained without the cap before it continues.
 
 Inputs per clip come from the corpus (``CorpusData``), the codes written by the codec
 stage (``cache/codes_<split>.npz``) and the frontend's phones (``row["phones"]``), or from
