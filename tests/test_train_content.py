@@ -8,7 +8,13 @@ from voxsmith.checkpoints import load_safetensors
 from voxsmith.models.content import ContentEncoder, ContentEncoderConfig
 from voxsmith.models.kmeans_codec import KMeansCodec, KMeansCodecConfig
 from voxsmith.models.units import UNITS, row_units, split_syllable, units_to_ids
-from voxsmith.train.content import ContentTrainConfig, train_codec, train_content
+from voxsmith.train.content import (
+    ContentTrainConfig,
+    align_codebook,
+    train_codec,
+    train_content,
+    warp_mel,
+)
 
 
 def test_split_syllable_rules():
@@ -47,6 +53,51 @@ def test_kmeans_codec_fits_clusters():
     assert torch.allclose(codec.vq2emb(codes).reshape(-1, 4), x, atol=0.5)
 
 
+def test_warp_mel_moves_formants_and_keeps_factor_one():
+    torch.manual_seed(0)
+    mel = torch.randn(2, 80, 7)
+    assert torch.allclose(warp_mel(mel, torch.ones(2)), mel)
+    # a spectral peak at bin 30 moves to bin 33 at 1.1 (bin f reads from f / 1.1), to 27 at 0.9
+    peak = torch.full((2, 80, 3), -5.0)
+    peak[:, 30] = 0.0
+    out = warp_mel(peak, torch.tensor([1.1, 0.9]))
+    assert out.shape == peak.shape
+    assert int(out[0, :, 0].argmax()) == 33 and int(out[1, :, 0].argmax()) == 27
+    assert out.min() >= -5.0 and out.max() <= 0.0  # interpolation stays within the input's range
+
+
+def test_content_training_with_warp_resumes(tmp_path):
+    corpus = tmp_path / "corpus"
+    make_fake_corpus(corpus)
+    cfg = ContentTrainConfig(steps=6, max_batch_frames=800, warmup=1, log_every=2, val_every=3, warp=0.1)
+    train_content(corpus, tmp_path / "c", cfg, ContentEncoderConfig.debug(len(UNITS)))
+    first = (tmp_path / "c" / "content.safetensors").read_bytes()
+    cfg.steps = 9  # resumed from step 6: three more steps, new weights
+    train_content(corpus, tmp_path / "c", cfg, ContentEncoderConfig.debug(len(UNITS)))
+    steps = [x for x in (tmp_path / "c" / "losses.jsonl").read_text().splitlines() if '"ctc"' in x]
+    assert '"step": 8' in steps[-1]
+    assert (tmp_path / "c" / "content.safetensors").read_bytes() != first
+
+
+def test_align_codebook_keeps_each_codes_meaning():
+    g = torch.Generator().manual_seed(0)
+    centres = torch.randn(6, 8, generator=g) * 4
+    old_feats = [centres[torch.randint(6, (40,), generator=g)] + 0.1 * torch.randn(40, 8, generator=g)
+                 for _ in range(3)]  # fmt: skip
+    old = KMeansCodec(KMeansCodecConfig(dim=8, codebook_size=7))  # one code no frame takes
+    old.centroids.copy_(torch.cat([centres, centres[:1] + 0.5]))
+    rot = torch.linalg.qr(torch.randn(8, 8, generator=g))[0]
+    new_feats = [f @ rot + 1.0 for f in old_feats]  # a retrained encoder: another feature space
+    codec, kept = align_codebook(old, old_feats, new_feats)
+    assert kept == 1.0
+    for f_old, f_new in zip(old_feats, new_feats, strict=True):
+        assert torch.equal(codec.quantize(f_new), old.quantize(f_old))
+    # the unused code stands in for its nearest used one (code 0) rather than sitting at zero
+    assert torch.allclose(codec.centroids[6], codec.centroids[0])
+    # refitting from scratch would renumber: the aligned codebook is not just any k-means
+    assert torch.allclose(codec.centroids[:6], centres @ rot + 1.0, atol=0.1)
+
+
 def test_content_training_and_codec_codes(tmp_path):
     corpus = tmp_path / "corpus"
     make_fake_corpus(corpus)
@@ -71,3 +122,9 @@ def test_content_training_and_codec_codes(tmp_path):
     assert np.array_equal(z2["codes"], first)
     kept = load_safetensors(again, kind="kmeans_codec")[0]
     assert all(torch.equal(codebook[k], kept[k]) for k in codebook)
+    # a retrained encoder with the codebook aligned to it: old codes kept aside, same code count
+    aligned = train_codec(corpus, ckpt, tmp_path / "codec3", reuse=path, align=ckpt)
+    assert (corpus / "cache" / "codes_train.previous.npz").is_file()
+    z3 = np.load(corpus / "cache" / "codes_train.npz")
+    assert (z3["codes"] == first).mean() > 0.9  # the same encoder: codes barely move (one Lloyd step)
+    assert load_safetensors(aligned, kind="kmeans_codec")[0]["centroids"].shape == codebook["centroids"].shape

@@ -61,7 +61,17 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=int,
         help="gpt stage: codes per batch (default: the recipe's 2400; an accelerator takes several times that)",
     )
-    p.add_argument("--lr", type=float, help="gpt stage: peak learning rate (default: the recipe's 5e-4)")
+    p.add_argument(
+        "--lr",
+        type=float,
+        help="gpt and content stages: peak learning rate (default: the recipe's, 5e-4 / 1e-3)",
+    )
+    p.add_argument(
+        "--warp",
+        type=float,
+        help="content stage: vocal-tract-length perturbation, each clip's mel axis warped by a factor in "
+        "[1 - W, 1 + W] (default: 0, none; 0.1 helps the encoder read voices it never heard)",
+    )
     p.add_argument(
         "--minutes",
         type=float,
@@ -69,6 +79,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         "is shortened to end within it (--steps stays the upper bound)",
     )
     p.add_argument("--content", type=Path, help="codec stage: content.safetensors to use")
+    p.add_argument(
+        "--align-content",
+        type=Path,
+        help="codec stage, with --codec: the content encoder that codebook was fitted on, when --content "
+        "is a retrained one; the codebook moves into the new features so each code keeps its meaning "
+        "(GPT and S2M continue on the new codes)",
+    )
     p.add_argument(
         "--phase",
         choices=["predicted", "griffin-lim"],
@@ -236,6 +253,14 @@ def run(args: argparse.Namespace) -> int:
         cfg = ContentTrainConfig(seed=args.seed, threads=args.threads)
         if args.steps:
             cfg.steps = args.steps
+        if args.warp is not None:
+            if not 0 <= args.warp < 0.5:
+                raise ConfigError(f"--warp must be in [0, 0.5), got {args.warp}")
+            cfg.warp = args.warp
+        if args.lr is not None:
+            if not 0 < args.lr < 1:
+                raise ConfigError(f"--lr must be in (0, 1), got {args.lr}")
+            cfg.lr = args.lr
         size = (
             ContentEncoderConfig.tiny(len(UNITS))
             if args.config == "tiny"
@@ -247,9 +272,12 @@ def run(args: argparse.Namespace) -> int:
 
         if args.content is None:
             raise ConfigError("the codec stage needs --content PATH/content.safetensors")
+        if args.align_content is not None and args.codec is None:
+            raise ConfigError("--align-content needs --codec: the codebook that encoder's codes came from")
         path = train_codec(
-            args.data, args.content, args.out, args.codebook_size, seed=args.seed, reuse=args.codec
-        )
+            args.data, args.content, args.out, args.codebook_size, seed=args.seed, reuse=args.codec,
+            align=args.align_content,
+        )  # fmt: skip
     elif args.stage == "style":
         from voxsmith.models.style import StyleEncoderConfig
         from voxsmith.train.style import StyleTrainConfig, train_style

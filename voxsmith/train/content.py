@@ -36,6 +36,9 @@ class ContentTrainConfig:
     lr: float = 1e-3  # AdamW peak learning rate
     warmup: int = 200  # linear warm-up steps
     spec_augment: bool = True  # time/frequency masking
+    # vocal-tract-length perturbation: each clip's mel axis warped by a factor drawn from
+    # [1 - w, 1 + w]; content must not depend on the voice (held-out voices read worse)
+    warp: float = 0.0
     log_every: int = 50
     val_every: int = 500
     seed: int = 0
@@ -87,6 +90,19 @@ def spec_augment(mel: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
     return mel
 
 
+def warp_mel(mel: torch.Tensor, factors: torch.Tensor) -> torch.Tensor:
+    """Vocal-tract-length perturbation of log-mels ``(B, n_mels, T)``: item ``b`` reads bin
+    ``f`` from fractional bin ``f / factors[b]`` (linear interpolation, edge bins repeated), so
+    a factor above 1 moves formants up, as a shorter vocal tract would. Factor 1 is exact."""
+    n = mel.shape[1]
+    src = (torch.arange(n, dtype=mel.dtype)[None] / factors[:, None].to(mel.dtype)).clamp(0, n - 1)
+    lo = src.floor().long()
+    hi = (lo + 1).clamp(max=n - 1)
+    frac = (src - lo.to(mel.dtype))[..., None]
+    pick = lambda idx: torch.gather(mel, 1, idx[..., None].expand(-1, -1, mel.shape[2]))  # noqa: E731
+    return pick(lo) * (1 - frac) + pick(hi) * frac
+
+
 def train_content(
     corpus: str | Path,
     out: str | Path,
@@ -119,6 +135,9 @@ def train_content(
             mel, lens, tg, tg_lens = make_batch(
                 data, targets, sample_order(data, rng, cfg.max_batch_frames), 0
             )
+            if cfg.warp > 0:
+                factors = torch.from_numpy(rng.uniform(1 - cfg.warp, 1 + cfg.warp, mel.shape[0]))
+                mel = warp_mel(mel, factors)
             if cfg.spec_augment:
                 mel = spec_augment(mel, rng)
             model.train()
@@ -197,6 +216,7 @@ def train_codec(
     codebook_size: int = 512,
     seed: int = 0,
     reuse: str | Path | None = None,
+    align: str | Path | None = None,
 ) -> Path:
     """Fit the k-means codec on train features; write codes for every split.
 
@@ -204,12 +224,35 @@ def train_codec(
     e.g. after the corpus grew, so that the codes of the clips already trained on stay the
     same and a GPT or S2M trained on them continues. A new codebook moves the corpus's
     previous codes to ``cache/codes_<split>.previous.npz`` (what ``--remap-codes`` reads).
+
+    ``align`` (with ``reuse``): the content encoder ``reuse``'s codebook was fitted on, when
+    ``content_ckpt`` is a retrained one: the codebook is moved into the new encoder's feature
+    space (:func:`align_codebook`), so each code keeps its meaning and a GPT or S2M trained on
+    the old codes continues on the new ones.
     """
     out = Path(out)
     encoder = load_content(content_ckpt)
     train = CorpusData(corpus, "train")
     feats = content_features(encoder, train)
-    if reuse is not None:
+    if align is not None:
+        if reuse is None:
+            raise ConfigError("aligning a codebook needs the old codebook (reuse) as well as its encoder")
+        tensors, config, _ = load_safetensors(reuse, kind="kmeans_codec")
+        old = KMeansCodec(KMeansCodecConfig(**config))
+        strict_load(old, tensors, str(reuse))
+        codec, kept = align_codebook(old, content_features(load_content(align), train), feats)
+        log.info(
+            "codec: %s aligned to the new encoder; %.1f%% of train frames keep their code", reuse, 100 * kept
+        )
+        for split in ("train", "valid", "test"):  # the old codes, as a new codebook would keep them
+            prev = Path(corpus) / "cache" / f"codes_{split}.npz"
+            if prev.is_file():
+                prev.replace(prev.with_name(f"codes_{split}.previous.npz"))
+        path = save_safetensors(
+            codec.state_dict(), out / "codec.safetensors", kind="kmeans_codec", config=codec.cfg.to_dict(),
+            extra={"aligned_from": str(reuse), "kept": f"{kept:.4f}"},
+        )  # fmt: skip
+    elif reuse is not None:
         tensors, config, _ = load_safetensors(reuse, kind="kmeans_codec")
         codec = KMeansCodec(KMeansCodecConfig(**config))
         if codec.cfg.dim != encoder.cfg.dim:
@@ -252,6 +295,31 @@ def train_codec(
                 unit_error_rate(encoder, data, 80, codec, split_feats),
             )
     return path
+
+
+@torch.no_grad()
+def align_codebook(
+    old: KMeansCodec, old_feats: list[torch.Tensor], new_feats: list[torch.Tensor]
+) -> tuple[KMeansCodec, float]:
+    """The codebook of ``old`` moved into a retrained encoder's feature space: code ``k``'s new
+    centroid is the mean new feature of the frames ``old`` gave code ``k`` (same clips, both
+    encoders; a code no frame took keeps the new mean of its nearest used code's frames).
+    Returns the codec and the share of frames whose code the new codebook keeps."""
+    assign = torch.cat([old.quantize(f) for f in old_feats])
+    x = torch.cat(new_feats).float()
+    if x.shape[0] != assign.shape[0]:
+        raise DataError(f"the two encoders gave {assign.shape[0]} and {x.shape[0]} frames for the same clips")
+    k = old.cfg.codebook_size
+    counts = torch.bincount(assign, minlength=k)
+    cent = torch.zeros(k, x.shape[1]).index_add_(0, assign, x) / counts.clamp(min=1)[:, None].float()
+    used = counts > 0
+    if not used.all():  # nearest used code in the old space stands in
+        d = torch.cdist(old.centroids[~used], old.centroids[used])
+        cent[~used] = cent[used][d.argmin(-1)]
+    codec = KMeansCodec(KMeansCodecConfig(dim=x.shape[1], codebook_size=k))
+    codec.centroids.copy_(cent)
+    kept = float((codec.quantize(x) == assign).float().mean())
+    return codec, kept
 
 
 def write_codes(codec: KMeansCodec, feats: list[torch.Tensor], data: CorpusData, corpus: Path) -> Path:
