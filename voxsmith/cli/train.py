@@ -70,7 +70,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--warp",
         type=float,
         help="content stage: vocal-tract-length perturbation, each clip's mel axis warped by a factor in "
-        "[1 - W, 1 + W] (default: 0, none; 0.1 helps the encoder read voices it never heard)",
+        "[1 - W, 1 + W], for voices it never heard (default: 0, none; BENCHMARKS.md used 0.1)",
     )
     p.add_argument(
         "--minutes",
