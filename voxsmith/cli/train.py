@@ -221,6 +221,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def _peak_lr(cfg, args: argparse.Namespace) -> None:
+    """``--lr``, for the recipes that take it."""
+    if args.lr is not None:
+        if not 0 < args.lr < 1:
+            from voxsmith.errors import ConfigError
+
+            raise ConfigError(f"--lr must be in (0, 1), got {args.lr}")
+        cfg.lr = args.lr
+
+
 def _every(cfg, args: argparse.Namespace):
     """The options every recipe shares, applied to its config."""
     if args.val_every:
@@ -257,10 +267,7 @@ def run(args: argparse.Namespace) -> int:
             if not 0 <= args.warp < 0.5:
                 raise ConfigError(f"--warp must be in [0, 0.5), got {args.warp}")
             cfg.warp = args.warp
-        if args.lr is not None:
-            if not 0 < args.lr < 1:
-                raise ConfigError(f"--lr must be in (0, 1), got {args.lr}")
-            cfg.lr = args.lr
+        _peak_lr(cfg, args)
         size = (
             ContentEncoderConfig.tiny(len(UNITS))
             if args.config == "tiny"
@@ -313,10 +320,7 @@ def run(args: argparse.Namespace) -> int:
             if args.batch_codes < 100:
                 raise ConfigError(f"--batch-codes must be >= 100, got {args.batch_codes}")
             cfg.max_batch_codes = args.batch_codes
-        if args.lr is not None:
-            if not 0 < args.lr < 1:
-                raise ConfigError(f"--lr must be in (0, 1), got {args.lr}")
-            cfg.lr = args.lr
+        _peak_lr(cfg, args)
         if args.code_noise is not None:
             if not 0.0 <= args.code_noise < 1.0:
                 raise ConfigError(f"--code-noise must be in [0, 1), got {args.code_noise}")
