@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from tests.helpers import make_fake_corpus
 from voxsmith.checkpoints import load_safetensors
+from voxsmith.errors import ConfigError
 from voxsmith.models.content import ContentEncoder, ContentEncoderConfig
 from voxsmith.models.kmeans_codec import KMeansCodec, KMeansCodecConfig
 from voxsmith.models.units import UNITS, row_units, split_syllable, units_to_ids
@@ -122,6 +124,11 @@ def test_content_training_and_codec_codes(tmp_path):
     assert np.array_equal(z2["codes"], first)
     kept = load_safetensors(again, kind="kmeans_codec")[0]
     assert all(torch.equal(codebook[k], kept[k]) for k in codebook)
+    # aligning without the old codebook: refused before any work, nothing written
+    with pytest.raises(ConfigError, match="--codec"):
+        train_codec(corpus, ckpt, tmp_path / "codec_bad", align=ckpt)
+    assert not (tmp_path / "codec_bad").exists()
+    assert np.array_equal(np.load(corpus / "cache" / "codes_train.npz")["codes"], first)
     # a retrained encoder with the codebook aligned to it: old codes kept aside, same code count
     aligned = train_codec(corpus, ckpt, tmp_path / "codec3", reuse=path, align=ckpt)
     assert (corpus / "cache" / "codes_train.previous.npz").is_file()

@@ -279,8 +279,6 @@ def run(args: argparse.Namespace) -> int:
 
         if args.content is None:
             raise ConfigError("the codec stage needs --content PATH/content.safetensors")
-        if args.align_content is not None and args.codec is None:
-            raise ConfigError("--align-content needs --codec: the codebook that encoder's codes came from")
         path = train_codec(
             args.data, args.content, args.out, args.codebook_size, seed=args.seed, reuse=args.codec,
             align=args.align_content,

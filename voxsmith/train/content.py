@@ -16,7 +16,7 @@ import torch
 from tqdm import tqdm
 
 from voxsmith.audio import SILENCE_LOG_MEL
-from voxsmith.checkpoints import load_module, load_safetensors, save_safetensors, strict_load
+from voxsmith.checkpoints import load_module, save_safetensors
 from voxsmith.errors import ConfigError, DataError
 from voxsmith.models.content import ContentEncoder, ContentEncoderConfig
 from voxsmith.models.kmeans_codec import KMeansCodec, KMeansCodecConfig
@@ -198,6 +198,21 @@ def load_content(path: str | Path) -> ContentEncoder:
     return load_module(path, "content", lambda c: ContentEncoder(ContentEncoderConfig(**c)))  # type: ignore[return-value]
 
 
+def load_codec(path: str | Path) -> KMeansCodec:
+    """Exported k-means codec weights (``codec.safetensors``), strictly."""
+    return load_module(path, "kmeans_codec", lambda c: KMeansCodec(KMeansCodecConfig(**c)))  # type: ignore[return-value]
+
+
+def _keep_previous_codes(corpus: Path) -> None:
+    """Before a codebook changes the codes' numbers or meaning, the corpus's codes move to
+    ``cache/codes_<split>.previous.npz`` (what ``train gpt --remap-codes`` reads)."""
+    for split in ("train", "valid", "test"):
+        old = corpus / "cache" / f"codes_{split}.npz"
+        if old.is_file():
+            kept = old.replace(old.with_name(f"codes_{split}.previous.npz"))
+            log.info("codec: previous codes kept as %s", kept)
+
+
 @torch.no_grad()
 def content_features(model: ContentEncoder, data: CorpusData) -> list[torch.Tensor]:
     """Hidden features (T', dim) of every clip, in clip order."""
@@ -230,46 +245,35 @@ def train_codec(
     space (:func:`align_codebook`), so each code keeps its meaning and a GPT or S2M trained on
     the old codes continues on the new ones.
     """
+    if align is not None and reuse is None:  # before minutes of feature extraction
+        raise ConfigError(
+            "aligning a codebook to a retrained encoder (--align-content) needs that codebook (--codec)"
+        )
     out = Path(out)
     encoder = load_content(content_ckpt)
     train = CorpusData(corpus, "train")
     feats = content_features(encoder, train)
     if align is not None:
-        if reuse is None:
-            raise ConfigError("aligning a codebook needs the old codebook (reuse) as well as its encoder")
-        tensors, config, _ = load_safetensors(reuse, kind="kmeans_codec")
-        old = KMeansCodec(KMeansCodecConfig(**config))
-        strict_load(old, tensors, str(reuse))
-        codec, kept = align_codebook(old, content_features(load_content(align), train), feats)
+        codec, kept = align_codebook(load_codec(reuse), content_features(load_content(align), train), feats)
         log.info(
             "codec: %s aligned to the new encoder; %.1f%% of train frames keep their code", reuse, 100 * kept
         )
-        for split in ("train", "valid", "test"):  # the old codes, as a new codebook would keep them
-            prev = Path(corpus) / "cache" / f"codes_{split}.npz"
-            if prev.is_file():
-                prev.replace(prev.with_name(f"codes_{split}.previous.npz"))
+        _keep_previous_codes(Path(corpus))
         path = save_safetensors(
             codec.state_dict(), out / "codec.safetensors", kind="kmeans_codec", config=codec.cfg.to_dict(),
             extra={"aligned_from": str(reuse), "kept": f"{kept:.4f}"},
         )  # fmt: skip
     elif reuse is not None:
-        tensors, config, _ = load_safetensors(reuse, kind="kmeans_codec")
-        codec = KMeansCodec(KMeansCodecConfig(**config))
+        codec = load_codec(reuse)
         if codec.cfg.dim != encoder.cfg.dim:
             raise ConfigError(f"{reuse}: codec dim {codec.cfg.dim} != content dim {encoder.cfg.dim}")
-        strict_load(codec, tensors, str(reuse))
         log.info("codec: reusing %s (%d codes)", reuse, codec.cfg.codebook_size)
         out.mkdir(parents=True, exist_ok=True)
         path = out / "codec.safetensors"
         if Path(reuse).resolve() != path.resolve():
             save_safetensors(codec.state_dict(), path, kind="kmeans_codec", config=codec.cfg.to_dict())
     else:
-        # a new codebook renumbers the codes: keep the old ones for `train gpt --remap-codes`
-        for split in ("train", "valid", "test"):
-            old = Path(corpus) / "cache" / f"codes_{split}.npz"
-            if old.is_file():
-                kept = old.replace(old.with_name(f"codes_{split}.previous.npz"))
-                log.info("codec: previous codes kept as %s", kept)
+        _keep_previous_codes(Path(corpus))  # a new codebook renumbers the codes
         codec = KMeansCodec(KMeansCodecConfig(dim=encoder.cfg.dim, codebook_size=codebook_size))
         mse = codec.fit(torch.cat(feats), seed=seed)
         log.info("codec: %d codes, k-means mse %.4f", codebook_size, mse)

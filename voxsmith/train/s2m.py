@@ -40,12 +40,13 @@ import torch
 from tqdm import tqdm
 
 from voxsmith.audio import SILENCE_LOG_MEL
-from voxsmith.checkpoints import load_module, load_safetensors, read_metadata, save_safetensors, strict_load
+from voxsmith.checkpoints import load_safetensors, read_metadata, save_safetensors, strict_load
 from voxsmith.errors import ConfigError, DataError
-from voxsmith.models.kmeans_codec import KMeansCodec, KMeansCodecConfig
+from voxsmith.models.kmeans_codec import KMeansCodec
 from voxsmith.models.prosody import CONTOUR, MEASURES, scaled_offset
 from voxsmith.models.s2m import S2M, S2MConfig
 from voxsmith.models.s2m.grow import grow_depth
+from voxsmith.train.content import load_codec
 from voxsmith.train.data import CorpusData, neutral_or_all, pad, split_codes
 from voxsmith.train.gpt_latents import latents_cache
 from voxsmith.train.optim import SkipGuard, optimizer_step, warmup_decay
@@ -76,10 +77,6 @@ class S2MTrainConfig:
     val_every: int = 1000
     seed: int = 0
     threads: int = 2
-
-
-def load_codec(path: str | Path) -> KMeansCodec:
-    return load_module(path, "kmeans_codec", lambda c: KMeansCodec(KMeansCodecConfig(**c)))  # type: ignore[return-value]
 
 
 FAST_LAYERS = ("models.prosody_layer.", "models.contour_layer.")  # trained at ``prosody_lr_scale``
