@@ -177,6 +177,7 @@ def main() -> None:
     ap.add_argument("--top-p", type=float, help="GPT nucleus mass (default: the model's)")
     ap.add_argument("--top-k", type=int, help="GPT top-k (default: the model's)")
     ap.add_argument("--beams", type=int, help="GPT beams (default: the model's)")
+    ap.add_argument("--text-guidance", type=float, help="GPT guidance on the text (default: the model's)")
     ap.add_argument("--cfg-rate", type=float, help="S2M guidance strength (default: the model's)")
     ap.add_argument("--s2m-steps", type=int, help="S2M Euler steps (default: the model's)")
     ap.add_argument("--s2m-noise", type=float, help="scale of S2M's starting noise (default: the model's)")
@@ -225,7 +226,7 @@ def main() -> None:
         raise SystemExit(str(e)) from None
     sampling = model.parts.default_sampling()
     for name, value in (("temperature", args.temperature), ("top_p", args.top_p), ("top_k", args.top_k),
-                        ("num_beams", args.beams)):  # fmt: skip
+                        ("num_beams", args.beams), ("text_guidance", args.text_guidance)):  # fmt: skip
         if value is not None:
             setattr(sampling, name, value)
     plan = plan_items(args.data, args.split, args.speakers, args.per_speaker, args.seed)

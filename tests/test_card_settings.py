@@ -20,6 +20,7 @@ from voxsmith.errors import CheckpointError
         ("duration_token_share", 0.5, 1.5),
         ("emotion_mix_cap", 1.0, 0.0),
         ("voice_hold", 1.0, 0.0),
+        ("text_guidance", 1.5, -0.5),
     ],
 )
 def test_a_card_setting_is_read_and_a_bad_one_refused(tmp_path, key, good, bad):
@@ -50,3 +51,13 @@ def test_saved_settings_are_the_parts_not_the_card_they_were_loaded_from(tmp_pat
     parts.code_candidates, parts.timbre_match_tilt, parts.duration_token_share = 1, None, 1.0
     again = IndexTTSModel.from_pretrained(save_parts(parts, tmp_path / "saved")).parts
     assert (again.code_candidates, again.timbre_match_tilt, again.duration_token_share) == (1, None, 1.0)
+
+
+def test_the_card_text_guidance_reaches_the_sampling(tmp_path):
+    from voxsmith.pipeline import IndexTTSModel
+
+    root = make_random_model(tmp_path / "m")
+    card = json.loads((root / "model.json").read_text())
+    card["text_guidance"] = 2.0
+    (root / "model.json").write_text(json.dumps(card))
+    assert IndexTTSModel.from_pretrained(root).parts.default_sampling().text_guidance == 2.0

@@ -48,6 +48,7 @@ def test_speak_json_with_target_tokens(env, capsys, tmp_path):
         (["--emotion", "furious"], "unknown emotion"),
         (["--emotion-vector", "1,2,3"], "8 values"),
         (["--intensity", "3", "--emotion", "happy"], "intensity"),
+        (["--text-guidance", "-1"], "text_guidance"),
     ],
 )
 def test_speak_bad_input_leaves_no_file(env, capsys, tmp_path, extra, needle):
@@ -57,6 +58,17 @@ def test_speak_bad_input_leaves_no_file(env, capsys, tmp_path, extra, needle):
     )
     assert code == 2 and needle in err and not out.exists()
     assert "Traceback" not in err
+
+
+def test_speak_text_guidance_changes_the_codes(env, capsys, tmp_path):
+    wavs = []
+    for w in ("0", "3"):
+        out = tmp_path / f"g{w}.wav"
+        code, _, _ = _run(capsys, "speak", "你好世界", "--ref", env["ref"], "--model", env["model"],
+                          "--target-tokens", 15, "--text-guidance", w, "-o", out)  # fmt: skip
+        assert code == 0
+        wavs.append(sf.read(out)[0])
+    assert wavs[0].shape == wavs[1].shape and not np.allclose(wavs[0], wavs[1])
 
 
 def test_speak_unreadable_reference(env, capsys, tmp_path):

@@ -389,3 +389,55 @@ def test_too_long_inputs_raise_typed_errors():
         model.latents(spk, emo, torch.tensor([[4, 5]]), torch.randint(0, 38, (1, 42)))
     with pytest.raises(TextError):
         model.generate(spk, emo, torch.randint(2, 30, (1, 21)), max_new_tokens=2)
+
+
+def test_text_guidance_scores_follow_the_guidance_formula():
+    model = _model()
+    spk, emo = _refs(model)
+    text = torch.tensor([[4, 9, 11, 12, 3]])
+    w = 1.5
+    cfg = SamplingConfig(do_sample=False, repetition_penalty=1.0, num_beams=1, text_guidance=w)
+    res = model.generate(spk, emo, text, sampling=cfg, max_new_tokens=8, return_scores=True)
+    codes = res.tokens[:, :-1]
+    positions = list(range(codes.size(1) + 1))
+    start = model.config.start_mel_token
+    with torch.no_grad():  # the start code is banned before either half is normalised
+        with_text = _scores_without_cache(model, spk, emo, text, codes, positions)
+        without = _scores_without_cache(model, spk, emo, text[:, :0], codes, positions)
+    with_text[..., start] = without[..., start] = float("-inf")
+    with_text, without = with_text.log_softmax(-1), without.log_softmax(-1)
+    keep = [i for i in range(with_text.size(-1)) if i != start]
+    expected = with_text + w * (with_text - without)
+    torch.testing.assert_close(res.scores[..., keep], expected[..., keep], atol=1e-4, rtol=1e-4)
+    assert torch.isneginf(res.scores[..., start]).all()
+    plain = model.generate(
+        spk, emo, text, sampling=SamplingConfig.greedy(), max_new_tokens=8, return_scores=True
+    )
+    assert (plain.scores.log_softmax(-1) - res.scores)[..., keep].abs().max() > 1e-3
+
+
+def test_guided_beam_search_keeps_rows_apart():
+    model = _model()
+    spk, emo = _refs(model, 2)
+    texts = [torch.tensor([[4, 9, 11, 12, 3, 5]]), torch.tensor([[7, 8]])]
+    batch = torch.tensor([[4, 9, 11, 12, 3, 5], [7, 8, 1, 1, 1, 1]])
+    lengths = torch.tensor([6, 2])
+    for beams in (1, 3):
+        cfg = SamplingConfig(do_sample=False, repetition_penalty=2.0, num_beams=beams, text_guidance=2.0)
+        both = model.generate(spk, emo, batch, lengths, sampling=cfg, max_new_tokens=8)
+        for i, text in enumerate(texts):
+            alone = model.generate(spk[i : i + 1], emo[i : i + 1], text, sampling=cfg, max_new_tokens=8)
+            assert both.tokens[i, : alone.tokens.size(1)].tolist() == alone.tokens[0].tolist()
+
+
+def test_text_drop_empties_the_text_of_dropped_rows():
+    model = _model().eval()
+    batch = _batch()
+    empty = _batch()
+    empty.text_lengths = torch.zeros_like(empty.text_lengths)
+    with torch.no_grad():
+        dropped, blank, kept = model(batch, text_drop=0.999999), model(empty), model(batch, text_drop=0.0)
+    torch.testing.assert_close(dropped.mel_logits, blank.mel_logits)
+    assert not torch.allclose(kept.mel_logits, blank.mel_logits)
+    with pytest.raises(ConfigError, match="text_guidance"):
+        SamplingConfig(text_guidance=-1.0)

@@ -53,6 +53,12 @@ def add_control_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--top-k", type=int, help="top-k sampling (default: the model's)")
     p.add_argument("--top-p", type=float, help="nucleus sampling mass (default: the model's)")
     p.add_argument(
+        "--text-guidance",
+        type=float,
+        help="pull the codes towards the text, 0..10 (default: the model's; only a GPT trained "
+        "with --text-drop knows what no text sounds like)",
+    )
+    p.add_argument(
         "--pause-ms", type=float, default=200.0, help="pause between long-text segments (default: 200)"
     )
 
@@ -118,7 +124,9 @@ def sampling_from(model, args: argparse.Namespace):
 
     s = model.parts.default_sampling()
     changes = {
-        k: getattr(args, k) for k in ("temperature", "top_k", "top_p") if getattr(args, k, None) is not None
+        k: getattr(args, k)
+        for k in ("temperature", "top_k", "top_p", "text_guidance")
+        if getattr(args, k, None) is not None
     }
     return dataclasses.replace(s, **changes) if changes else s
 

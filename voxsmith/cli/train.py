@@ -166,6 +166,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "(default: 0; e.g. 0.1 against overfitting and for robust sampling)",
     )
     p.add_argument(
+        "--text-drop",
+        type=float,
+        help="gpt stage: share of rows trained with an empty text, so sampling can be guided "
+        "towards the text (SamplingConfig.text_guidance; default: 0)",
+    )
+    p.add_argument(
         "--remap-codes",
         type=Path,
         help="gpt stage, with --init after a codec refit: the codes the init weights were "
@@ -323,6 +329,10 @@ def run(args: argparse.Namespace) -> int:
             if not 0.0 <= args.code_noise < 1.0:
                 raise ConfigError(f"--code-noise must be in [0, 1), got {args.code_noise}")
             cfg.code_noise = args.code_noise
+        if args.text_drop is not None:
+            if not 0.0 <= args.text_drop < 1.0:
+                raise ConfigError(f"--text-drop must be in [0, 1), got {args.text_drop}")
+            cfg.text_drop = args.text_drop
         if args.prosody_weight is not None:
             if args.prosody_weight < 0:
                 raise ConfigError(f"--prosody-weight must be >= 0, got {args.prosody_weight}")

@@ -301,10 +301,13 @@ class UnifiedVoice(nn.Module):
         text_loss_weight: float = 0.01,
         duration_drop: float | None = None,
         code_noise: float = 0.0,
+        text_drop: float = 0.0,
     ) -> GPTOutput:
         """Training pass: conditioners, duration slot (dropped with ``duration_drop``), losses.
 
         ``code_noise``: share of input codes replaced by random ones (see :meth:`teacher_forced`).
+        ``text_drop``: share of rows whose text is emptied (start, stop): the unguided half of
+        ``SamplingConfig.text_guidance``.
         """
         spk = self.speaker_latents(batch.spk_feats, batch.spk_lengths)
         emo_feats = batch.spk_feats if batch.emo_feats is None else batch.emo_feats
@@ -316,8 +319,12 @@ class UnifiedVoice(nn.Module):
         drop = torch.rand(duration.shape, device=duration.device) < duration_drop
         duration[drop] = -1
         conds = self.conditioning(spk, emo_vec, duration)
+        text_lengths = batch.text_lengths
+        if text_drop > 0:
+            empty = torch.rand(text_lengths.shape, device=text_lengths.device) < text_drop
+            text_lengths = text_lengths.masked_fill(empty, 0)
         tf = self.teacher_forced(
-            conds, batch.text_ids, batch.text_lengths, batch.codes, batch.code_lengths, code_noise
+            conds, batch.text_ids, text_lengths, batch.codes, batch.code_lengths, code_noise
         )
         text_logits = self.text_head(tf.text_hidden)
         mel_logits = self.mel_head(tf.mel_hidden)
@@ -383,6 +390,24 @@ class UnifiedVoice(nn.Module):
             if bool((targets < 1).any()) or bool((targets > limit).any()):
                 raise ConfigError(f"target_tokens must be in [1, {limit}], got {targets.tolist()}")
         conds = self.conditioning(spk_latents, emo_vec, targets)
+        if sampling is not None and sampling.text_guidance > 0:
+            # the unguided rows: the same conditioning before an empty text (start, stop)
+            b = text_ids.size(0)
+            lengths = text_lengths if text_lengths is not None else torch.full((b,), text_ids.size(1))
+            prompt = self.prompt(
+                torch.cat([conds.expand(b, -1, -1), conds.expand(b, -1, -1)]),
+                torch.cat([text_ids, text_ids]),
+                torch.cat([lengths.to(text_ids.device), torch.zeros_like(lengths, device=text_ids.device)]),
+            )
+            return self.generate_from_prompt(
+                prompt,
+                sampling=sampling,
+                targets=targets,
+                max_new_tokens=max_new_tokens,
+                generator=generator,
+                return_scores=return_scores,
+                guided=True,
+            )
         return self.generate_from_prompt(
             self.prompt(conds, text_ids, text_lengths),
             sampling=sampling,
@@ -402,8 +427,12 @@ class UnifiedVoice(nn.Module):
         max_new_tokens: int | None = None,
         generator: torch.Generator | None = None,
         return_scores: bool = False,
+        guided: bool = False,
     ) -> DecodeResult:
-        """KV-cached decoding from a prepared prompt (one prefill, then one position per step)."""
+        """KV-cached decoding from a prepared prompt (one prefill, then one position per step).
+
+        ``guided``: the prompt's rows are ``[B with text; the same B without]`` and the codes are
+        drawn with ``sampling.text_guidance`` (:class:`_GuidedStepper`); B rows come back."""
         cfg = self.config
         sampling = sampling or SamplingConfig()
         first_pos = 2 if cfg.official_decode_quirks else 1
@@ -429,9 +458,13 @@ class UnifiedVoice(nn.Module):
         # voxsmith's own models never emit the start code (the official decoder allows it)
         ban = None if cfg.official_decode_quirks else cfg.start_mel_token
         logits = _banned(self.mel_head(self.final_norm(h[:, -1])), ban)
-        stepper = _CodeStepper(self, cache, key_valid, first_pos, ban)
+        stepper: _CodeStepper | _GuidedStepper = _CodeStepper(self, cache, key_valid, first_pos, ban)
         # the official prompt ids are placeholders (1) plus the start code; the penalty sees them all
         seen = prompt.input_ids if cfg.official_decode_quirks else prompt.input_ids[:, -1:]
+        if guided:
+            stepper = _GuidedStepper(stepper, sampling.text_guidance)
+            logits = stepper.combine(logits)
+            seen = seen[: b // 2]
         return decode(
             stepper,
             logits,
@@ -483,3 +516,29 @@ class _CodeStepper:
 
     def reorder(self, index: torch.Tensor) -> None:
         self.cache.reorder(index)  # prompt padding is identical within a beam group
+
+
+class _GuidedStepper:
+    """Classifier-free guidance on the text over a :class:`_CodeStepper` whose rows are
+    ``[N with text; the same N without]``: both halves are fed the same codes and the loops see
+    N rows of ``log p_text + w·(log p_text − log p_none)`` (implements ``sampling.Stepper``)."""
+
+    def __init__(self, inner: _CodeStepper, weight: float):
+        self.inner = inner
+        self.weight = weight
+
+    def combine(self, logits: torch.Tensor) -> torch.Tensor:
+        """``(2N, V)`` logits of both halves → ``(N, V)`` guided log-probabilities."""
+        text, none = logits.float().log_softmax(dim=-1).chunk(2)
+        guided = text + self.weight * (text - none)
+        return guided.masked_fill(torch.isinf(text), float("-inf"))  # banned codes stay banned
+
+    def step(self, tokens: torch.Tensor) -> torch.Tensor:
+        return self.combine(self.inner.step(torch.cat([tokens, tokens])))
+
+    def expand(self, repeats: int) -> None:
+        # repeat_interleave keeps the two halves contiguous: [N·r with text; N·r without]
+        self.inner.expand(repeats)
+
+    def reorder(self, index: torch.Tensor) -> None:
+        self.inner.reorder(torch.cat([index, index + self.inner.cache.batch // 2]))

@@ -84,6 +84,7 @@ class ModelParts(PartsBase):
         None  # share of the reference's spectral tilt taken (None: timbre_match)
     )
     code_candidates: int = 1  # GPT samples per segment, the best read by the content CTC head kept
+    text_guidance: float = 0.0  # GPT guidance towards the text (SamplingConfig; needs a text-drop GPT)
     duration_token_share: float = 1.0  # see PartsBase: a duration_ratio's share taken in tokens
     emotion_mix_cap: float | None = None  # see PartsBase: the most emotion weight the GPT mixes in
     voice_hold: float | None = None  # see PartsBase: the most of a category's pitch/tilt change asked
@@ -102,7 +103,8 @@ class ModelParts(PartsBase):
 
     def default_sampling(self) -> SamplingConfig:
         return SamplingConfig(do_sample=True, temperature=self.temperature, top_k=30, top_p=0.8, repetition_penalty=1.0,
-                              num_beams=1, max_new_tokens=self.gpt.config.max_mel_tokens)  # fmt: skip
+                              num_beams=1, max_new_tokens=self.gpt.config.max_mel_tokens,
+                              text_guidance=self.text_guidance)  # fmt: skip
 
     def frontend(self) -> TextFrontend:
         # segments no longer than the utterances the model was trained on
@@ -226,6 +228,7 @@ def save_parts(
             "s2m_noise": parts.s2m_noise, "s2m_sway": parts.s2m_sway, "timbre_match": parts.timbre_match,
             "temperature": parts.temperature, "parameters": parts.parameter_counts(), "parts": PART_FILES}  # fmt: skip
     info["code_candidates"] = parts.code_candidates
+    info["text_guidance"] = parts.text_guidance
     info["duration_token_share"] = parts.duration_token_share
     # an unset optional setting has no key, not even a stale one carried over from the loaded card
     for key in ("timbre_match_tilt", "emotion_mix_cap", "voice_hold"):
@@ -253,6 +256,7 @@ CARD_SETTINGS: dict[str, tuple[type, float, float, bool]] = {
     "timbre_match": (float, 0.0, 1.0, False),
     "timbre_match_tilt": (float, 0.0, 1.0, False),
     "code_candidates": (int, 1, 16, False),
+    "text_guidance": (float, 0.0, 10.0, False),
     "duration_token_share": (float, 0.0, 1.0, False),
     "emotion_mix_cap": (float, 0.0, 2.0, True),
     "voice_hold": (float, 0.0, 2.0, True),

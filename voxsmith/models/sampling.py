@@ -41,6 +41,9 @@ class SamplingConfig:
     num_beams: int = 3  # 1 = no beam search
     length_penalty: float = 0.0  # beam score = sum log p / length**length_penalty
     max_new_tokens: int = 1500  # hard cap on generated codes (the stop code included)
+    # classifier-free guidance on the text (0 = off): log p_text + w·(log p_text − log p_none),
+    # p_none from the same conditioning with no text; costs a second row per input
+    text_guidance: float = 0.0
     seed: int | None = None  # seeds a private torch.Generator when no generator is passed
 
     def __post_init__(self) -> None:
@@ -56,6 +59,8 @@ class SamplingConfig:
             raise ConfigError(f"sampling: num_beams must be >= 1, got {self.num_beams}")
         if self.max_new_tokens < 1:
             raise ConfigError(f"sampling: max_new_tokens must be >= 1, got {self.max_new_tokens}")
+        if not 0.0 <= self.text_guidance <= 10.0:
+            raise ConfigError(f"sampling: text_guidance must be in [0, 10], got {self.text_guidance}")
 
     @classmethod
     def official(cls) -> SamplingConfig:

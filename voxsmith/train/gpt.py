@@ -66,6 +66,7 @@ class GPTTrainConfig:
     lang_adv_weight: float = 0.1  # GRL language classifier on the pooled speaker latents
     dropout: float | None = None  # GPT-2 dropout while training (None: the model config's)
     code_noise: float = 0.0  # share of teacher-forced input codes replaced by random codes
+    text_drop: float = 0.0  # share of rows trained without their text (for text guidance at inference)
     prosody_weight: float = 0.0  # prosody probe on the latents (train.prosody); 0: off
     unit_ctc_weight: float = 0.0  # CTC probe of the text's units on the latents (train.unit_probe); 0: off
     latent_cap: float = DEFAULT_CAP  # RMS per Perceiver latent before its norm (train.latent_scale)
@@ -328,7 +329,12 @@ def train_gpt(
             batch, speakers, langs = _to(batch, device), speakers.to(device), langs.to(device)
             model.train()
             scale.clear()
-            out_ = model(batch, text_loss_weight=cfg.text_loss_weight, code_noise=cfg.code_noise)
+            out_ = model(
+                batch,
+                text_loss_weight=cfg.text_loss_weight,
+                code_noise=cfg.code_noise,
+                text_drop=cfg.text_drop,
+            )
             adv_s = spk_adv.loss(out_.emo_vec, speakers)
             adv_l = lang_adv.loss(out_.spk_latents.mean(1), langs)
             loss = out_.loss + cfg.speaker_adv_weight * adv_s + cfg.lang_adv_weight * adv_l
