@@ -22,7 +22,7 @@ def test_gpt_recipe_trains_and_resumes(tmp_path):
     assert batch.codes.max() < 16 and speakers.max() < 3 and (langs == 0).all()
     cfg = GPTTrainConfig(
         steps=12, max_batch_codes=200, max_ref_frames=60, warmup=1, log_every=2, val_every=6,
-        dropout=0.3, code_noise=0.1,
+        dropout=0.3, code_noise=0.1, text_drop=0.2,
     )  # fmt: skip
     out = tmp_path / "gpt"
     path = train_gpt(corpus, out, 16, cfg, debug_gpt_config(16))
@@ -32,6 +32,8 @@ def test_gpt_recipe_trains_and_resumes(tmp_path):
     val = [r for r in rows if "val_mel_ce" in r]
     assert val and all(r["val_emo_spread"] > 0 and r["val_emo_norm"] > 0 for r in val)
     assert all(0.0 <= r["val_mel_acc"] <= 1.0 for r in val)
+    # a text-drop run also scores the codes with every text emptied (the guidance's other half)
+    assert all(r["val_mel_ce_notext"] > 0 and r["val_mel_ce_notext"] != r["val_mel_ce"] for r in val)
     tensors, config, _ = load_safetensors(path, kind="gpt")
     assert config["model_dim"] == 32 and tensors["mel_head.weight"].shape[0] == 18
     assert config["dropout"] == 0.3  # the training override is recorded

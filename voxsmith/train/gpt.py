@@ -467,9 +467,12 @@ def validate(
     does nothing), which the loss alone does not show. With a prosody ``probe`` (and
     ``data.attach_prosody`` done) also its loss, ``val_prosody``; with a unit probe, the
     greedy CTC reading of the latents against the text's spoken units, ``val_unit_error``.
+    A run with ``text_drop`` also reports ``val_mel_ce_notext``, the same codes with every
+    text emptied (the guidance's other half; its distance above ``val_mel_ce`` is what the
+    text tells the model).
     """
     model.eval()
-    losses, emo, hits, total, pros, uer = [], [], 0, 0, [], []
+    losses, emo, hits, total, pros, uer, blind = [], [], 0, 0, [], [], []
     for b in range(batches):
         rng = np.random.default_rng([cfg.seed, 10_000 + b])
         picks = data.pick(rng, cfg.max_batch_codes)
@@ -478,6 +481,8 @@ def validate(
         batch = _to(batch, device)
         out = model(batch, duration_drop=0.0)
         losses.append(out.mel_loss.item())
+        if cfg.text_drop > 0:
+            blind.append(model(batch, duration_drop=0.0, text_drop=1.0).mel_loss.item())
         if probe is not None:
             target = data.prosody_of(picks).to(device)
             pros.append(probe.loss(out.latents, target, batch.code_lengths).item())
@@ -497,6 +502,7 @@ def validate(
         "val_emo_spread": float((v - centre).norm(dim=-1).mean() / centre.norm().clamp(min=1e-8)),
         **({"val_prosody": float(np.mean(pros))} if pros else {}),
         **({"val_unit_error": float(np.mean(uer))} if uer else {}),
+        **({"val_mel_ce_notext": float(np.mean(blind))} if blind else {}),
     }
 
 
