@@ -390,23 +390,16 @@ class UnifiedVoice(nn.Module):
             if bool((targets < 1).any()) or bool((targets > limit).any()):
                 raise ConfigError(f"target_tokens must be in [1, {limit}], got {targets.tolist()}")
         conds = self.conditioning(spk_latents, emo_vec, targets)
-        if sampling is not None and sampling.text_guidance > 0:
+        guided = sampling is not None and sampling.text_guidance > 0
+        if guided:
             # the unguided rows: the same conditioning before an empty text (start, stop)
             b = text_ids.size(0)
             lengths = text_lengths if text_lengths is not None else torch.full((b,), text_ids.size(1))
-            prompt = self.prompt(
-                torch.cat([conds.expand(b, -1, -1), conds.expand(b, -1, -1)]),
+            lengths = lengths.to(text_ids.device)
+            conds = torch.cat([conds.expand(b, -1, -1), conds.expand(b, -1, -1)])
+            text_ids, text_lengths = (
                 torch.cat([text_ids, text_ids]),
-                torch.cat([lengths.to(text_ids.device), torch.zeros_like(lengths, device=text_ids.device)]),
-            )
-            return self.generate_from_prompt(
-                prompt,
-                sampling=sampling,
-                targets=targets,
-                max_new_tokens=max_new_tokens,
-                generator=generator,
-                return_scores=return_scores,
-                guided=True,
+                torch.cat([lengths, torch.zeros_like(lengths)]),
             )
         return self.generate_from_prompt(
             self.prompt(conds, text_ids, text_lengths),
@@ -415,6 +408,7 @@ class UnifiedVoice(nn.Module):
             max_new_tokens=max_new_tokens,
             generator=generator,
             return_scores=return_scores,
+            guided=guided,
         )
 
     @torch.inference_mode()
