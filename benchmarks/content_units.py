@@ -4,7 +4,8 @@
         --split /work/data/corpus:valid --split /work/data/heldout:test [--clips 200]
 
 Greedy CTC unit error (toned pinyin / phones) of the first ``--clips`` clips of each split, read
-from the encoder's features and from their nearest codebook centres (what the GPT and S2M see).
+from the encoder's features and from their nearest codebook centres (what the GPT and S2M see),
+over all clips and per language (pooled figures hide a language whose units the codebook merges).
 A split of held-out voices against the training voices' valid split shows how well the encoder
 hears voices it never trained on.
 """
@@ -30,7 +31,7 @@ def main() -> None:
 
     import torch
 
-    from voxsmith.train.content import load_codec, load_content, unit_error_rate
+    from voxsmith.train.content import load_codec, load_content, unit_errors_by_lang
     from voxsmith.train.data import CorpusData
 
     torch.set_num_threads(args.threads)
@@ -40,12 +41,17 @@ def main() -> None:
         if not corpus:
             raise SystemExit(f"--split {spec!r}: expected CORPUS:SPLIT")
         data = CorpusData(corpus, split)
-        row = {
-            "split": spec, "clips": min(args.clips, len(data)),
-            "features": round(unit_error_rate(content, data, args.clips), 3),
-            "codes": round(unit_error_rate(content, data, args.clips, codec), 3),
-        }  # fmt: skip
-        print(json.dumps(row))
+        feats = unit_errors_by_lang(content, data, args.clips)
+        codes = unit_errors_by_lang(content, data, args.clips, codec)
+        for lang in [None, *sorted(feats)]:  # None: every clip
+
+            def rate(counts: dict[str, tuple[int, int]], lang: str | None = lang) -> float:
+                rows = [v for k, v in counts.items() if lang in (None, k)]
+                return round(sum(e for e, _ in rows) / max(1, sum(t for _, t in rows)), 3)
+
+            row = {"split": spec, "lang": lang or "all", "clips": min(args.clips, len(data)),
+                   "features": rate(feats), "codes": rate(codes)}  # fmt: skip
+            print(json.dumps(row))
 
 
 if __name__ == "__main__":

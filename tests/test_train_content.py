@@ -135,3 +135,20 @@ def test_content_training_and_codec_codes(tmp_path):
     z3 = np.load(corpus / "cache" / "codes_train.npz")
     assert (z3["codes"] == first).mean() > 0.9  # the same encoder: codes barely move (one Lloyd step)
     assert load_safetensors(aligned, kind="kmeans_codec")[0]["centroids"].shape == codebook["centroids"].shape
+
+
+def test_unit_errors_by_language_add_up_to_the_pooled_rate(tmp_path):
+    from voxsmith.train.content import unit_error_rate, unit_errors_by_lang
+    from voxsmith.train.data import CorpusData
+
+    corpus = tmp_path / "corpus"
+    make_fake_corpus(corpus)
+    data = CorpusData(corpus, "train")
+    torch.manual_seed(0)
+    model = ContentEncoder(ContentEncoderConfig.debug(len(UNITS)))
+    counts = unit_errors_by_lang(model, data, 9)
+    assert set(counts) == {c.row["lang"] for c in data.clips[:9]}
+    assert all(0 <= e and t > 0 for e, t in counts.values())
+    pooled = sum(e for e, _ in counts.values()) / sum(t for _, t in counts.values())
+    assert unit_error_rate(model, data, 9) == pytest.approx(pooled)
+    assert pooled > 0  # an untrained encoder misreads

@@ -183,15 +183,29 @@ def unit_error_rate(
     """Unit (toned-pinyin / phone) error rate of greedy CTC decoding on the first ``n`` clips;
     with ``codec``, of the quantised features (see ``units_of_features``). ``features``: the
     clips' content features when already computed (``content_features``)."""
+    per_lang = unit_errors_by_lang(model, data, n, codec, features)
+    return sum(e for e, _ in per_lang.values()) / max(1, sum(t for _, t in per_lang.values()))
+
+
+@torch.no_grad()
+def unit_errors_by_lang(
+    model: ContentEncoder,
+    data: CorpusData,
+    n: int = 40,
+    codec: KMeansCodec | None = None,
+    features: list[torch.Tensor] | None = None,
+) -> dict[str, tuple[int, int]]:
+    """:func:`unit_error_rate`'s counts per clip language: ``{lang: (unit errors, units)}``."""
     model.eval()
     targets = clip_targets(data)
-    errs, total = 0, 0
+    out: dict[str, tuple[int, int]] = {}
     for i in range(min(n, len(data))):
         ref = [u for u in targets[i] if u != 1]
         h = features[i] if features is not None else model(data.clip_mel(i).unsqueeze(0))[0][0]
-        errs += edit_distance(units_of_features(model, h, codec), ref)
-        total += max(1, len(ref))
-    return errs / total
+        lang = str(data.clips[i].row.get("lang", "?"))
+        errs, total = out.get(lang, (0, 0))
+        out[lang] = (errs + edit_distance(units_of_features(model, h, codec), ref), total + max(1, len(ref)))
+    return out
 
 
 def load_content(path: str | Path) -> ContentEncoder:
