@@ -31,7 +31,7 @@ def main() -> None:
 
     import torch
 
-    from voxsmith.train.content import load_codec, load_content, unit_errors_by_lang
+    from voxsmith.train.content import load_codec, load_content, pooled_unit_error, unit_errors_by_lang
     from voxsmith.train.data import CorpusData
 
     torch.set_num_threads(args.threads)
@@ -44,13 +44,9 @@ def main() -> None:
         feats = unit_errors_by_lang(content, data, args.clips)
         codes = unit_errors_by_lang(content, data, args.clips, codec)
         for lang in [None, *sorted(feats)]:  # None: every clip
-
-            def rate(counts: dict[str, tuple[int, int]], lang: str | None = lang) -> float:
-                rows = [v for k, v in counts.items() if lang in (None, k)]
-                return round(sum(e for e, _ in rows) / max(1, sum(t for _, t in rows)), 3)
-
             row = {"split": spec, "lang": lang or "all", "clips": min(args.clips, len(data)),
-                   "features": rate(feats), "codes": rate(codes)}  # fmt: skip
+                   "features": round(pooled_unit_error(feats, lang), 3),
+                   "codes": round(pooled_unit_error(codes, lang), 3)}  # fmt: skip
             print(json.dumps(row))
 
 

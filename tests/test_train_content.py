@@ -138,7 +138,7 @@ def test_content_training_and_codec_codes(tmp_path):
 
 
 def test_unit_errors_by_language_add_up_to_the_pooled_rate(tmp_path):
-    from voxsmith.train.content import unit_error_rate, unit_errors_by_lang
+    from voxsmith.train.content import pooled_unit_error, unit_error_rate, unit_errors_by_lang
     from voxsmith.train.data import CorpusData
 
     corpus = tmp_path / "corpus"
@@ -151,4 +151,6 @@ def test_unit_errors_by_language_add_up_to_the_pooled_rate(tmp_path):
     assert all(0 <= e and t > 0 for e, t in counts.values())
     pooled = sum(e for e, _ in counts.values()) / sum(t for _, t in counts.values())
     assert unit_error_rate(model, data, 9) == pytest.approx(pooled)
+    for lang, (e, t) in counts.items():
+        assert pooled_unit_error(counts, lang) == pytest.approx(e / t)
     assert pooled > 0  # an untrained encoder misreads

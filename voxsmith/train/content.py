@@ -183,8 +183,13 @@ def unit_error_rate(
     """Unit (toned-pinyin / phone) error rate of greedy CTC decoding on the first ``n`` clips;
     with ``codec``, of the quantised features (see ``units_of_features``). ``features``: the
     clips' content features when already computed (``content_features``)."""
-    per_lang = unit_errors_by_lang(model, data, n, codec, features)
-    return sum(e for e, _ in per_lang.values()) / max(1, sum(t for _, t in per_lang.values()))
+    return pooled_unit_error(unit_errors_by_lang(model, data, n, codec, features))
+
+
+def pooled_unit_error(counts: dict[str, tuple[int, int]], lang: str | None = None) -> float:
+    """Unit error rate from :func:`unit_errors_by_lang` counts: of ``lang``, or of every clip (None)."""
+    rows = [v for k, v in counts.items() if lang in (None, k)]
+    return sum(e for e, _ in rows) / max(1, sum(t for _, t in rows))
 
 
 @torch.no_grad()
