@@ -31,7 +31,13 @@ def main() -> None:
 
     import torch
 
-    from voxsmith.train.content import load_codec, load_content, pooled_unit_error, unit_errors_by_lang
+    from voxsmith.train.content import (
+        content_features,
+        load_codec,
+        load_content,
+        pooled_unit_error,
+        unit_errors_by_lang,
+    )
     from voxsmith.train.data import CorpusData
 
     torch.set_num_threads(args.threads)
@@ -41,8 +47,9 @@ def main() -> None:
         if not corpus:
             raise SystemExit(f"--split {spec!r}: expected CORPUS:SPLIT")
         data = CorpusData(corpus, split)
-        feats = unit_errors_by_lang(content, data, args.clips)
-        codes = unit_errors_by_lang(content, data, args.clips, codec)
+        hidden = content_features(content, data, args.clips)  # once, read raw and quantised
+        feats = unit_errors_by_lang(content, data, args.clips, features=hidden)
+        codes = unit_errors_by_lang(content, data, args.clips, codec, hidden)
         for lang in [None, *sorted(feats)]:  # None: every clip
             row = {"split": spec, "lang": lang or "all", "clips": min(args.clips, len(data)),
                    "features": round(pooled_unit_error(feats, lang), 3),

@@ -138,7 +138,12 @@ def test_content_training_and_codec_codes(tmp_path):
 
 
 def test_unit_errors_by_language_add_up_to_the_pooled_rate(tmp_path):
-    from voxsmith.train.content import pooled_unit_error, unit_error_rate, unit_errors_by_lang
+    from voxsmith.train.content import (
+        content_features,
+        pooled_unit_error,
+        unit_error_rate,
+        unit_errors_by_lang,
+    )
     from voxsmith.train.data import CorpusData
 
     corpus = tmp_path / "corpus"
@@ -154,3 +159,6 @@ def test_unit_errors_by_language_add_up_to_the_pooled_rate(tmp_path):
     for lang, (e, t) in counts.items():
         assert pooled_unit_error(counts, lang) == pytest.approx(e / t)
     assert pooled > 0  # an untrained encoder misreads
+    hidden = content_features(model, data, 9)  # the first 9 clips' features, computed once
+    assert len(hidden) == 9 and len(content_features(model, data, 10**6)) == len(data)
+    assert unit_errors_by_lang(model, data, 9, features=hidden) == counts

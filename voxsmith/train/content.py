@@ -233,11 +233,12 @@ def _keep_previous_codes(corpus: Path) -> None:
 
 
 @torch.no_grad()
-def content_features(model: ContentEncoder, data: CorpusData) -> list[torch.Tensor]:
-    """Hidden features (T', dim) of every clip, in clip order."""
+def content_features(model: ContentEncoder, data: CorpusData, n: int | None = None) -> list[torch.Tensor]:
+    """Hidden features (T', dim) of every clip (or the first ``n``), in clip order."""
     model.eval()
     feats = []
-    for i in tqdm(range(len(data)), desc=f"features {data.split}", unit="clip", leave=False):
+    count = len(data) if n is None else min(n, len(data))
+    for i in tqdm(range(count), desc=f"features {data.split}", unit="clip", leave=False):
         h, _, _ = model(data.clip_mel(i).unsqueeze(0))
         feats.append(h[0])
     return feats
