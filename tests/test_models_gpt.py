@@ -103,6 +103,35 @@ def test_code_noise_corrupts_only_real_input_codes():
     assert not torch.allclose(clean.mel_logits, noisy.mel_logits)
 
 
+def test_self_feed_puts_the_models_own_draws_into_real_input_codes():
+    from voxsmith.models.gpt import _self_fed
+
+    torch.manual_seed(0)
+    b, n, codebook = 64, 12, 6
+    inputs = torch.full((b, n), 7)
+    inputs[:, 0] = 6  # start
+    lengths = torch.randint(1, n - 1, (b,))
+    # the prediction made at t is sharply (t + 1) % codebook; start/stop logits are huge but
+    # must never be drawn
+    logits = torch.full((b, n, codebook + 2), -30.0)
+    for t in range(n):
+        logits[:, t, (t + 1) % codebook] = 30.0
+    logits[:, :, codebook:] = 60.0
+    out = _self_fed(inputs, logits, lengths, 0.5)
+    pos = torch.arange(n)[None, :]
+    real = (pos >= 1) & (pos <= lengths[:, None])
+    changed = out != inputs
+    assert not changed[~real].any()  # start, stop and padding untouched
+    assert 0.4 < changed[real].float().mean() < 0.6
+    # position t holds the draw of the prediction made at t - 1
+    assert (out[changed] == (pos.expand(b, n)[changed] % codebook)).all()
+    model = _model().eval()
+    with torch.no_grad():
+        clean, fed = model(_batch()), model(_batch(), self_feed=1.0)
+    torch.testing.assert_close(clean.mel_targets, fed.mel_targets)  # targets stay the real codes
+    assert not torch.allclose(clean.mel_logits, fed.mel_logits)
+
+
 def test_padding_content_is_ignored():
     model = _model()
     a = _batch()

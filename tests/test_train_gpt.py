@@ -22,7 +22,7 @@ def test_gpt_recipe_trains_and_resumes(tmp_path):
     assert batch.codes.max() < 16 and speakers.max() < 3 and (langs == 0).all()
     cfg = GPTTrainConfig(
         steps=12, max_batch_codes=200, max_ref_frames=60, warmup=1, log_every=2, val_every=6,
-        dropout=0.3, code_noise=0.1, text_drop=0.2,
+        dropout=0.3, code_noise=0.1, self_feed=0.2, text_drop=0.2,
     )  # fmt: skip
     out = tmp_path / "gpt"
     path = train_gpt(corpus, out, 16, cfg, debug_gpt_config(16))

@@ -166,6 +166,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         "(default: 0; e.g. 0.1 against overfitting and for robust sampling)",
     )
     p.add_argument(
+        "--self-feed",
+        type=float,
+        help="gpt stage: share of teacher-forced input codes replaced by the model's own draws "
+        "from a first pass without gradients (scheduled sampling: it learns to continue from its "
+        "own mistakes; costs a third more time per step; default: 0)",
+    )
+    p.add_argument(
         "--text-drop",
         type=float,
         help="gpt stage: share of rows trained with an empty text, so sampling can be guided "
@@ -329,6 +336,10 @@ def run(args: argparse.Namespace) -> int:
             if not 0.0 <= args.code_noise < 1.0:
                 raise ConfigError(f"--code-noise must be in [0, 1), got {args.code_noise}")
             cfg.code_noise = args.code_noise
+        if args.self_feed is not None:
+            if not 0.0 <= args.self_feed <= 1.0:
+                raise ConfigError(f"--self-feed must be in [0, 1], got {args.self_feed}")
+            cfg.self_feed = args.self_feed
         if args.text_drop is not None:
             if not 0.0 <= args.text_drop < 1.0:
                 raise ConfigError(f"--text-drop must be in [0, 1), got {args.text_drop}")

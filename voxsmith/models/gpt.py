@@ -121,6 +121,25 @@ def _corrupt(inputs: torch.Tensor, lengths: torch.Tensor, share: float, codebook
     return torch.where(hit, torch.randint_like(inputs, codebook), inputs)
 
 
+def _self_fed(
+    inputs: torch.Tensor, logits: torch.Tensor, lengths: torch.Tensor, share: float
+) -> torch.Tensor:
+    """``inputs`` (B, Lc+2) with a ``share`` of positions ``1 … length`` set to draws from
+    ``logits`` (B, Lc+2, V): position t takes a draw from the prediction made at t − 1.
+
+    Draws are plain samples over the content codes (start and stop excluded, temperature 1),
+    so they are at least as varied as what the tuned sampler makes at inference.
+    """
+    codebook = logits.size(-1) - 2
+    probs = torch.softmax(logits[:, :-1, :codebook].float(), dim=-1)
+    draws = torch.multinomial(probs.reshape(-1, codebook), 1).reshape(probs.shape[:2])
+    draws = F.pad(draws, (1, 0), value=0).to(inputs.dtype)
+    pos = torch.arange(inputs.size(1), device=inputs.device)[None, :]
+    real = (pos >= 1) & (pos <= lengths.to(inputs.device)[:, None])
+    hit = real & (torch.rand(inputs.shape, device=inputs.device) < share)
+    return torch.where(hit, draws, inputs)
+
+
 def _aligned(ids: torch.Tensor, lengths: torch.Tensor, start: int, stop: int) -> tuple[torch.Tensor, ...]:
     """``[start, ids…, stop]`` inputs and ``[ids…, stop, …]`` targets, padding replaced by stop."""
     ids = ids.long()
@@ -250,11 +269,15 @@ class UnifiedVoice(nn.Module):
         codes: torch.Tensor,
         code_lengths: torch.Tensor,
         code_noise: float = 0.0,
+        self_feed: float = 0.0,
     ) -> TeacherForced:
         """One pass over ``[conds][text][codes]`` with the training position layout 0, 1, 2, …
 
         ``code_noise``: share of the real input codes replaced by random codes (targets kept),
         so the model learns to continue from imperfect histories as it must when sampling.
+        ``self_feed``: share of the real input codes replaced by the model's own draws from a
+        first, gradient-free pass (two-pass scheduled sampling; targets kept): the histories it
+        meets when sampling are its own mistakes, not random ones.
         """
         cfg = self.config
         t_in, t_tar, t_valid = _aligned(text_ids, text_lengths, cfg.start_text_token, cfg.stop_text_token)
@@ -262,17 +285,24 @@ class UnifiedVoice(nn.Module):
         if code_noise > 0:
             m_in = _corrupt(m_in, code_lengths, code_noise, cfg.number_mel_codes - 2)
         text = self.text_embedding(t_in) + self.text_pos_embedding(t_in.size(1))
-        mel = self.mel_embedding(m_in) + self.mel_pos_embedding(m_in.size(1))
         b = text.size(0)
         conds = conds.expand(b, -1, -1)
-        x = torch.cat([conds, text, mel], dim=1)
         key_valid = None
         if not bool(t_valid.all()):
             # text padding sits between text and codes: hide it so rows look as at inference
-            ones = torch.ones(b, conds.size(1), dtype=torch.bool, device=x.device)
+            ones = torch.ones(b, conds.size(1), dtype=torch.bool, device=text.device)
             key_valid = torch.cat([ones, t_valid, torch.ones_like(m_in, dtype=torch.bool)], dim=1)
-        h = self.final_norm(run_stack(self.gpt, x, key_valid=key_valid)[:, conds.size(1) :])
+
+        def run(m: torch.Tensor) -> torch.Tensor:
+            mel = self.mel_embedding(m) + self.mel_pos_embedding(m.size(1))
+            x = torch.cat([conds, text, mel], dim=1)
+            return self.final_norm(run_stack(self.gpt, x, key_valid=key_valid)[:, conds.size(1) :])
+
         lt = t_in.size(1)
+        if self_feed > 0:
+            with torch.no_grad():
+                m_in = _self_fed(m_in, self.mel_head(run(m_in)[:, lt:]), code_lengths, self_feed)
+        h = run(m_in)
         return TeacherForced(h[:, :lt], h[:, lt:], t_in, t_tar, m_in, m_tar)
 
     def latents(
@@ -301,11 +331,13 @@ class UnifiedVoice(nn.Module):
         text_loss_weight: float = 0.01,
         duration_drop: float | None = None,
         code_noise: float = 0.0,
+        self_feed: float = 0.0,
         text_drop: float = 0.0,
     ) -> GPTOutput:
         """Training pass: conditioners, duration slot (dropped with ``duration_drop``), losses.
 
-        ``code_noise``: share of input codes replaced by random ones (see :meth:`teacher_forced`).
+        ``code_noise``, ``self_feed``: shares of input codes replaced by random ones and by the
+        model's own draws (see :meth:`teacher_forced`).
         ``text_drop``: share of rows whose text is emptied (start, stop): the unguided half of
         ``SamplingConfig.text_guidance``.
         """
@@ -324,7 +356,7 @@ class UnifiedVoice(nn.Module):
             empty = torch.rand(text_lengths.shape, device=text_lengths.device) < text_drop
             text_lengths = text_lengths.masked_fill(empty, 0)
         tf = self.teacher_forced(
-            conds, batch.text_ids, text_lengths, batch.codes, batch.code_lengths, code_noise
+            conds, batch.text_ids, text_lengths, batch.codes, batch.code_lengths, code_noise, self_feed
         )
         text_logits = self.text_head(tf.text_hidden)
         mel_logits = self.mel_head(tf.mel_hidden)

@@ -66,6 +66,7 @@ class GPTTrainConfig:
     lang_adv_weight: float = 0.1  # GRL language classifier on the pooled speaker latents
     dropout: float | None = None  # GPT-2 dropout while training (None: the model config's)
     code_noise: float = 0.0  # share of teacher-forced input codes replaced by random codes
+    self_feed: float = 0.0  # share replaced by the model's own draws (two-pass scheduled sampling)
     text_drop: float = 0.0  # share of rows trained without their text (for text guidance at inference)
     prosody_weight: float = 0.0  # prosody probe on the latents (train.prosody); 0: off
     unit_ctc_weight: float = 0.0  # CTC probe of the text's units on the latents (train.unit_probe); 0: off
@@ -333,6 +334,7 @@ def train_gpt(
                 batch,
                 text_loss_weight=cfg.text_loss_weight,
                 code_noise=cfg.code_noise,
+                self_feed=cfg.self_feed,
                 text_drop=cfg.text_drop,
             )
             adv_s = spk_adv.loss(out_.emo_vec, speakers)
