@@ -13,7 +13,7 @@ RUNS=${2:-runs}
 OUT=${3:-voxsmith/assets/tiny}
 T=${THREADS:-2}
 C=$DATA/corpus
-CLIPS=6435 # the shipped corpus: a 72-minute build grown to 340 minutes (its last GPT and S2M runs)
+CLIPS=12893 # the shipped corpus: a 72-minute build grown along an 800-minute plan to 680 minutes
 
 bash scripts/setup-corpus.sh
 if [ ! -f "$C/manifest.jsonl" ]; then
@@ -21,7 +21,7 @@ if [ ! -f "$C/manifest.jsonl" ]; then
 fi
 have=$(wc -l <"$C/manifest.jsonl")
 if [ "$have" -lt "$CLIPS" ]; then
-    voxsmith corpus build --out "$C" --minutes 400 --limit $((CLIPS - have)) --workers "$T"
+    voxsmith corpus build --out "$C" --minutes 800 --limit $((CLIPS - have)) --workers "$T"
 fi
 
 train() { voxsmith train "$@" --data "$C" --threads "$T"; }
@@ -31,21 +31,32 @@ train vocoder --out "$RUNS/vocoder_phase" --steps 1968 --phase predicted
 train vocoder --out "$RUNS/vocoder" --init "$RUNS/vocoder_phase/vocoder.safetensors" --steps 12000 --warmup 100
 train content --out "$RUNS/content" --steps 7900
 if [ ! -f "$RUNS/codec/codec.safetensors" ]; then
-    voxsmith train codec --data "$C" --content "$RUNS/content/content.safetensors" --out "$RUNS/codec"
+    # 1024 codes: Mandarin's toned units need more than 512 (BENCHMARKS.md, *The model on 1024 codes*)
+    voxsmith train codec --data "$C" --content "$RUNS/content/content.safetensors" --out "$RUNS/codec" \
+        --codebook-size 1024
 fi
 train style --out "$RUNS/style" --steps 700 # a finished run still rewrites the style caches
 CODEC="$RUNS/codec/codec.safetensors"
 # dropout and code noise: the tiny GPT overfits a corpus of this size without them; the
-# prosody probe makes its latents carry the emotion's pitch and loudness
-train gpt --out "$RUNS/gpt" --codec "$CODEC" --steps "${GPT_STEPS:-4000}" --dropout 0.25 --code-noise 0.1 \
-    --prosody-weight 1.0
+# prosody probe makes its latents carry the emotion's pitch and loudness, the unit probe the
+# text's units
+train gpt --out "$RUNS/gpt_tf" --codec "$CODEC" --steps "${GPT_STEPS:-4000}" --dropout 0.25 --code-noise 0.1 \
+    --prosody-weight 1.0 --unit-ctc-weight 0.2
+# then on a quarter of its own draws (scheduled sampling): what it sees when it samples
+train gpt --out "$RUNS/gpt" --codec "$CODEC" --init "$RUNS/gpt_tf/gpt.safetensors" --steps 1000 --warmup 100 \
+    --lr 2e-4 --dropout 0.25 --code-noise 0.05 --self-feed 0.25 --prosody-weight 1.0 --unit-ctc-weight 0.2
 # S2M reads the GPT's latents beside the codes, as the official S2M does; cross-clip prompts
 # make it take prosody from them rather than from its prompt
 train s2m --out "$RUNS/s2m" --codec "$CODEC" --gpt "$RUNS/gpt/gpt.safetensors" --steps "${S2M_STEPS:-20000}" \
-    --cross-prompt 0.5
-voxsmith dev bundle --runs "$RUNS" --data "$C" --out "$RUNS/bundle" --temperature 0.7
+    --cross-prompt 0.5 --prosody --contour
+# the shipped model's sampling settings (temperature, timbre match, code candidates, duration
+# split) come from its model.json
+if [ ! -f "$RUNS/settings/model.json" ]; then
+    mkdir -p "$RUNS/settings" && cp voxsmith/assets/tiny/model.json "$RUNS/settings/"
+fi
+voxsmith dev bundle --runs "$RUNS" --data "$C" --out "$RUNS/bundle" --base "$RUNS/settings"
 python3 benchmarks/builtin_quality.py --model "$RUNS/bundle" --data "$C" --speakers 4 --per-speaker 2 \
     --threads "$T" --oracle --json "$RUNS/quality.json"
-voxsmith dev bundle --runs "$RUNS" --data "$C" --out "$OUT" --quality "$RUNS/quality.json" --temperature 0.7
+voxsmith dev bundle --runs "$RUNS" --data "$C" --out "$OUT" --quality "$RUNS/quality.json" --base "$RUNS/settings"
 # what each emotion preset asks, fitted by rendering it (its measured table overshoots some measures)
 voxsmith dev calibrate "$OUT" --data "$C" --threads "$T"
