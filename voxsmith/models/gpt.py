@@ -113,12 +113,16 @@ class TeacherForced:
     mel_targets: torch.Tensor  # (B, Lc+2)
 
 
-def _corrupt(inputs: torch.Tensor, lengths: torch.Tensor, share: float, codebook: int) -> torch.Tensor:
-    """``inputs`` (B, Lc+2) with a ``share`` of positions ``1 … length`` set to random codes."""
+def _hits(inputs: torch.Tensor, lengths: torch.Tensor, share: float) -> torch.Tensor:
+    """A random ``share`` of the real code positions ``1 … length`` of ``inputs`` (B, Lc+2)."""
     pos = torch.arange(inputs.size(1), device=inputs.device)[None, :]
     real = (pos >= 1) & (pos <= lengths.to(inputs.device)[:, None])
-    hit = real & (torch.rand(inputs.shape, device=inputs.device) < share)
-    return torch.where(hit, torch.randint_like(inputs, codebook), inputs)
+    return real & (torch.rand(inputs.shape, device=inputs.device) < share)
+
+
+def _corrupt(inputs: torch.Tensor, lengths: torch.Tensor, share: float, codebook: int) -> torch.Tensor:
+    """``inputs`` (B, Lc+2) with a ``share`` of positions ``1 … length`` set to random codes."""
+    return torch.where(_hits(inputs, lengths, share), torch.randint_like(inputs, codebook), inputs)
 
 
 def _self_fed(
@@ -134,10 +138,7 @@ def _self_fed(
     probs = torch.softmax(logits[:, :-1, :codebook].float(), dim=-1)
     draws = torch.multinomial(probs.reshape(-1, codebook), 1).reshape(probs.shape[:2])
     draws = F.pad(draws, (1, 0), value=0).to(inputs.dtype)
-    pos = torch.arange(inputs.size(1), device=inputs.device)[None, :]
-    real = (pos >= 1) & (pos <= lengths.to(inputs.device)[:, None])
-    hit = real & (torch.rand(inputs.shape, device=inputs.device) < share)
-    return torch.where(hit, draws, inputs)
+    return torch.where(_hits(inputs, lengths, share), draws, inputs)
 
 
 def _aligned(ids: torch.Tensor, lengths: torch.Tensor, start: int, stop: int) -> tuple[torch.Tensor, ...]:
