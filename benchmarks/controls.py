@@ -317,6 +317,11 @@ def main() -> None:
         help="share of a duration ratio taken in GPT tokens, the rest as S2M's stretch (0-1)",
     )
     ap.add_argument(
+        "--duration-token-share-slow",
+        type=float,
+        help="the same for ratios above 1 (default: the model's, else --duration-token-share's)",
+    )
+    ap.add_argument(
         "--emotion-mix-cap",
         type=float,
         help="most emotion weight the GPT's emotion vector mixes in; intensity beyond it scales the prosody asks only",
@@ -338,6 +343,7 @@ def main() -> None:
         given = {
             "timbre_match": args.timbre_match,
             "duration_token_share": args.duration_token_share,
+            "duration_token_share_slow": args.duration_token_share_slow,
             "emotion_mix_cap": args.emotion_mix_cap,
             "voice_hold": args.voice_hold,
         }
@@ -354,6 +360,7 @@ def main() -> None:
         "model": model.model_id,
         "timbre_match": model.parts.timbre_match,
         "duration_token_share": model.parts.duration_token_share,
+        "duration_token_share_slow": model.parts.duration_token_share_slow,
         "emotion_mix_cap": model.parts.emotion_mix_cap,
         "voice_hold": model.parts.voice_hold,
         "speakers": [r["speaker"] for r, _, _ in picked],

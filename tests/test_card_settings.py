@@ -18,6 +18,7 @@ from voxsmith.errors import CheckpointError
         ("code_candidates", 4, 0),
         ("code_candidates", 2, 2.5),
         ("duration_token_share", 0.5, 1.5),
+        ("duration_token_share_slow", 0.0, -0.5),
         ("emotion_mix_cap", 1.0, 0.0),
         ("voice_hold", 1.0, 0.0),
         ("text_guidance", 1.5, -0.5),

@@ -124,8 +124,15 @@ def test_duration_token_share_splits_a_ratio_between_tokens_and_stretch(rated):
         # target_tokens is not a ratio: exact as ever
         exact = model.synthesize("Hello there.", speaker_embedding=spk, target_tokens=17, seed=3)
         assert exact.tokens == 17 and len(exact.audio.samples) == 17 * spt
+        # slower speech may take its own share: all of 1.25 read by S2M, none in tokens; faster
+        # speech keeps the general share
+        model.parts.duration_token_share_slow = 0.0
+        slow = model.synthesize("Hello there.", speaker_embedding=spk, duration_ratio=1.25, seed=3)
+        assert slow.tokens == n and len(slow.audio.samples) == round(4 * 1.25 * n) * 256
+        fast = model.synthesize("Hello there.", speaker_embedding=spk, duration_ratio=0.8, seed=3)
+        assert fast.tokens == round(0.8**0.5 * n)
     finally:
-        model.parts.duration_token_share = 1.0
+        model.parts.duration_token_share, model.parts.duration_token_share_slow = 1.0, None
 
 
 def test_emotion_mix_cap_limits_what_the_gpt_mixes_in(rated):

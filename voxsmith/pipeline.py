@@ -320,6 +320,8 @@ class IndexTTSModel:
                 # no more than the GPT's position table holds (a sentence that already fills it);
                 # the token count takes the model's share of the ratio, S2M's stretch the rest
                 ratio, share = duration_ratio or 1.0, p.duration_token_share
+                if ratio > 1.0 and p.duration_token_share_slow is not None:
+                    share = p.duration_token_share_slow
                 target = min(max(1, round(ratio**share * len(natural))), p.gpt.config.max_mel_tokens)
                 if share < 1.0:
                     stretch = (rate or 1.0) * ratio * len(natural) / target

@@ -86,6 +86,7 @@ class ModelParts(PartsBase):
     code_candidates: int = 1  # GPT samples per segment, the best read by the content CTC head kept
     text_guidance: float = 0.0  # GPT guidance towards the text (SamplingConfig; needs a text-drop GPT)
     duration_token_share: float = 1.0  # see PartsBase: a duration_ratio's share taken in tokens
+    duration_token_share_slow: float | None = None  # see PartsBase: the same for ratios above 1
     emotion_mix_cap: float | None = None  # see PartsBase: the most emotion weight the GPT mixes in
     voice_hold: float | None = None  # see PartsBase: the most of a category's pitch/tilt change asked
     card: dict = field(default_factory=dict)
@@ -231,7 +232,7 @@ def save_parts(
     info["text_guidance"] = parts.text_guidance
     info["duration_token_share"] = parts.duration_token_share
     # an unset optional setting has no key, not even a stale one carried over from the loaded card
-    for key in ("timbre_match_tilt", "emotion_mix_cap", "voice_hold"):
+    for key in ("timbre_match_tilt", "duration_token_share_slow", "emotion_mix_cap", "voice_hold"):
         info.pop(key, None)
         if getattr(parts, key) is not None:
             info[key] = getattr(parts, key)
@@ -258,6 +259,7 @@ CARD_SETTINGS: dict[str, tuple[type, float, float, bool]] = {
     "code_candidates": (int, 1, 16, False),
     "text_guidance": (float, 0.0, 10.0, False),
     "duration_token_share": (float, 0.0, 1.0, False),
+    "duration_token_share_slow": (float, 0.0, 1.0, False),
     "emotion_mix_cap": (float, 0.0, 2.0, True),
     "voice_hold": (float, 0.0, 2.0, True),
 }

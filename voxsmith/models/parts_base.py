@@ -52,6 +52,9 @@ class PartsBase(ABC):
     # share of a duration_ratio the GPT's token count takes (log scale); S2M reads the rest as a
     # stretch. 1: all of it in tokens (the official behaviour, and a whole number of tokens)
     duration_token_share: float = 1.0
+    # the same for ratios above 1 (slower speech), where S2M's stretch may serve better; None:
+    # duration_token_share
+    duration_token_share_slow: float | None = None
     # the most emotion weight (their sum) the GPT's emotion vector mixes in; stronger weights
     # (intensity above it) still scale the measured prosody asks and speaking rate. None: no cap
     emotion_mix_cap: float | None = None

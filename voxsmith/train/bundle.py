@@ -183,11 +183,14 @@ def _controls_card(card: dict) -> list[str]:
     setting is the official behaviour)."""
     lines = []
     share = float(card.get("duration_token_share", 1.0))
-    if share < 1.0:
+    slow = card.get("duration_token_share_slow")
+    slow = share if slow is None else float(slow)
+    if share < 1.0 or slow < 1.0:
+        when = "" if slow == share else f" (r^{slow:g} for r above 1, slower speech)"
         lines.append(
-            f"`duration_ratio` r is split: the GPT generates r^{share:g} × the neutral number of tokens and "
-            "S2M reads them over the full r × length (`duration_token_share`; 1 would put all of it in "
-            "tokens, as the official model does). `target_tokens` stays exact."
+            f"`duration_ratio` r is split: the GPT generates r^{share:g} × the neutral number of tokens{when} "
+            "and S2M reads them over the full r × length (`duration_token_share`, `duration_token_share_slow`; "
+            "1 would put all of it in tokens, as the official model does). `target_tokens` stays exact."
         )
     hold = card.get("voice_hold")
     if hold is not None:
