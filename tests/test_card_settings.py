@@ -17,6 +17,7 @@ from voxsmith.errors import CheckpointError
         ("timbre_match_tilt", 0.0, -1.0),
         ("code_candidates", 4, 0),
         ("code_candidates", 2, 2.5),
+        ("code_candidates", 64, 65),
         ("duration_token_share", 0.5, 1.5),
         ("duration_token_share_slow", 0.0, -0.5),
         ("emotion_mix_cap", 1.0, 0.0),

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from tests.helpers import make_random_model
+from voxsmith import pipeline
 from voxsmith.check.expected import segment_units
 from voxsmith.models.units import split_syllable
 from voxsmith.text.frontend import TextFrontend
@@ -77,6 +78,8 @@ def test_the_best_scored_candidate_is_kept_and_one_candidate_is_plain_sampling(m
         assert len(seen[0]) == 4 and torch.equal(best, seen[0][-1])
         assert all(len(c) == 12 for c in seen[0])  # an exact count holds for every candidate
         assert any(not torch.equal(seen[0][0], c) for c in seen[0][1:])  # they are different samples
+        p.generate_codes(ids, spk, spk.emo_vec, p.default_sampling(), 12, None, [5, 7], candidates=2)
+        assert len(seen[1]) == 2  # a pass that asks for fewer draws gets that many
     finally:
         p.code_candidates = 1
 
@@ -109,10 +112,13 @@ def test_a_length_control_starts_from_the_best_read_lengths(model, spk, monkeypa
     calls = []
     original = p.generate_codes
 
-    def logged(ids, spk_, emo_vec, sampling, target, gen, units=None):
-        out = original(ids, spk_, emo_vec, sampling, target, gen, units)
+    def logged(ids, spk_, emo_vec, sampling, target, gen, units=None, candidates=None):
+        out = original(ids, spk_, emo_vec, sampling, target, gen, units, candidates=candidates)
         calls.append((bool(units), target, len(out)))
+        asked.append(candidates)
         return out
+
+    asked = []
 
     monkeypatch.setattr(p, "generate_codes", logged)
     try:
@@ -123,6 +129,8 @@ def test_a_length_control_starts_from_the_best_read_lengths(model, spk, monkeypa
         model.synthesize("你好", speaker_embedding=spk, seed=2, duration_ratio=0.8)
         (u0, t0, n0), (u1, t1, n1) = calls
         assert u0 and t0 is None and u1 and t1 == n1 == round(0.8 * n0)
+        # the length pass draws no more than it needs for a length, the take the full count
+        assert asked[-2:] == [pipeline.LENGTH_PASS_CANDIDATES, None]
         calls.clear()
         model.synthesize("你好", speaker_embedding=spk, seed=2, target_tokens=7)
         assert calls == [(True, 7, 7)]  # an exact count needs no length pass

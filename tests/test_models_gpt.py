@@ -284,6 +284,30 @@ def test_seeded_generation_is_repeatable():
     assert runs[0].tokens.tolist() != runs[2].tokens.tolist()
 
 
+@pytest.mark.parametrize("target, guidance", [(None, 0.0), (6, 0.0), (None, 1.0)])
+def test_samples_share_one_prefill_and_draw_as_repeated_inputs(target, guidance):
+    """``samples=n`` on one input draws what n copies of the input draw with the same generator
+    (unguided: one prefill, its cache repeated; guided: the inputs repeated first)."""
+    model = _model()
+    spk, emo = _refs(model)
+    text = torch.tensor([[4, 9, 11, 12]])
+    cfg = SamplingConfig(do_sample=True, num_beams=1, temperature=1.5, top_k=0, top_p=1.0, max_new_tokens=12,
+                         text_guidance=guidance)  # fmt: skip
+    shared = model.generate(spk, emo, text, sampling=cfg, target_tokens=target, samples=5,
+                            generator=torch.Generator().manual_seed(7), return_scores=True)  # fmt: skip
+    copies = model.generate(
+        spk.expand(5, -1, -1), emo.expand(5, -1), text.expand(5, -1), sampling=cfg, target_tokens=target,
+        generator=torch.Generator().manual_seed(7), return_scores=True,
+    )  # fmt: skip
+    assert shared.tokens.shape[0] == 5
+    assert shared.tokens.tolist() == copies.tokens.tolist()
+    assert len({tuple(shared.codes(i).tolist()) for i in range(5)}) > 1  # the draws differ
+    finite = torch.isfinite(copies.scores)
+    assert torch.allclose(shared.scores[finite], copies.scores[finite], atol=1e-4)
+    with pytest.raises(ConfigError, match="samples"):
+        model.generate(spk, emo, text, sampling=cfg, samples=0)
+
+
 def test_merge_emotion_interpolates():
     model = _model()
     g = torch.Generator().manual_seed(4)

@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 
 BUILTIN_DIR = Path(__file__).parent / "assets" / "tiny"
 DURATION_RATIO_RANGE = FACTOR_RANGE  # where duration control is measured (BENCHMARKS.md)
+LENGTH_PASS_CANDIDATES = 8  # GPT samples for a pass that only measures the neutral length
 
 
 @dataclass
@@ -313,10 +314,12 @@ class IndexTTSModel:
             if duration_ratio is not None or rate is not None:
                 # the neutral length: with the speaker's own emotion when the emotion sets a rate;
                 # with candidates, the best-read one's (the length a plain take would have, so an
-                # emotion's rate is measured against the same length choice)
+                # emotion's rate is measured against the same length choice); the best of 8 is as
+                # long as the best of 32 (mean ratio 1.002), so no more are drawn for a length
                 natural = p.generate_codes(
-                    ids, spk, emo_vec if rate is None else spk.emo_vec, sampling, None, gen, units[i]
-                )
+                    ids, spk, emo_vec if rate is None else spk.emo_vec, sampling, None, gen, units[i],
+                    candidates=LENGTH_PASS_CANDIDATES,
+                )  # fmt: skip
                 # no more than the GPT's position table holds (a sentence that already fills it);
                 # the token count takes the model's share of the ratio, S2M's stretch the rest
                 ratio, share = duration_ratio or 1.0, p.duration_token_share

@@ -410,8 +410,14 @@ class UnifiedVoice(nn.Module):
         max_new_tokens: int | None = None,
         generator: torch.Generator | None = None,
         return_scores: bool = False,
+        samples: int = 1,
     ) -> DecodeResult:
-        """Semantic codes for ``text_ids (B, Lt)``; ``target_tokens`` = exactly that many codes."""
+        """Semantic codes for ``text_ids (B, Lt)``; ``target_tokens`` = exactly that many codes.
+
+        ``samples``: rows drawn per input (row i·samples + j is input i's draw j, ``B·samples``
+        rows in all); the prompt is computed once per input and its cache shared."""
+        if samples < 1:
+            raise ConfigError(f"samples must be at least 1, got {samples}")
         targets = None
         if target_tokens is not None:
             targets = (
@@ -424,6 +430,14 @@ class UnifiedVoice(nn.Module):
                 raise ConfigError(f"target_tokens must be in [1, {limit}], got {targets.tolist()}")
         conds = self.conditioning(spk_latents, emo_vec, targets)
         guided = sampling is not None and sampling.text_guidance > 0
+        if guided and samples > 1:  # the halves' layout cannot be expanded after the prompt
+            conds = conds.expand(text_ids.size(0), -1, -1).repeat_interleave(samples, dim=0)
+            text_ids = text_ids.repeat_interleave(samples, dim=0)
+            if text_lengths is not None:
+                text_lengths = text_lengths.repeat_interleave(samples)
+            if targets is not None:
+                targets = targets.repeat_interleave(samples)
+            samples = 1
         if guided:
             # the unguided rows: the same conditioning before an empty text (start, stop)
             b = text_ids.size(0)
@@ -442,6 +456,7 @@ class UnifiedVoice(nn.Module):
             generator=generator,
             return_scores=return_scores,
             guided=guided,
+            samples=samples,
         )
 
     @torch.inference_mode()
@@ -455,11 +470,16 @@ class UnifiedVoice(nn.Module):
         generator: torch.Generator | None = None,
         return_scores: bool = False,
         guided: bool = False,
+        samples: int = 1,
     ) -> DecodeResult:
         """KV-cached decoding from a prepared prompt (one prefill, then one position per step).
 
         ``guided``: the prompt's rows are ``[B with text; the same B without]`` and the codes are
-        drawn with ``sampling.text_guidance`` (:class:`_GuidedStepper`); B rows come back."""
+        drawn with ``sampling.text_guidance`` (:class:`_GuidedStepper`); B rows come back.
+        ``samples`` (unguided only): each row's prefilled cache is repeated that many times
+        before decoding, so ``B·samples`` rows come back."""
+        if samples > 1 and guided:
+            raise ConfigError("samples > 1 needs an unguided prompt (expand the inputs instead)")
         cfg = self.config
         sampling = sampling or SamplingConfig()
         first_pos = 2 if cfg.official_decode_quirks else 1
@@ -492,6 +512,11 @@ class UnifiedVoice(nn.Module):
             stepper = _GuidedStepper(stepper, sampling.text_guidance)
             logits = stepper.combine(logits)
             seen = seen[: b // 2]
+        if samples > 1:  # identical prompts: prefilled once, the cache repeated per draw
+            stepper.expand(samples)
+            logits, seen = logits.repeat_interleave(samples, dim=0), seen.repeat_interleave(samples, dim=0)
+            if targets is not None:
+                targets = targets.repeat_interleave(samples)
         return decode(
             stepper,
             logits,

@@ -88,7 +88,7 @@ class KVCache:
         new[:, :, :, :, : self.length] = self.data[:, :, :, :, : self.length].repeat_interleave(
             repeats, dim=2
         )
-        self.spare = new.clone()
+        self.spare = None  # made by the first reorder (beam search); sampling never needs it
         self.data = new
         self.shared = self.length
 
@@ -96,9 +96,8 @@ class KVCache:
         """Row ``index[j]`` becomes row j; rows only move within the group of one input."""
         if bool((index == torch.arange(self.batch, device=index.device)).all()):
             return  # identity: nothing to move
-        if self.spare is None:
-            self.spare = torch.empty_like(self.data)
-            self.shared = 0
+        if self.spare is None:  # the shared prompt must be in both buffers
+            self.spare = self.data.clone() if self.shared else torch.empty_like(self.data)
         lo, hi = self.shared, self.length
         torch.index_select(self.data[:, :, :, :, lo:hi], 2, index, out=self.spare[:, :, :, :, lo:hi])
         self.data, self.spare = self.spare, self.data

@@ -256,7 +256,7 @@ CARD_SETTINGS: dict[str, tuple[type, float, float, bool]] = {
     "s2m_sway": (float, *SWAY_RANGE, False),
     "timbre_match": (float, 0.0, 1.0, False),
     "timbre_match_tilt": (float, 0.0, 1.0, False),
-    "code_candidates": (int, 1, 16, False),
+    "code_candidates": (int, 1, 64, False),  # past 64 a batch outruns real time on 2 cores
     "text_guidance": (float, 0.0, 10.0, False),
     "duration_token_share": (float, 0.0, 1.0, False),
     "duration_token_share_slow": (float, 0.0, 1.0, False),

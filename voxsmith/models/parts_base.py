@@ -155,18 +155,22 @@ class PartsBase(ABC):
         target: int | None,
         generator: torch.Generator | None,
         units: list[int] | None = None,
+        candidates: int | None = None,
     ) -> torch.Tensor:
         """Text ids of one segment → codes ``(N,)``; ``target`` = exactly that many codes.
 
         With ``units`` (the segment's pronunciation unit ids) and ``code_candidates`` > 1, that
-        many samples are drawn in one batch and the one :meth:`score_codes` rates best is kept
-        (one candidate, or a model that cannot score codes: one sample, as without)."""
+        many samples are drawn in one batch (the prompt prefilled once) and the one
+        :meth:`score_codes` rates best is kept
+        (one candidate, or a model that cannot score codes: one sample, as without).
+        ``candidates``: at most that many samples this time (a pass that only needs a length)."""
         # a model that cannot read codes back (the official size) samples once
         n = self.code_candidates if units and type(self).score_codes is not PartsBase.score_codes else 1
-        text = torch.tensor([ids] * n, dtype=torch.long)
+        if candidates is not None:
+            n = max(1, min(n, candidates))
         res = self.gpt.generate(
-            spk.spk_latents.unsqueeze(0).expand(n, -1, -1), emo_vec.unsqueeze(0).expand(n, -1), text,
-            sampling=sampling, target_tokens=target, generator=generator,
+            spk.spk_latents.unsqueeze(0), emo_vec.unsqueeze(0), torch.tensor([ids], dtype=torch.long),
+            sampling=sampling, target_tokens=target, generator=generator, samples=n,
         )  # fmt: skip
         if n == 1:
             return res.codes(0)
