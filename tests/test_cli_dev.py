@@ -14,8 +14,10 @@ def test_dev_parity_reports_every_fixture_module(official_fixtures, capsys):
     assert expected == {"gpt", "s2mel", "bigvgan", "campplus", "semantic_codec"}
     assert set(report) == expected
     for name, r in report.items():
+        # ok applies the parity rule, 1e-4 relative to the reference's size: float32 kernels of
+        # other CPUs (Intel against AMD) move CAMPPlus's style vector (|x| up to 3) by 3e-4
         assert r["ok"], (name, r["failures"])
-        assert r["checks"] > 0 and r["max_abs_err"] <= 1e-4
+        assert r["checks"] > 0 and r["max_abs_err"] < 2e-3
     assert rc == 0
 
 

@@ -60,7 +60,8 @@ def test_forward_is_the_official_path(official_fixtures):
     io = load_file(str(fx / "io.safetensors"))
     with torch.no_grad():
         style = enc.eval()(io["in.audio_16k"])
-    assert (style - io["out.style"]).abs().max() < 1e-4
+    # 1e-4 relative to the vector's size (the parity rule; float32 kernels differ across CPUs)
+    assert (style - io["out.style"]).abs().max() < 1e-4 * max(1.0, float(io["out.style"].abs().max()))
 
 
 def test_save_load_round_trip(encoder, tmp_path):

@@ -52,7 +52,8 @@ class KVCache:
     """Keys and values of every block, preallocated: ``(L, 2, B, H, capacity, d)``.
 
     Beam search reorders rows every step; that copy goes into a second buffer of the same
-    shape (``index_select(out=...)``, one pass over memory) and the two are swapped. Rows of
+    shape (``index_select(out=...)``, one pass over memory; the buffer is made at the first
+    reorder, so sampling never pays for it) and the two are swapped. Rows of
     one input share their prompt, so after :meth:`expand` only positions past the prompt
     are ever moved.
     """
