@@ -287,7 +287,7 @@ def test_seeded_generation_is_repeatable():
 @pytest.mark.parametrize("target, guidance", [(None, 0.0), (6, 0.0), (None, 1.0)])
 def test_samples_share_one_prefill_and_draw_as_repeated_inputs(target, guidance):
     """``samples=n`` on one input draws what n copies of the input draw with the same generator
-    (unguided: one prefill, its cache repeated; guided: the inputs repeated first)."""
+    (one prefill, its cache repeated; guided, both halves of it)."""
     model = _model()
     spk, emo = _refs(model)
     text = torch.tensor([[4, 9, 11, 12]])

@@ -430,14 +430,6 @@ class UnifiedVoice(nn.Module):
                 raise ConfigError(f"target_tokens must be in [1, {limit}], got {targets.tolist()}")
         conds = self.conditioning(spk_latents, emo_vec, targets)
         guided = sampling is not None and sampling.text_guidance > 0
-        if guided and samples > 1:  # the halves' layout cannot be expanded after the prompt
-            conds = conds.expand(text_ids.size(0), -1, -1).repeat_interleave(samples, dim=0)
-            text_ids = text_ids.repeat_interleave(samples, dim=0)
-            if text_lengths is not None:
-                text_lengths = text_lengths.repeat_interleave(samples)
-            if targets is not None:
-                targets = targets.repeat_interleave(samples)
-            samples = 1
         if guided:
             # the unguided rows: the same conditioning before an empty text (start, stop)
             b = text_ids.size(0)
@@ -476,10 +468,8 @@ class UnifiedVoice(nn.Module):
 
         ``guided``: the prompt's rows are ``[B with text; the same B without]`` and the codes are
         drawn with ``sampling.text_guidance`` (:class:`_GuidedStepper`); B rows come back.
-        ``samples`` (unguided only): each row's prefilled cache is repeated that many times
-        before decoding, so ``B·samples`` rows come back."""
-        if samples > 1 and guided:
-            raise ConfigError("samples > 1 needs an unguided prompt (expand the inputs instead)")
+        ``samples``: each input's prefilled cache is repeated that many times before decoding
+        (guided: both halves, which stay contiguous), so ``B·samples`` rows come back."""
         cfg = self.config
         sampling = sampling or SamplingConfig()
         first_pos = 2 if cfg.official_decode_quirks else 1
