@@ -3,6 +3,7 @@
     python benchmarks/finetune_gain.py [--corpus /work/data/corpus] [--model DIR] [--speakers a,b]
         [--max-speakers 3] [--minutes 1,3,10] [--methods lora,partial] [--eval-sentences 6]
         [--targets c_attn,...,wqkv] [--work runs/finetune_gain] [--threads 2] [--json OUT] [--no-glossary]
+        [--glossary-seeds N] [--no-verify] [--listen N]
 
 The pre-training corpus holds only ~1.5 minutes per held-out speaker; build the held-out
 material for the 3- and 10-minute levels with the same seed and roster (same held-out speakers,
@@ -32,7 +33,10 @@ term are synthesised zero-shot (no glossary) and with the adapter (which applies
 and each term is judged read right when the pronunciation checker prefers the glossary reading to
 the everyday one (and the character's other readings) on every syllable where they differ (when
 the checker is installed; otherwise only the readings the GPT was fed are reported, which is
-evidence about the frontend, not the audio).
+evidence about the frontend, not the audio). The model's ``listen_candidates`` (``--listen N``
+overrides it) has the same checker pick among candidates for the glossary's syllables, so a
+second judge that takes no part in the choice is reported beside it: the model's own content
+encoder reading the rendered audio (``content_reads_set``).
 """
 
 from __future__ import annotations
@@ -150,6 +154,34 @@ def term_at(syllables, term: str) -> int:
     return next(i for i in range(len(texts)) if "".join(texts[i : i + len(term)]) == term)
 
 
+def content_reads_set(model, audio, sentence: str, judged: dict[int, tuple[str, ...]]) -> bool | None:
+    """A second judge, independent of the pronunciation checker (which also picks candidates when
+    the model listens): the model's own content encoder reads the rendered audio, and each judged
+    syllable counts as read as set when the CTC loss of the sentence's units is lower than with
+    that syllable's everyday reading in its place. None for a model without a content CTC head."""
+    import torch
+
+    from voxsmith.audio import AudioProcessor
+    from voxsmith.check.expected import segment_units
+    from voxsmith.models.units import units_to_ids
+
+    content = getattr(model.parts, "content", None)
+    if content is None or not hasattr(content, "ctc_head"):
+        return None
+    result = model.frontend.process(sentence)
+    with torch.inference_mode():
+        _, logits, _ = content(AudioProcessor.mel(audio.samples)[0].unsqueeze(0))
+        logp = torch.log_softmax(logits[0].float(), dim=-1)[:, None]
+
+    def loss(readings: dict[int, str] | None) -> float:
+        units = units_to_ids(sum(segment_units(result, readings), []))
+        return float(torch.nn.functional.ctc_loss(logp, torch.tensor([units]), torch.tensor([logp.shape[0]]),
+                                                  torch.tensor([len(units)]), blank=0, reduction="sum"))  # fmt: skip
+
+    said = loss(None)
+    return all(said < loss({k: r[0]}) for k, r in judged.items())
+
+
 def glossary_check(model, checker, name: str, spk=None, verify: bool = False, seeds: int = 1) -> dict:
     """Per term: the readings fed to the GPT and (with the checker) the readings heard.
 
@@ -187,27 +219,37 @@ def glossary_check(model, checker, name: str, spk=None, verify: bool = False, se
         row = terms[term] = {"fed": " ".join(fed)}
         if checker is None:
             continue
-        judged = [i for i in glossary_rivals(checker.frontend, sentence) if at <= i < at + len(term)]
+        rivals = {
+            i: r for i, r in glossary_rivals(checker.frontend, sentence).items() if at <= i < at + len(term)
+        }
+        judged = list(rivals)
         for seed in range(k, k + 100 * seeds, 100):
             audio = model.synthesize(sentence, speaker_embedding=spk, seed=seed).audio
             got, right = heard(audio, sentence, at, judged, want)
             row.setdefault("heard", []).append(got)
             tally["heard"] += right
+            read = content_reads_set(model, audio, sentence, rivals)
+            if read is not None:
+                row.setdefault("content_read", []).append(read)
+                tally["content"] += read
+                tally["content_n"] += 1
             if verify:
                 res = model.synthesize(sentence, speaker_embedding=spk, seed=seed, verify=True)
                 got, right = heard(res.audio, sentence, at, judged, want)
                 row.setdefault("heard_verified", []).append(got)
                 tally["verified"] += right
                 tally["attempts"] += res.verify["attempts"]
-    terms = len(GLOSSARY_SENTENCES)
-    n = terms * seeds
-    out = {"condition": name, "terms": terms, "takes": n, "fed_right": tally["fed"] / terms}
+    n_terms = len(GLOSSARY_SENTENCES)
+    n = n_terms * seeds
+    out = {"condition": name, "terms": n_terms, "takes": n, "fed_right": tally["fed"] / n_terms}
     if checker is not None:
         out["heard_right"] = tally["heard"] / n
+        if tally["content_n"]:
+            out["content_read_right"] = tally["content"] / tally["content_n"]
         if verify:
             out["heard_right_verified"] = tally["verified"] / n
             out["mean_attempts"] = round(tally["attempts"] / n, 2)
-    out["per_term"] = terms
+    out["per_term"] = terms  # what each term was fed and heard as, take by take
     return out
 
 
@@ -230,6 +272,11 @@ def main() -> None:
         "--glossary-seeds", type=int, default=1, help="takes per glossary sentence (seeds k, k+100, ...)"
     )
     ap.add_argument("--no-verify", action="store_true", help="skip the glossary takes with the check loop")
+    ap.add_argument(
+        "--listen",
+        type=int,
+        help="candidates heard for a set reading (default: the model's listen_candidates)",
+    )
     ap.add_argument("--json", type=Path, help="also write the result here")
     args = ap.parse_args()
     if args.glossary_seeds < 1:
@@ -244,6 +291,10 @@ def main() -> None:
 
     torch.set_num_threads(args.threads)
     model = IndexTTSModel.from_pretrained(args.model)
+    if args.listen is not None:
+        from voxsmith.models.parts import override_settings
+
+        override_settings(model.parts, {"listen_candidates": args.listen}, "--listen")
     judges = Judges()
     checker = None
     if not args.no_glossary:
@@ -261,7 +312,8 @@ def main() -> None:
     glossary_file.write_text("".join(f"{k}\t{v}\n" for k, v in GLOSSARY.items()), encoding="utf-8")
     minutes = [float(m) for m in args.minutes.split(",")]
     methods = args.methods.split(",")
-    result: dict = {"model": model.model_id, "corpus": str(args.corpus), "speakers": {}, "glossary": []}
+    result: dict = {"model": model.model_id, "corpus": str(args.corpus), "speakers": {}, "glossary": [],
+                    "listen_candidates": getattr(model.parts, "listen_candidates", 0)}  # fmt: skip
     rows_by = speaker_rows(
         args.corpus, args.speakers.split(",") if args.speakers else None, args.max_speakers
     )
@@ -376,6 +428,7 @@ def markdown(result: dict) -> str:
     for g in result["glossary"]:
         lines.append(f"\nglossary {g['speaker']} {g['condition']}: fed right {g['fed_right']:.0%}"
                      + (f", heard right {g['heard_right']:.0%}" if "heard_right" in g else " (no checker)")
+                     + (f", content encoder reads it {g['content_read_right']:.0%}" if "content_read_right" in g else "")
                      + (f", with --verify {g['heard_right_verified']:.0%} ({g['mean_attempts']} tries)"
                         if "heard_right_verified" in g else ""))  # fmt: skip
     return "\n".join(lines)

@@ -84,6 +84,29 @@ def test_the_best_scored_candidate_is_kept_and_one_candidate_is_plain_sampling(m
         p.code_candidates = 1
 
 
+def test_the_readings_a_user_set_have_their_everyday_rivals():
+    """A glossary term and an inline reading pin their syllables; the rival is what the frontend
+    reads without them, and segment_units says the rival in its place."""
+    from voxsmith.check.expected import pinned_rivals
+    from voxsmith.text.glossary import Glossary
+
+    fe = TextFrontend(glossary=Glossary.from_dict({"会稽": "kuai4 ji1"}))
+    text = "他在会稽读书，‹还|hai2›书了。"
+    result = fe.process(text)
+    rivals = pinned_rivals(fe, text, result.syllables)
+    readings = [s.pinyin for s in result.syllables]
+    assert {readings[k]: r for k, r in rivals.items()} == {"kuai4": "hui4", "hai2": "huan2"}
+    k = readings.index("kuai4")
+    said, alt = segment_units(result), segment_units(result, {k: "hui4"})
+    flat_said, flat_alt = sum(said, []), sum(alt, [])
+    assert flat_said != flat_alt and len(flat_said) == len(flat_alt)
+    assert [(a, b) for a, b in zip(flat_said, flat_alt, strict=True) if a != b] == [
+        ("k", "h"),
+        ("uai4", "ui4"),
+    ]
+    assert pinned_rivals(TextFrontend(), "他在银‹行|hang2›工作。") == {}  # what it reads anyway
+
+
 def test_synthesis_with_candidates_repeats_with_its_seed(model, spk):
     p = model.parts
     try:

@@ -15,6 +15,7 @@ The facade holds a ``PartsBase``: ``ModelParts`` (the tiny built-in model) or ``
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
@@ -27,7 +28,7 @@ import torch
 
 from voxsmith.audio import SAMPLE_RATE, SILENCE_LOG_MEL, Audio, AudioProcessor
 from voxsmith.embeddings import EmotionEmbedding, SpeakerEmbedding, parse_emotion_vector, preset_weights
-from voxsmith.errors import ConfigError, TextError
+from voxsmith.errors import CheckpointError, ConfigError, TextError
 from voxsmith.models.emotion_rate import FACTOR_RANGE
 from voxsmith.models.loader import load_model_dir
 from voxsmith.models.parts_base import PartsBase
@@ -104,6 +105,7 @@ class IndexTTSModel:
         self._adapters = None  # voxsmith.finetune.runtime.AdapterRuntime, made by the first load_adapter
         self._stored_speaker: SpeakerEmbedding | None = None  # the voice a merged model directory carries
         self._base_glossary = self.frontend.glossary
+        self._checker = None  # PronunciationChecker for set readings (_listener); False: cannot load
 
     # ----- loading -----------------------------------------------------------------------
     @classmethod
@@ -299,6 +301,7 @@ class IndexTTSModel:
         # (asked of the GPT as extra tokens, a small slowing became trailing silence instead)
         rate = None if target_tokens is not None or emotion is None else p.emotion_duration(emotion.weights)
         units: list[list[int] | None] = [None] * len(segments)
+        heard: list[tuple[list, frozenset[int]]] = [([], frozenset())] * len(segments)  # _pinned_tokens
         if p.code_candidates > 1:  # each segment's best-read sample is kept: what it should say
             from voxsmith.check.expected import segment_units
             from voxsmith.models.units import units_to_ids
@@ -306,6 +309,8 @@ class IndexTTSModel:
             try:
                 said = segment_units(result)
                 units = [units_to_ids(said[i]) or None for i in keep]
+                if p.listen_candidates > 1:
+                    heard = self._pinned_tokens(text, result, keep)
             except TextError:  # units the checker cannot line up: sample once, as without
                 pass
         for i, ids in enumerate(segments):
@@ -329,16 +334,78 @@ class IndexTTSModel:
                 if share < 1.0:
                     stretch = (rate or 1.0) * ratio * len(natural) / target
                 gen = torch.Generator().manual_seed(seed + i) if seed is not None else None
-            codes = p.generate_codes(ids, spk, emo_vec, sampling, target, gen, units[i])
+
+            render = functools.partial(
+                p.codes_to_mel, spk=spk, text_ids=ids, emo_vec=emo_vec, target=target, n_steps=n_steps,
+                seed=None if seed is None else seed + i, emo_weights=None if emotion is None else emotion.weights,
+                stretch=stretch,
+            )  # fmt: skip
+            checker = self._listener() if heard[i][1] else None
+            if checker is None:
+                codes = p.generate_codes(ids, spk, emo_vec, sampling, target, gen, units[i])
+                mel = render(codes)
+            else:
+                ranked = p.rank_codes(ids, spk, emo_vec, sampling, target, gen, units[i])
+                codes, mel = self._listen(ranked[: p.listen_candidates], render, *heard[i], checker)
             codes_all.append(codes)
-            mels.append(p.codes_to_mel(codes, spk, text_ids=ids, emo_vec=emo_vec, target=target, n_steps=n_steps,
-                                       seed=None if seed is None else seed + i,
-                                       emo_weights=None if emotion is None else emotion.weights,
-                                       stretch=stretch))  # fmt: skip
+            mels.append(mel)
             if i < len(segments) - 1 and pause.shape[1]:
                 mels.append(pause)
         mel = torch.cat(mels, dim=1).unsqueeze(0)
         return mel, codes_all, result.segments
+
+    def _pinned_tokens(self, text: str, result, keep: list[int]) -> list[tuple[list, frozenset[int]]]:
+        """Per kept segment of ``result``: its expected tokens (the checker's), the everyday reading
+        a rival of each syllable whose reading the user set (glossary, inline pinyin), and those
+        syllables' indices; ``([], ∅)`` for a segment with none."""
+        from voxsmith.check.expected import pinned_rivals, tokens_from_result, with_rivals
+
+        pinned = pinned_rivals(self.frontend, text, result.syllables)
+        tokens = [with_rivals(t, (pinned[t.syllable],)) if t.syllable in pinned else t
+                  for t in tokens_from_result(result)] if pinned else []  # fmt: skip
+        out: list[tuple[list, frozenset[int]]] = []
+        for i in keep:
+            own = [t for t in tokens if t.segment == i]
+            mine = frozenset(t.syllable for t in own if t.syllable in pinned)
+            out.append((own, mine) if mine else ([], frozenset()))
+        return out
+
+    def _listener(self):
+        """The pronunciation checker that hears set readings (this model's frontend, so its
+        glossary), loaded once; None (with one warning) where it cannot load."""
+        if self._checker is False:
+            return None
+        if self._checker is None:
+            from voxsmith.check.checker import PronunciationChecker
+
+            try:
+                self._checker = PronunciationChecker.load(frontend=self.frontend)
+            except (CheckpointError, ImportError, OSError) as exc:
+                log.warning(
+                    "set readings are not listened for (the pronunciation checker cannot load: %s)", exc
+                )
+                self._checker = False
+                return None
+        self._checker.frontend = self.frontend
+        return self._checker
+
+    def _listen(
+        self, ranked: list[torch.Tensor], render, tokens: list, pinned: frozenset[int], checker
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The first of the ``ranked`` candidates (best-read first) in which the checker hears every
+        ``pinned`` syllable as set, and its mel; where none is, the one with the fewest heard
+        otherwise (then the best-read). ``render(codes) -> mel``; ``tokens``: the segment's."""
+        best = None
+        for rank, codes in enumerate(ranked):
+            mel = render(codes)
+            checks = checker.hear(self.vocoder(mel), tokens)
+            wrong = sum(c.heard != c.expected for c in checks if c.index in pinned)
+            if best is None or (wrong, rank) < best[0]:
+                best = ((wrong, rank), codes, mel)
+            if wrong == 0:
+                break
+        assert best is not None
+        return best[1], best[2]
 
     def vocoder(self, mel: torch.Tensor) -> Audio:
         """Mel ``(1, 80, frames)`` or ``(80, frames)`` → ``Audio`` at 22050 Hz."""
@@ -393,8 +460,9 @@ class IndexTTSModel:
         from voxsmith.check.loop import verify_and_fix
 
         # a clear error before any synthesis when it is missing; it expects what this model's
-        # frontend (with the adapter's or user's glossary) says the text reads
-        checker = PronunciationChecker.load(frontend=self.frontend)
+        # frontend (with the adapter's or user's glossary) says the text reads; the one that
+        # listens for set readings when it is loaded already
+        checker = self._listener() or PronunciationChecker.load(frontend=self.frontend)
 
         t0 = time.perf_counter()
         spk = self._speaker_or_default(reference, spk)

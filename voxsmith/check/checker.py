@@ -16,7 +16,6 @@ on any audio and text, not only voxsmith's output.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import os
 from pathlib import Path
@@ -28,7 +27,13 @@ from voxsmith.audio import SAMPLE_RATE, Audio
 from voxsmith.check.align import token_spans, viterbi_align
 from voxsmith.check.config import Calibration
 from voxsmith.check.content import ContentChecker, ContentResult
-from voxsmith.check.expected import ExpectedToken, expected_tokens, tone_variants
+from voxsmith.check.expected import (
+    ExpectedToken,
+    expected_tokens,
+    glossary_rivals,
+    tone_variants,
+    with_rivals,
+)
 from voxsmith.check.gop import TokenScore, confidence, score_tokens
 from voxsmith.check.model import PronRecognizer, load_checker
 from voxsmith.check.report import CheckReport, SyllableCheck
@@ -36,7 +41,7 @@ from voxsmith.check.tone import ToneJudge, token_features
 from voxsmith.errors import CheckpointError
 from voxsmith.eval.common import AudioInput, load_audio
 from voxsmith.models.units import units_to_ids
-from voxsmith.text.frontend import Syllable, TextFrontend
+from voxsmith.text.frontend import TextFrontend
 
 log = logging.getLogger(__name__)
 
@@ -122,10 +127,15 @@ class PronunciationChecker:
         result, tokens = expected_tokens(text, self.frontend)
         rivals = {**glossary_rivals(self.frontend, text, result.syllables), **(rivals or {})}
         if rivals:
-            tokens = [_with_rivals(t, rivals.get(t.syllable, ())) if t.kind == "zh" else t for t in tokens]
+            tokens = [with_rivals(t, rivals.get(t.syllable, ())) if t.kind == "zh" else t for t in tokens]
+        return result.normalized, self.hear(audio, tokens)
+
+    def hear(self, audio: AudioInput, tokens: list[ExpectedToken]) -> list[SyllableCheck]:
+        """One ``SyllableCheck`` per Chinese token of ``tokens`` (what ``audio`` should say, in
+        order, rivals already added), indexed as the tokens' syllables are."""
         zh = [t for t in tokens if t.kind == "zh"]
         if not zh:
-            return result.normalized, []
+            return []
         # decoded, resampled and pitch-tracked once for the recogniser and the tone judge
         clip = Audio(load_audio(audio, SAMPLE_RATE), SAMPLE_RATE)
         pitch = self.model.pitch_track(clip.samples) if self.model.cfg.pitch or self.judges_tone else None
@@ -133,13 +143,11 @@ class PronunciationChecker:
         alignment = viterbi_align(lp.numpy(), units_to_ids([u for t in tokens for u in t.units]))
         if alignment is None:  # the clip is too short for the text: nothing can be heard as meant
             log.info("no alignment of %d tokens in %d frames", len(tokens), lp.shape[0])
-            return result.normalized, [self._unaligned(t) for t in zh]
+            return [self._unaligned(t) for t in zh]
         spans = token_spans(alignment, [len(t.units) for t in tokens])
         tone_lp = None if pitch is None else self.tone_log_probs(pitch, spans, lp.shape[0], tokens)
         scores = score_tokens(lp, tokens, spans, True, tone_lp, self.calibration.tone_weight)
-        return result.normalized, [
-            self._decide(t, s) for t, s in zip(tokens, scores, strict=True) if s is not None
-        ]
+        return [self._decide(t, s) for t, s in zip(tokens, scores, strict=True) if s is not None]
 
     def check(self, audio: AudioInput, text: str, content: bool = True) -> CheckReport:
         """Pronunciation of every syllable and (``content``) the ASR content check."""
@@ -181,23 +189,3 @@ class PronunciationChecker:
         return SyllableCheck(
             tok.text, tok.reading, "", 0.0, False, tok.syllable, tok.polyphone, tok.alternatives
         )
-
-
-def glossary_rivals(
-    frontend: TextFrontend, text: str, syllables: list[Syllable] | None = None
-) -> dict[int, tuple[str, ...]]:
-    """Syllable index -> (plain reading,) for each syllable that ``frontend``'s glossary reads
-    otherwise than the same frontend without it; ``syllables``: ``frontend``'s own syllables
-    of ``text`` when the caller has them already."""
-    if frontend.glossary is None or not frontend.glossary.entries:
-        return {}
-    own = syllables if syllables is not None else frontend.process(text).syllables
-    plain = dataclasses.replace(frontend, glossary=None).process(text).syllables
-    if len(plain) != len(own):  # a term spelled out differently: no syllable map
-        return {}
-    return {k: (p.pinyin,) for k, (p, g) in enumerate(zip(plain, own, strict=True)) if p.pinyin != g.pinyin}
-
-
-def _with_rivals(tok: ExpectedToken, rivals: tuple[str, ...]) -> ExpectedToken:
-    extra = tuple(r for r in rivals if r != tok.reading and r not in tok.alternatives)
-    return dataclasses.replace(tok, alternatives=tok.alternatives + extra) if extra else tok

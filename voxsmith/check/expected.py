@@ -9,15 +9,18 @@ readings of a polyphonic character, and whether the user fixed the reading.
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from dataclasses import dataclass
 
 from voxsmith.errors import TextError
 from voxsmith.models.units import phone_unit, split_syllable
 from voxsmith.text.chars import PUNCT_CLASS, is_cjk
-from voxsmith.text.frontend import FrontendResult, TextFrontend
+from voxsmith.text.frontend import FrontendResult, Syllable, TextFrontend
 from voxsmith.text.g2p_zh import polyphone_alternatives
 
 _PAUSES = set(PUNCT_CLASS.values())
+_ANNOTATION = re.compile(r"‹([^|‹›]*)\|[^‹›]*›")  # an inline reading, ‹字|pin1›
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,12 @@ class ExpectedToken:
     @property
     def polyphone(self) -> bool:
         return bool(self.alternatives)
+
+
+def with_rivals(tok: ExpectedToken, rivals: tuple[str, ...]) -> ExpectedToken:
+    """``tok`` with ``rivals`` weighed against its reading too (those it does not list yet)."""
+    extra = tuple(r for r in rivals if r != tok.reading and r not in tok.alternatives)
+    return dataclasses.replace(tok, alternatives=tok.alternatives + extra) if extra else tok
 
 
 def syllable_units(reading: str) -> tuple[str, ...]:
@@ -103,10 +112,50 @@ def expected_tokens(
     return result, tokens_from_result(result)
 
 
-def segment_units(result: FrontendResult) -> list[list[str]]:
+def segment_units(result: FrontendResult, readings: dict[int, str] | None = None) -> list[list[str]]:
     """Per segment of ``result``, the pronunciation units its tokens say, in order (pauses left
-    out): what the content encoder's CTC head should read from the segment's codes."""
+    out): what the content encoder's CTC head should read from the segment's codes.
+    ``readings``: syllable index -> another reading to say there instead (a rival of it)."""
     out: list[list[str]] = [[] for _ in result.segments]
     for t in tokens_from_result(result):
-        out[t.segment].extend(t.units)
+        if readings and t.syllable in readings:
+            out[t.segment].extend(syllable_units(readings[t.syllable]))
+        else:
+            out[t.segment].extend(t.units)
+    return out
+
+
+def glossary_rivals(
+    frontend: TextFrontend, text: str, syllables: list[Syllable] | None = None
+) -> dict[int, tuple[str, ...]]:
+    """Syllable index -> (plain reading,) for each syllable that ``frontend``'s glossary reads
+    otherwise than the same frontend without it; ``syllables``: ``frontend``'s own syllables
+    of ``text`` when the caller has them already."""
+    if frontend.glossary is None or not frontend.glossary.entries:
+        return {}
+    own = syllables if syllables is not None else frontend.process(text).syllables
+    plain = dataclasses.replace(frontend, glossary=None).process(text).syllables
+    if len(plain) != len(own):  # a term spelled out differently: no syllable map
+        return {}
+    return {k: (p.pinyin,) for k, (p, g) in enumerate(zip(plain, own, strict=True)) if p.pinyin != g.pinyin}
+
+
+def pinned_rivals(
+    frontend: TextFrontend, text: str, syllables: list[Syllable] | None = None
+) -> dict[int, str]:
+    """Syllable index -> the everyday reading, for each syllable of ``text`` whose reading the
+    user set otherwise (``frontend``'s glossary or an inline ``‹字|pin1›``): what the frontend
+    would read there without them. ``syllables``: ``frontend``'s own syllables of ``text``."""
+    plain_text = _ANNOTATION.sub(r"\1", text)
+    out = {k: r[0] for k, r in glossary_rivals(frontend, plain_text).items()}
+    if plain_text != text:
+        own = syllables if syllables is not None else frontend.process(text).syllables
+        try:
+            plain = frontend.process(plain_text).syllables
+        except TextError:
+            plain = []
+        if len(plain) == len(own):
+            out.update(
+                {k: p.pinyin for k, (p, g) in enumerate(zip(plain, own, strict=True)) if p.pinyin != g.pinyin}
+            )
     return out

@@ -30,6 +30,7 @@ from typing import Protocol
 import numpy as np
 
 from voxsmith.audio import Audio, resample
+from voxsmith.check.expected import pinned_rivals
 from voxsmith.check.overrides import force_readings
 from voxsmith.check.report import CheckReport, SyllableCheck
 from voxsmith.errors import ConfigError, TextError
@@ -101,24 +102,10 @@ class _Piece:
             self.best = (key, self.audio, rep)
 
 
-_ANNOTATION = re.compile(r"‹([^|‹›]*)\|[^‹›]*›")
-
-
-def _pinned(frontend: TextFrontend, sentence: str, readings: list[str]) -> frozenset[int]:
+def _pinned(frontend: TextFrontend, sentence: str) -> frozenset[int]:
     """Syllables of ``sentence`` read otherwise than the frontend without the user's glossary and
     with the inline ``‹字|pin1›`` annotations taken out would read them."""
-    from voxsmith.check.checker import glossary_rivals
-
-    plain_text = _ANNOTATION.sub(r"\1", sentence)
-    pinned = set(glossary_rivals(frontend, plain_text))
-    if plain_text != sentence:
-        try:
-            plain = [s.pinyin for s in frontend.process(plain_text).syllables]
-        except TextError:
-            plain = []
-        if len(plain) == len(readings):
-            pinned |= {k for k, (a, b) in enumerate(zip(plain, readings, strict=True)) if a != b}
-    return frozenset(pinned)
+    return frozenset(pinned_rivals(frontend, sentence))
 
 
 def _problems(piece: _Piece) -> list[dict]:
@@ -242,7 +229,7 @@ def verify_and_fix(
                 raise
             pieces[-1].text += sentence  # nothing speakable on its own (a stray quote): keep it with the last
             continue
-        pieces.append(_Piece(sentence, seed, offset, readings, _pinned(frontend, sentence, readings)))
+        pieces.append(_Piece(sentence, seed, offset, readings, _pinned(frontend, sentence)))
         offset += len(readings)
 
     def run(piece: _Piece) -> None:

@@ -49,6 +49,9 @@ class PartsBase(ABC):
     contour: ContourHead | None = None  # GPT latents → per-code prosody, for an S2M that reads a contour
     rates: EmotionRates | None = None  # emotion weights → speaking rate (S2M's stretch)
     code_candidates: int = 1  # GPT samples per segment, the one whose codes read best kept (score_codes)
+    # a segment with readings the user set (glossary, inline pinyin): this many of its best-read
+    # candidates are rendered and the pronunciation checker's hearing of those readings picks
+    listen_candidates: int = 0
     # share of a duration_ratio the GPT's token count takes (log scale); S2M reads the rest as a
     # stretch. 1: all of it in tokens (the official behaviour, and a whole number of tokens)
     duration_token_share: float = 1.0
@@ -164,6 +167,21 @@ class PartsBase(ABC):
         :meth:`score_codes` rates best is kept
         (one candidate, or a model that cannot score codes: one sample, as without).
         ``candidates``: at most that many samples this time (a pass that only needs a length)."""
+        return self.rank_codes(ids, spk, emo_vec, sampling, target, generator, units, candidates)[0]
+
+    @torch.inference_mode()
+    def rank_codes(
+        self,
+        ids: list[int],
+        spk: SpeakerEmbedding,
+        emo_vec: torch.Tensor,
+        sampling: SamplingConfig,
+        target: int | None,
+        generator: torch.Generator | None,
+        units: list[int] | None = None,
+        candidates: int | None = None,
+    ) -> list[torch.Tensor]:
+        """:meth:`generate_codes`' samples, best-read first (one when they cannot be scored)."""
         # a model that cannot read codes back (the official size) samples once
         n = self.code_candidates if units and type(self).score_codes is not PartsBase.score_codes else 1
         if candidates is not None:
@@ -173,10 +191,11 @@ class PartsBase(ABC):
             sampling=sampling, target_tokens=target, generator=generator, samples=n,
         )  # fmt: skip
         if n == 1:
-            return res.codes(0)
-        candidates = [res.codes(i) for i in range(n)]
-        scores = self.score_codes(candidates, units)
-        return candidates[min(range(n), key=scores.__getitem__)]
+            return [res.codes(0)]
+        drawn = [res.codes(i) for i in range(n)]
+        scores = self.score_codes(drawn, units)  # type: ignore[arg-type]
+        assert scores is not None
+        return [drawn[k] for k in sorted(range(n), key=scores.__getitem__)]
 
     def score_codes(self, candidates: list[torch.Tensor], units: list[int]) -> list[float] | None:
         """How badly each candidate's codes ``(N,)`` say ``units`` (lower is better); None where
