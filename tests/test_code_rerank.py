@@ -3,35 +3,18 @@ CTC head reads closest to the text kept (``code_candidates``, ``score_codes``)."
 
 from __future__ import annotations
 
-import pytest
 import torch
 
-from tests.helpers import make_random_model
 from voxsmith import pipeline
 from voxsmith.check.expected import segment_units
 from voxsmith.models.units import split_syllable
 from voxsmith.text.frontend import TextFrontend
 
 
-@pytest.fixture(scope="module")
-def model(tmp_path_factory):
-    from voxsmith.pipeline import IndexTTSModel
-
-    return IndexTTSModel.from_pretrained(make_random_model(tmp_path_factory.mktemp("m"), max_tokens=16))
-
-
-@pytest.fixture(scope="module")
-def spk(model):
-    from voxsmith.audio import Audio
-
-    g = torch.Generator().manual_seed(0)
-    return model.speaker_encoder(Audio((0.1 * torch.randn(22050 * 2, generator=g)).numpy(), 22050))
-
-
-def test_the_content_head_scores_codes_that_say_the_units_best(model):
+def test_the_content_head_scores_codes_that_say_the_units_best(short_model):
     """Centroid ``c`` pointing along feature ``c``, which the CTC head reads as unit ``c``: codes
     that spell the units score better than codes that spell something else."""
-    p = model.parts
+    p = short_model.parts
     k, dim = p.codec.centroids.shape
     units = [5, 7, 9]
     assert max(units) < min(k, dim, p.content.ctc_head.out_features)
@@ -55,14 +38,16 @@ def test_the_content_head_scores_codes_that_say_the_units_best(model):
             p.content.ctc_head.bias.copy_(saved[2])
 
 
-def test_the_best_scored_candidate_is_kept_and_one_candidate_is_plain_sampling(model, spk, monkeypatch):
-    p = model.parts
+def test_the_best_scored_candidate_is_kept_and_one_candidate_is_plain_sampling(
+    short_model, short_spk, monkeypatch
+):
+    p = short_model.parts
     ids = p.frontend().process("你好").segment_tokens[0]
 
     def codes(n, units=None):
         p.code_candidates = n
         g = torch.Generator().manual_seed(3)
-        return p.generate_codes(ids, spk, spk.emo_vec, p.default_sampling(), 12, g, units)
+        return p.generate_codes(ids, short_spk, short_spk.emo_vec, p.default_sampling(), 12, g, units)
 
     try:
         single = codes(1, [5, 7])
@@ -78,7 +63,9 @@ def test_the_best_scored_candidate_is_kept_and_one_candidate_is_plain_sampling(m
         assert len(seen[0]) == 4 and torch.equal(best, seen[0][-1])
         assert all(len(c) == 12 for c in seen[0])  # an exact count holds for every candidate
         assert any(not torch.equal(seen[0][0], c) for c in seen[0][1:])  # they are different samples
-        p.generate_codes(ids, spk, spk.emo_vec, p.default_sampling(), 12, None, [5, 7], candidates=2)
+        p.generate_codes(
+            ids, short_spk, short_spk.emo_vec, p.default_sampling(), 12, None, [5, 7], candidates=2
+        )
         assert len(seen[1]) == 2  # a pass that asks for fewer draws gets that many
     finally:
         p.code_candidates = 1
@@ -107,12 +94,12 @@ def test_the_readings_a_user_set_have_their_everyday_rivals():
     assert pinned_rivals(TextFrontend(), "他在银‹行|hang2›工作。") == {}  # what it reads anyway
 
 
-def test_synthesis_with_candidates_repeats_with_its_seed(model, spk):
-    p = model.parts
+def test_synthesis_with_candidates_repeats_with_its_seed(short_model, short_spk):
+    p = short_model.parts
     try:
         p.code_candidates = 3
-        a = model.synthesize("你好，世界。Hello there.", speaker_embedding=spk, seed=5)
-        b = model.synthesize("你好，世界。Hello there.", speaker_embedding=spk, seed=5)
+        a = short_model.synthesize("你好，世界。Hello there.", speaker_embedding=short_spk, seed=5)
+        b = short_model.synthesize("你好，世界。Hello there.", speaker_embedding=short_spk, seed=5)
         assert a.audio.samples.size > 0 and (a.audio.samples == b.audio.samples).all()
     finally:
         p.code_candidates = 1
@@ -127,11 +114,11 @@ def test_segment_units_follow_the_segments():
     assert sum(map(len, per)) == sum(len(split_syllable(s.pinyin)) for s in result.syllables)
 
 
-def test_a_length_control_starts_from_the_best_read_lengths(model, spk, monkeypatch):
+def test_a_length_control_starts_from_the_best_read_lengths(short_model, short_spk, monkeypatch):
     """Plain synthesis keeps the best-read of free-length candidates; a duration ratio (or an
     emotion's rate) measures its neutral length the same way, then draws candidates at exactly the
     scaled count, so a control is measured against the length a plain take would have."""
-    p = model.parts
+    p = short_model.parts
     calls = []
     original = p.generate_codes
 
@@ -146,16 +133,16 @@ def test_a_length_control_starts_from_the_best_read_lengths(model, spk, monkeypa
     monkeypatch.setattr(p, "generate_codes", logged)
     try:
         p.code_candidates = 3
-        model.synthesize("你好", speaker_embedding=spk, seed=2)
+        short_model.synthesize("你好", speaker_embedding=short_spk, seed=2)
         assert [(u, t) for u, t, _ in calls] == [(True, None)]  # one scored, free-length batch
         calls.clear()
-        model.synthesize("你好", speaker_embedding=spk, seed=2, duration_ratio=0.8)
+        short_model.synthesize("你好", speaker_embedding=short_spk, seed=2, duration_ratio=0.8)
         (u0, t0, n0), (u1, t1, n1) = calls
         assert u0 and t0 is None and u1 and t1 == n1 == round(0.8 * n0)
         # the length pass draws no more than it needs for a length, the take the full count
         assert asked[-2:] == [pipeline.LENGTH_PASS_CANDIDATES, None]
         calls.clear()
-        model.synthesize("你好", speaker_embedding=spk, seed=2, target_tokens=7)
+        short_model.synthesize("你好", speaker_embedding=short_spk, seed=2, target_tokens=7)
         assert calls == [(True, 7, 7)]  # an exact count needs no length pass
     finally:
         p.code_candidates = 1

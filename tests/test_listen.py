@@ -9,25 +9,9 @@ import logging
 import pytest
 import torch
 
-from tests.helpers import make_random_model
 from voxsmith.check.report import SyllableCheck
 from voxsmith.errors import CheckpointError
 from voxsmith.text.glossary import Glossary
-
-
-@pytest.fixture(scope="module")
-def model(tmp_path_factory):
-    from voxsmith.pipeline import IndexTTSModel
-
-    return IndexTTSModel.from_pretrained(make_random_model(tmp_path_factory.mktemp("m"), max_tokens=16))
-
-
-@pytest.fixture(scope="module")
-def spk(model):
-    from voxsmith.audio import Audio
-
-    g = torch.Generator().manual_seed(0)
-    return model.speaker_encoder(Audio((0.1 * torch.randn(22050 * 2, generator=g)).numpy(), 22050))
 
 
 class FakeChecker:
@@ -47,49 +31,49 @@ class FakeChecker:
 
 
 @pytest.fixture
-def listening(model, monkeypatch):
+def listening(short_model, monkeypatch):
     """Three candidates, all heard; rank_codes returns three known code sequences."""
-    p = model.parts
+    p = short_model.parts
     ranked = [torch.full((8,), k + 1, dtype=torch.long) for k in range(3)]
     monkeypatch.setattr(p, "code_candidates", 4)
     monkeypatch.setattr(p, "listen_candidates", 3)
     monkeypatch.setattr(p, "rank_codes", lambda *a, **k: [c.clone() for c in ranked])
-    monkeypatch.setattr(model.frontend, "glossary", Glossary.from_dict({"会稽": "kuai4 ji1"}))
+    monkeypatch.setattr(short_model.frontend, "glossary", Glossary.from_dict({"会稽": "kuai4 ji1"}))
     yield ranked
-    model._checker = None
+    short_model._checker = None
 
 
-def test_the_first_candidate_heard_as_set_is_kept_and_no_more_are_rendered(model, spk, listening):
-    model._checker = fake = FakeChecker(right_from=2)
-    res = model.synthesize("他在会稽读书。", speaker_embedding=spk, seed=0)
+def test_the_first_candidate_heard_as_set_is_kept_and_no_more_are_rendered(short_model, short_spk, listening):
+    short_model._checker = fake = FakeChecker(right_from=2)
+    res = short_model.synthesize("他在会稽读书。", speaker_embedding=short_spk, seed=0)
     assert torch.equal(res.codes[0], listening[1]) and len(fake.calls) == 2
     # the tokens heard carry the everyday reading as the set syllable's rival
     kuai = [t for t in fake.calls[0] if t.reading == "kuai4"]
     assert len(kuai) == 1 and "hui4" in kuai[0].alternatives
 
 
-def test_an_inline_reading_is_listened_for_too(model, spk, listening):
-    model.frontend.glossary = None
-    model._checker = fake = FakeChecker(right_from=3)
-    res = model.synthesize("他‹还|huan2›是来了。", speaker_embedding=spk, seed=0)
+def test_an_inline_reading_is_listened_for_too(short_model, short_spk, listening):
+    short_model.frontend.glossary = None
+    short_model._checker = fake = FakeChecker(right_from=3)
+    res = short_model.synthesize("他‹还|huan2›是来了。", speaker_embedding=short_spk, seed=0)
     assert torch.equal(res.codes[0], listening[2]) and len(fake.calls) == 3
     assert [t.alternatives[-1] for t in fake.calls[0] if t.reading == "huan2"] == ["hai2"]
 
 
-def test_none_heard_as_set_keeps_the_best_read(model, spk, listening):
-    model._checker = fake = FakeChecker(right_from=99)
-    res = model.synthesize("他在会稽读书。", speaker_embedding=spk, seed=0)
+def test_none_heard_as_set_keeps_the_best_read(short_model, short_spk, listening):
+    short_model._checker = fake = FakeChecker(right_from=99)
+    res = short_model.synthesize("他在会稽读书。", speaker_embedding=short_spk, seed=0)
     assert torch.equal(res.codes[0], listening[0]) and len(fake.calls) == 3
 
 
-def test_text_without_set_readings_is_not_listened_for(model, spk, listening):
-    model._checker = fake = FakeChecker(right_from=1)
-    model.synthesize("他在学校读书。", speaker_embedding=spk, seed=0)
+def test_text_without_set_readings_is_not_listened_for(short_model, short_spk, listening):
+    short_model._checker = fake = FakeChecker(right_from=1)
+    short_model.synthesize("他在学校读书。", speaker_embedding=short_spk, seed=0)
     assert fake.calls == []
 
 
 def test_a_checker_that_cannot_load_is_a_warning_and_synthesis_goes_on(
-    model, spk, listening, monkeypatch, caplog
+    short_model, short_spk, listening, monkeypatch, caplog
 ):
     from voxsmith.check.checker import PronunciationChecker
 
@@ -97,9 +81,9 @@ def test_a_checker_that_cannot_load_is_a_warning_and_synthesis_goes_on(
         raise CheckpointError("checker.safetensors: file not found")
 
     monkeypatch.setattr(PronunciationChecker, "load", staticmethod(missing))
-    model._checker = None
+    short_model._checker = None
     with caplog.at_level(logging.WARNING):
-        res = model.synthesize("他在会稽读书。", speaker_embedding=spk, seed=0)
-        model.synthesize("他在会稽读书。", speaker_embedding=spk, seed=1)
+        res = short_model.synthesize("他在会稽读书。", speaker_embedding=short_spk, seed=0)
+        short_model.synthesize("他在会稽读书。", speaker_embedding=short_spk, seed=1)
     assert torch.equal(res.codes[0], listening[0])  # the best-read, as without listening
     assert sum("not listened for" in r.message for r in caplog.records) == 1  # warned once
