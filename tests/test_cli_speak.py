@@ -164,3 +164,38 @@ def test_batch_yaml_script_and_missing_script(env, capsys, tmp_path):
     assert code == 0 and json.loads(stdout)["done"] == 1
     code, _, err = _run(capsys, "batch", tmp_path / "nope.yaml", "--out", tmp_path / "o2")
     assert code == 2 and "not found" in err
+
+
+def test_speak_with_a_glossary_and_a_bad_glossary(env, capsys, tmp_path):
+    terms = tmp_path / "terms.tsv"
+    terms.write_text("会稽\tkuai4 ji1\n", encoding="utf-8")
+    out = tmp_path / "g.wav"
+    code, stdout, _ = _run(capsys, "speak", "他在会稽读书。", "--ref", env["ref"], "--model", env["model"],
+                           "--glossary", terms, "--target-tokens", 12, "-o", out, "--json")  # fmt: skip
+    assert code == 0 and json.loads(stdout)["tokens"] == 12 and out.is_file()
+    bad = tmp_path / "bad.wav"
+    code, _, err = _run(capsys, "speak", "你好", "--ref", env["ref"], "--model", env["model"],
+                        "--glossary", tmp_path / "missing.tsv", "-o", bad)  # fmt: skip
+    assert code == 2 and "missing.tsv" in err and not bad.exists() and "Traceback" not in err
+
+
+def test_set_glossary_reads_terms_first_and_none_drops_them(env, tmp_path):
+    from voxsmith.pipeline import IndexTTSModel
+    from voxsmith.text.glossary import Glossary
+
+    model = IndexTTSModel.from_pretrained(env["model"])
+
+    def reading(text: str) -> list[str]:
+        return [s.pinyin for s in model.frontend.process(text).syllables]
+
+    plain = reading("他在会稽读书。")
+    assert plain[2] == "hui4"
+    model._base_glossary = Glossary.from_dict({"会稽": "hui4 qi3"})  # as a merged voice's own terms
+    model._apply_glossary()
+    assert reading("他在会稽读书。")[2:4] == ["hui4", "qi3"]
+    terms = tmp_path / "terms.tsv"
+    terms.write_text("会稽\tkuai4 ji1\n", encoding="utf-8")
+    model.set_glossary(terms)  # the user's terms before the model's own
+    assert reading("他在会稽读书。")[2:4] == ["kuai4", "ji1"]
+    model.set_glossary(None)
+    assert reading("他在会稽读书。")[2:4] == ["hui4", "qi3"]

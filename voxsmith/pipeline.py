@@ -33,6 +33,7 @@ from voxsmith.models.emotion_rate import FACTOR_RANGE
 from voxsmith.models.loader import load_model_dir
 from voxsmith.models.parts_base import PartsBase
 from voxsmith.models.sampling import SamplingConfig
+from voxsmith.text.glossary import Glossary
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +106,7 @@ class IndexTTSModel:
         self._adapters = None  # voxsmith.finetune.runtime.AdapterRuntime, made by the first load_adapter
         self._stored_speaker: SpeakerEmbedding | None = None  # the voice a merged model directory carries
         self._base_glossary = self.frontend.glossary
+        self._user_glossary: Glossary | None = None  # set_glossary
         self._checker = None  # PronunciationChecker for set readings (_listener); False: cannot load
 
     # ----- loading -----------------------------------------------------------------------
@@ -177,14 +179,29 @@ class IndexTTSModel:
             )
         if self._adapters is not None:
             self._adapters.activate(name)
-        active = self._adapters.current() if self._adapters is not None else None
-        glossary = self._base_glossary
-        if active is not None and active.glossary is not None:
-            from voxsmith.text.glossary import Glossary
+        self._apply_glossary()
 
-            # the adapter's terms first: the first entry of a term wins
-            glossary = Glossary(active.glossary.entries + (glossary.entries if glossary is not None else []))
-        self.frontend.glossary = glossary
+    def set_glossary(self, glossary: Glossary | str | os.PathLike | None) -> None:
+        """Read the terms of ``glossary`` (a ``Glossary`` or a .tsv/.yaml file) their way from now
+        on, before an adapter's and the model's own terms; ``None`` drops them again."""
+        if glossary is not None and not isinstance(glossary, Glossary):
+            glossary = Glossary.load(glossary)  # TextError naming the file when it is missing or bad
+        self._user_glossary = glossary
+        self._apply_glossary()
+
+    def _apply_glossary(self) -> None:
+        """The frontend's glossary: the user's terms, then the active adapter's, then the model's
+        own (a merged voice's); the first entry of a term wins."""
+        active = self._adapters.current() if self._adapters is not None else None
+        layers = [self._user_glossary, active.glossary if active is not None else None, self._base_glossary]
+        layers = [g for g in layers if g is not None]
+        self.frontend.glossary = (
+            None
+            if not layers
+            else layers[0]
+            if len(layers) == 1
+            else Glossary([e for g in layers for e in g.entries])
+        )
 
     @property
     def active_adapter(self) -> str | None:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from voxsmith.cli.speak import add_model_args
+    from voxsmith.cli.speak import add_glossary_arg, add_model_args
 
     p = sub.add_parser(
         "batch",
@@ -27,6 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, required=True, help="output directory")
     p.add_argument("--voices", type=Path, help="voice library directory")
     add_model_args(p)
+    add_glossary_arg(p)
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(func=run)
@@ -34,10 +35,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from voxsmith.batch import BatchRunner, read_script
-    from voxsmith.pipeline import IndexTTSModel
+    from voxsmith.cli.speak import load_model
 
     script = read_script(args.script)  # a malformed script fails before the model loads
-    model = IndexTTSModel.from_pretrained(args.model, threads=args.threads)
+    model = load_model(args)
     report = BatchRunner(model, args.voices).run(script, args.out, progress=not args.no_progress)
     out = {
         "done": report.done,

@@ -4,6 +4,7 @@ voxsmith speak "你竟然敢骗我！" --ref target.wav --emotion angry --intens
 voxsmith speak "Hello." --speaker alice --emotion "say it gently" --duration-ratio 0.9 -o out.wav --json
 voxsmith speak "你好" --speaker voice.safetensors --target-tokens 60 -o out.wav
 voxsmith speak "你好" --adapter my_voice/ -o out.wav      # a fine-tuned voice, no reference needed
+voxsmith speak "他在会稽读书。" --ref target.wav --glossary terms.tsv -o out.wav   # 会稽<TAB>kuai4 ji1
 voxsmith info --json
 """
 
@@ -18,6 +19,12 @@ from pathlib import Path
 def add_model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", type=Path, help="model directory (default: the built-in model)")
     p.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
+
+
+def add_glossary_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--glossary", type=Path, metavar="FILE",
+                   help="term -> pinyin file (.tsv/.yaml) read its way (before an adapter's terms); "
+                        "the model listens for those readings (listen_candidates)")  # fmt: skip
 
 
 def add_voice_args(p: argparse.ArgumentParser, required: bool = True) -> None:
@@ -76,6 +83,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_model_args(p)
     p.add_argument("--adapter", type=Path, help="fine-tuned adapter folder (voxsmith finetune); without "
                    "--ref/--speaker its stored voice speaks")  # fmt: skip
+    add_glossary_arg(p)
     p.add_argument("-o", "--out", type=Path, required=True, help="output .wav or .flac")
     p.add_argument("--verify", action="store_true", help="check the pronunciation and fix misreadings")
     p.add_argument(
@@ -95,9 +103,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 def load_model(args: argparse.Namespace):
     from voxsmith.pipeline import IndexTTSModel
 
-    return IndexTTSModel.from_pretrained(
+    model = IndexTTSModel.from_pretrained(
         args.model, threads=args.threads, adapter=getattr(args, "adapter", None)
     )
+    if getattr(args, "glossary", None) is not None:
+        model.set_glossary(args.glossary)
+    return model
 
 
 def resolve_speaker(model, args: argparse.Namespace):
