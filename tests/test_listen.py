@@ -47,6 +47,7 @@ def test_the_first_candidate_heard_as_set_is_kept_and_no_more_are_rendered(short
     short_model._checker = fake = FakeChecker(right_from=2)
     res = short_model.synthesize("他在会稽读书。", speaker_embedding=short_spk, seed=0)
     assert torch.equal(res.codes[0], listening[1]) and len(fake.calls) == 2
+    assert res.listened == [{"segment": 0, "rendered": 2, "heard_as_set": True}]
     # the tokens heard carry the everyday reading as the set syllable's rival
     kuai = [t for t in fake.calls[0] if t.reading == "kuai4"]
     assert len(kuai) == 1 and "hui4" in kuai[0].alternatives
@@ -64,12 +65,13 @@ def test_none_heard_as_set_keeps_the_best_read(short_model, short_spk, listening
     short_model._checker = fake = FakeChecker(right_from=99)
     res = short_model.synthesize("他在会稽读书。", speaker_embedding=short_spk, seed=0)
     assert torch.equal(res.codes[0], listening[0]) and len(fake.calls) == 3
+    assert res.listened == [{"segment": 0, "rendered": 3, "heard_as_set": False}]
 
 
 def test_text_without_set_readings_is_not_listened_for(short_model, short_spk, listening):
     short_model._checker = fake = FakeChecker(right_from=1)
-    short_model.synthesize("他在学校读书。", speaker_embedding=short_spk, seed=0)
-    assert fake.calls == []
+    res = short_model.synthesize("他在学校读书。", speaker_embedding=short_spk, seed=0)
+    assert fake.calls == [] and res.listened == []
 
 
 def test_a_checker_that_cannot_load_is_a_warning_and_synthesis_goes_on(

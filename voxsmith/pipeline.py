@@ -52,6 +52,8 @@ class SynthesisResult:
     codes: list[torch.Tensor] = field(default_factory=list)  # (N_i,) per segment
     seconds_compute: float = 0.0
     verify: dict | None = None  # the pronunciation check report when verify=True
+    # per segment with readings the user set: {"segment", "rendered", "heard_as_set"} (listen_candidates)
+    listened: list[dict] = field(default_factory=list)
 
     @property
     def seconds(self) -> float:
@@ -313,7 +315,7 @@ class IndexTTSModel:
         emo_vec = self._emotion_vector(spk, emotion)
         sampling = sampling or p.default_sampling()
         pause = torch.full((80, int(pause_ms / 1000 * SAMPLE_RATE / 256)), SILENCE_LOG_MEL)
-        mels, codes_all = [], []
+        mels, codes_all, listened = [], [], []
         # an emotion's speaking rate: its factor on the sentence's neutral length, read by S2M
         # (asked of the GPT as extra tokens, a small slowing became trailing silence instead)
         rate = None if target_tokens is not None or emotion is None else p.emotion_duration(emotion.weights)
@@ -363,13 +365,16 @@ class IndexTTSModel:
                 mel = render(codes)
             else:
                 ranked = p.rank_codes(ids, spk, emo_vec, sampling, target, gen, units[i])
-                codes, mel = self._listen(ranked[: p.listen_candidates], render, *heard[i], checker)
+                codes, mel, rendered, ok = self._listen(
+                    ranked[: p.listen_candidates], render, *heard[i], checker
+                )
+                listened.append({"segment": i, "rendered": rendered, "heard_as_set": ok})
             codes_all.append(codes)
             mels.append(mel)
             if i < len(segments) - 1 and pause.shape[1]:
                 mels.append(pause)
         mel = torch.cat(mels, dim=1).unsqueeze(0)
-        return mel, codes_all, result.segments
+        return mel, codes_all, result.segments, listened
 
     def _pinned_tokens(self, text: str, result, keep: list[int]) -> list[tuple[list, frozenset[int]]]:
         """Per kept segment of ``result``: its expected tokens (the checker's), the everyday reading
@@ -408,11 +413,12 @@ class IndexTTSModel:
 
     def _listen(
         self, ranked: list[torch.Tensor], render, tokens: list, pinned: frozenset[int], checker
-    ) -> tuple[torch.Tensor, torch.Tensor]:
+    ) -> tuple[torch.Tensor, torch.Tensor, int, bool]:
         """The first of the ``ranked`` candidates (best-read first) in which the checker hears every
-        ``pinned`` syllable as set, and its mel; where none is, the one with the fewest heard
-        otherwise (then the best-read). ``render(codes) -> mel``; ``tokens``: the segment's."""
-        best = None
+        ``pinned`` syllable as set, its mel, how many were rendered, and whether it was heard as set;
+        where none is, the one with the fewest heard otherwise (then the best-read).
+        ``render(codes) -> mel``; ``tokens``: the segment's."""
+        best, rank = None, 0
         for rank, codes in enumerate(ranked):
             mel = render(codes)
             checks = checker.hear(self.vocoder(mel), tokens)
@@ -422,7 +428,7 @@ class IndexTTSModel:
             if wrong == 0:
                 break
         assert best is not None
-        return best[1], best[2]
+        return best[1], best[2], rank + 1, best[0][0] == 0
 
     def vocoder(self, mel: torch.Tensor) -> Audio:
         """Mel ``(1, 80, frames)`` or ``(80, frames)`` → ``Audio`` at 22050 Hz."""
@@ -465,11 +471,13 @@ class IndexTTSModel:
         t0 = time.perf_counter()
         speaker_embedding = self._speaker_or_default(reference, speaker_embedding)
         emo = self._resolve_emotion(emotion, emotion_reference, emotion_vector, intensity, emo_alpha)
-        mel, codes, segments = self._generate(
+        mel, codes, segments, listened = self._generate(
             text, speaker_embedding, emo, duration_ratio, target_tokens, sampling, seed, pause_ms, None
         )
         audio = self.vocoder(mel)
-        return SynthesisResult(audio, sum(len(c) for c in codes), segments, codes, time.perf_counter() - t0)
+        return SynthesisResult(
+            audio, sum(len(c) for c in codes), segments, codes, time.perf_counter() - t0, listened=listened
+        )
 
     def _verified(self, text, reference, spk, emotion, emotion_reference, emotion_vector, intensity, emo_alpha,
                   duration_ratio, target_tokens, sampling, seed, pause_ms, max_retries) -> SynthesisResult:  # fmt: skip

@@ -181,6 +181,8 @@ def run_speak(args: argparse.Namespace) -> int:
     }
     if res.verify is not None:
         report["verify"] = res.verify
+    if res.listened:
+        report["listened"] = res.listened
     if args.json:
         print(json.dumps(report, ensure_ascii=False))
     else:
