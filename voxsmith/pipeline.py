@@ -197,13 +197,9 @@ class IndexTTSModel:
         active = self._adapters.current() if self._adapters is not None else None
         layers = [self._user_glossary, active.glossary if active is not None else None, self._base_glossary]
         layers = [g for g in layers if g is not None]
-        self.frontend.glossary = (
-            None
-            if not layers
-            else layers[0]
-            if len(layers) == 1
-            else Glossary([e for g in layers for e in g.entries])
-        )
+        if len(layers) > 1:
+            layers = [Glossary([e for g in layers for e in g.entries])]
+        self.frontend.glossary = layers[0] if layers else None
 
     @property
     def active_adapter(self) -> str | None:
