@@ -147,8 +147,12 @@ def pinned_rivals(
     user set otherwise (``frontend``'s glossary or an inline ``‹字|pin1›``): what the frontend
     would read there without them. ``syllables``: ``frontend``'s own syllables of ``text``."""
     plain_text = _ANNOTATION.sub(r"\1", text)
-    out = {k: r[0] for k, r in glossary_rivals(frontend, plain_text).items()}
-    if plain_text != text:
+    annotated = plain_text != text
+    # without annotations the text is the plain text: its own syllables serve the glossary's map
+    out = {
+        k: r[0] for k, r in glossary_rivals(frontend, plain_text, None if annotated else syllables).items()
+    }
+    if annotated:
         own = syllables if syllables is not None else frontend.process(text).syllables
         try:
             plain = frontend.process(plain_text).syllables

@@ -34,7 +34,7 @@ from voxsmith.check.expected import pinned_rivals
 from voxsmith.check.overrides import force_readings
 from voxsmith.check.report import CheckReport, SyllableCheck
 from voxsmith.errors import ConfigError, TextError
-from voxsmith.text.frontend import TextFrontend
+from voxsmith.text.frontend import Syllable, TextFrontend
 
 SynthesizeFn = Callable[[str, int], Audio]
 GAP_S = 0.2  # silence between sentences, as the official pipeline puts between segments
@@ -102,10 +102,11 @@ class _Piece:
             self.best = (key, self.audio, rep)
 
 
-def _pinned(frontend: TextFrontend, sentence: str) -> frozenset[int]:
+def _pinned(frontend: TextFrontend, sentence: str, syllables: list[Syllable] | None = None) -> frozenset[int]:
     """Syllables of ``sentence`` read otherwise than the frontend without the user's glossary and
-    with the inline ``‹字|pin1›`` annotations taken out would read them."""
-    return frozenset(pinned_rivals(frontend, sentence))
+    with the inline ``‹字|pin1›`` annotations taken out would read them; ``syllables``: the
+    frontend's own of ``sentence``, when the caller has them."""
+    return frozenset(pinned_rivals(frontend, sentence, syllables))
 
 
 def _problems(piece: _Piece) -> list[dict]:
@@ -223,13 +224,14 @@ def verify_and_fix(
     offset = 0
     for sentence in split_sentences(text) if split else [text]:
         try:
-            readings = [s.pinyin for s in frontend.process(sentence).syllables]
+            syllables = frontend.process(sentence).syllables
+            readings = [s.pinyin for s in syllables]
         except TextError:
             if not pieces:
                 raise
             pieces[-1].text += sentence  # nothing speakable on its own (a stray quote): keep it with the last
             continue
-        pieces.append(_Piece(sentence, seed, offset, readings, _pinned(frontend, sentence)))
+        pieces.append(_Piece(sentence, seed, offset, readings, _pinned(frontend, sentence, syllables)))
         offset += len(readings)
 
     def run(piece: _Piece) -> None:
