@@ -277,6 +277,19 @@ def main() -> None:
         type=int,
         help="candidates heard for a set reading (default: the model's listen_candidates)",
     )
+    ap.add_argument(
+        "--judge",
+        type=Path,
+        help="pronunciation checker file that judges the glossary takes (default: the shipped one, which "
+        "also listens when the model listens; another seed's checker keeps the judge apart from the pick)",
+    )
+    ap.add_argument(
+        "--ear",
+        choices=("checker", "both"),
+        default="checker",
+        help="what listens: the shipped checker, or it and the content encoder together "
+        "(glossary_listen.BothEars; judge with --judge)",
+    )
     ap.add_argument("--json", type=Path, help="also write the result here")
     args = ap.parse_args()
     if args.glossary_seeds < 1:
@@ -295,13 +308,19 @@ def main() -> None:
         from voxsmith.models.parts import override_settings
 
         override_settings(model.parts, {"listen_candidates": args.listen}, "--listen")
+    if args.ear == "both":
+        from glossary_listen import BothEars, ContentEar
+
+        from voxsmith.check.checker import PronunciationChecker
+
+        model._checker = BothEars(PronunciationChecker.load(frontend=model.frontend), ContentEar(model))
     judges = Judges()
     checker = None
     if not args.no_glossary:
         try:
             from voxsmith.check.checker import PronunciationChecker
 
-            checker = PronunciationChecker.load(check_all=False)
+            checker = PronunciationChecker.load(args.judge, check_all=False)
         except Exception as exc:  # the checker is optional here: say so in the result
             print(
                 f"pronunciation checker unavailable ({exc}); glossary judged on fed readings only",
@@ -313,7 +332,8 @@ def main() -> None:
     minutes = [float(m) for m in args.minutes.split(",")]
     methods = args.methods.split(",")
     result: dict = {"model": model.model_id, "corpus": str(args.corpus), "speakers": {}, "glossary": [],
-                    "listen_candidates": getattr(model.parts, "listen_candidates", 0)}  # fmt: skip
+                    "listen_candidates": getattr(model.parts, "listen_candidates", 0),
+                    "judge": str(args.judge or "shipped checker"), "ear": args.ear}  # fmt: skip
     rows_by = speaker_rows(
         args.corpus, args.speakers.split(",") if args.speakers else None, args.max_speakers
     )

@@ -1,7 +1,7 @@
 """Listening for set readings (``listen_candidates``): glossary terms read right, two judges, and the cost.
 
     python benchmarks/glossary_listen.py --ref REF.wav [--model DIR] [--listen 0,8,16] [--seeds 2]
-        [--threads 2] [--json OUT]
+        [--ear checker|content] [--judge CHECKER] [--threads 2] [--json OUT]
 
 The 14-term glossary of ``finetune_gain.py`` (会稽 kuai4 ji1, 月氏 rou4 zhi1, 大宛 da4 yuan1 ...) is
 given to the base model's frontend, and each term's sentence is synthesised zero-shot from
@@ -15,6 +15,11 @@ interleaved take by take so a busy machine slows them alike. Per value:
   encoder on the rendered audio prefers the glossary reading's units to the everyday one's),
   which takes no part in the choice;
 - the median seconds per take and its ratio to the first value's.
+
+Who picks and who judges can be pulled apart: ``--judge CHECKER`` judges with another checker
+file (the checker recipe run with another ``--seed`` and other calibration voices) while the
+shipped checker still listens, and ``--ear content`` has the content encoder pick
+(``ContentEar``) so the shipped checker judges a choice it took no part in.
 
 ``--render-all TERMS`` (comma-separated, e.g. 月氏,大宛) instead renders every one of the model's
 ``code_candidates`` for those terms' sentences (seed 0) and says, per candidate, whether the
@@ -59,6 +64,20 @@ def main() -> None:
     ap.add_argument(
         "--engine-check", metavar="ENGINE:VOICE", help="judge a corpus engine's homophones instead"
     )
+    ap.add_argument(
+        "--ear",
+        choices=("checker", "content", "both"),
+        default="checker",
+        help="what listens when the model listens: the pronunciation checker (shipped) or the content "
+        "encoder (ContentEar; then the checker judges independently), or both (a candidate is kept when "
+        "both hear the set reading; judge it with --judge)",
+    )
+    ap.add_argument(
+        "--judge",
+        type=Path,
+        help="a second pronunciation checker file (e.g. the recipe run with another --seed) that judges "
+        "instead of the shipped one, which still listens: the judge is not the instance that picks",
+    )
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     values = [int(v) for v in args.listen.split(",")]
@@ -75,8 +94,12 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     model = IndexTTSModel.from_pretrained(args.model)
     model.frontend.glossary = Glossary.from_dict(GLOSSARY)
-    judge = PronunciationChecker.load(frontend=model.frontend)
+    judge = PronunciationChecker.load(args.judge, frontend=model.frontend)
     spk = model.speaker_encoder(args.ref)
+    if args.ear == "content":
+        model._checker = ContentEar(model)  # the listener's slot: picks by the content encoder instead
+    elif args.ear == "both":
+        model._checker = BothEars(PronunciationChecker.load(frontend=model.frontend), ContentEar(model))
     if args.engine_check:
         result = engine_check(model, judge, args.engine_check)
         if args.json:
@@ -123,6 +146,8 @@ def main() -> None:
     result = {
         "model": model.model_id,
         "ref": str(args.ref),
+        "ear": args.ear,
+        "judge": str(args.judge or "shipped checker"),
         "takes_per_value": n,
         "listen": rows,
         "takes": takes,
@@ -138,6 +163,73 @@ def main() -> None:
               file=sys.stderr)  # fmt: skip
     if args.json:
         args.json.write_text(json.dumps(result, indent=1, ensure_ascii=False), encoding="utf-8")
+
+
+class ContentEar:
+    """A listener with the checker's ``hear`` that hears with the model's own content encoder: each
+    polyphone token is heard as the reading (its own or one of its alternatives) whose units give
+    the segment's CTC loss on the rendered audio its lowest value, the other tokens held as said.
+    With ``--ear content`` it picks the candidate, and the pronunciation checker only judges."""
+
+    def __init__(self, model) -> None:
+        self.model = model
+        self.frontend = model.frontend
+
+    def hear(self, audio, tokens: list) -> list:
+        from types import SimpleNamespace
+
+        import torch
+
+        from voxsmith.audio import AudioProcessor
+        from voxsmith.check.expected import syllable_units
+        from voxsmith.models.units import units_to_ids
+
+        with torch.inference_mode():
+            _, logits, _ = self.model.parts.content(AudioProcessor.mel(audio.samples)[0].unsqueeze(0))
+            logp = torch.log_softmax(logits[0].float(), dim=-1)[:, None]
+
+        def loss(k: int, reading: str) -> float:
+            units = [
+                u for j, t in enumerate(tokens) for u in (syllable_units(reading) if j == k else t.units)
+            ]
+            ids = units_to_ids(units)
+            return float(torch.nn.functional.ctc_loss(logp, torch.tensor([ids]), torch.tensor([logp.shape[0]]),
+                                                      torch.tensor([len(ids)]), blank=0, reduction="sum"))  # fmt: skip
+
+        out = []
+        for k, t in enumerate(tokens):
+            if t.kind != "zh" or not t.alternatives:
+                continue
+            heard = min((t.reading, *t.alternatives), key=lambda r, k=k: loss(k, r))
+            out.append(SimpleNamespace(index=t.syllable, heard=heard, expected=t.reading))
+        return out
+
+
+class BothEars:
+    """The checker and the content encoder together: a syllable is heard as expected only when both
+    hear it so; otherwise as the reading one of them heard instead."""
+
+    def __init__(self, checker, content: ContentEar) -> None:
+        self.checker, self.content = checker, content
+
+    @property
+    def frontend(self):
+        return self.checker.frontend
+
+    @frontend.setter
+    def frontend(self, value) -> None:
+        self.checker.frontend = self.content.frontend = value
+
+    def hear(self, audio, tokens: list) -> list:
+        from types import SimpleNamespace
+
+        by_content = {c.index: c.heard for c in self.content.hear(audio, tokens)}
+        out = []
+        for c in self.checker.hear(audio, tokens):
+            other = by_content.get(c.index, c.expected)
+            heard = c.heard if c.heard != c.expected else other
+            out.append(SimpleNamespace(index=c.index, heard=heard, expected=c.expected))
+        return out
 
 
 def engine_check(model, judge, engine_voice: str) -> dict:
