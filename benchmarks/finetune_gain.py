@@ -313,6 +313,7 @@ def main() -> None:
 
         from voxsmith.check.checker import PronunciationChecker
 
+        # the listener's slot (IndexTTSModel._listener): these two ears pick instead of the checker alone
         model._checker = BothEars(PronunciationChecker.load(frontend=model.frontend), ContentEar(model))
     judges = Judges()
     checker = None

@@ -1,7 +1,7 @@
 """Listening for set readings (``listen_candidates``): glossary terms read right, two judges, and the cost.
 
     python benchmarks/glossary_listen.py --ref REF.wav [--model DIR] [--listen 0,8,16] [--seeds 2]
-        [--ear checker|content] [--judge CHECKER] [--threads 2] [--json OUT]
+        [--ear checker|content|both] [--judge CHECKER] [--threads 2] [--json OUT]
 
 The 14-term glossary of ``finetune_gain.py`` (会稽 kuai4 ji1, 月氏 rou4 zhi1, 大宛 da4 yuan1 ...) is
 given to the base model's frontend, and each term's sentence is synthesised zero-shot from
@@ -19,7 +19,8 @@ interleaved take by take so a busy machine slows them alike. Per value:
 Who picks and who judges can be pulled apart: ``--judge CHECKER`` judges with another checker
 file (the checker recipe run with another ``--seed`` and other calibration voices) while the
 shipped checker still listens, and ``--ear content`` has the content encoder pick
-(``ContentEar``) so the shipped checker judges a choice it took no part in.
+(``ContentEar``) so the shipped checker judges a choice it took no part in; ``--ear both`` keeps a
+candidate only when the checker and the content encoder both hear the set reading (``BothEars``).
 
 ``--render-all TERMS`` (comma-separated, e.g. 月氏,大宛) instead renders every one of the model's
 ``code_candidates`` for those terms' sentences (seed 0) and says, per candidate, whether the
