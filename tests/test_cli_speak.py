@@ -199,3 +199,29 @@ def test_set_glossary_reads_terms_first_and_none_drops_them(env, tmp_path):
     assert reading("他在会稽读书。")[2:4] == ["kuai4", "ji1"]
     model.set_glossary(None)
     assert reading("他在会稽读书。")[2:4] == ["hui4", "qi3"]
+
+
+def test_listen_sets_the_candidates_heard_and_refuses_a_bad_count(env, capsys, tmp_path, monkeypatch):
+    import voxsmith.cli.speak as speak_cli
+
+    seen = {}
+    real = speak_cli.load_model
+
+    def spy(args):
+        model = real(args)
+        seen["listen"] = model.parts.listen_candidates
+        return model
+
+    monkeypatch.setattr(speak_cli, "load_model", spy)
+    out = tmp_path / "l.wav"
+    code, _, _ = _run(capsys, "speak", "你好", "--ref", env["ref"], "--model", env["model"], "--listen", 0,
+                      "--target-tokens", 10, "-o", out)  # fmt: skip
+    assert code == 0 and seen["listen"] == 0 and out.is_file()
+    code, _, _ = _run(capsys, "speak", "你好", "--ref", env["ref"], "--model", env["model"], "--listen", 5,
+                      "--target-tokens", 10, "-o", out)  # fmt: skip
+    assert code == 0 and seen["listen"] == 5
+    bad = tmp_path / "bad.wav"
+    code, _, err = _run(capsys, "speak", "你好", "--ref", env["ref"], "--model", env["model"], "--listen", 65,
+                        "-o", bad)  # fmt: skip
+    assert code == 2 and "--listen" in err and "listen_candidates" in err and not bad.exists()
+    assert "Traceback" not in err

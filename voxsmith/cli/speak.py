@@ -25,6 +25,9 @@ def add_glossary_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--glossary", type=Path, metavar="FILE",
                    help="term -> pinyin file (.tsv/.yaml) read its way (before an adapter's terms); "
                         "the model listens for those readings (listen_candidates)")  # fmt: skip
+    p.add_argument("--listen", type=int, metavar="N",
+                   help="candidates rendered and heard for each segment with a set reading (glossary, "
+                        "inline ‹字|pin1›), 0..64; 0 turns listening off (default: the model's)")  # fmt: skip
 
 
 def add_voice_args(p: argparse.ArgumentParser, required: bool = True) -> None:
@@ -108,6 +111,10 @@ def load_model(args: argparse.Namespace):
     )
     if getattr(args, "glossary", None) is not None:
         model.set_glossary(args.glossary)
+    if getattr(args, "listen", None) is not None:
+        from voxsmith.models.parts import override_settings
+
+        override_settings(model.parts, {"listen_candidates": args.listen}, "--listen")
     return model
 
 
