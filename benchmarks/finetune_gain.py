@@ -154,32 +154,43 @@ def term_at(syllables, term: str) -> int:
     return next(i for i in range(len(texts)) if "".join(texts[i : i + len(term)]) == term)
 
 
-def content_reads_set(model, audio, sentence: str, judged: dict[int, tuple[str, ...]]) -> bool | None:
-    """A second judge, independent of the pronunciation checker (which also picks candidates when
-    the model listens): the model's own content encoder reads the rendered audio, and each judged
-    syllable counts as read as set when the CTC loss of the sentence's units is lower than with
-    that syllable's everyday reading in its place. None for a model without a content CTC head."""
+def content_reader(model, audio):
+    """The model's own content encoder on ``audio`` (the rendered clip): a function from a unit
+    string (``segment_units``'s names) to the CTC loss (summed) of its reading; None for a model
+    without a content CTC head. One encoder pass, any number of unit strings."""
     import torch
 
     from voxsmith.audio import AudioProcessor
-    from voxsmith.check.expected import segment_units
     from voxsmith.models.units import units_to_ids
 
     content = getattr(model.parts, "content", None)
     if content is None or not hasattr(content, "ctc_head"):
         return None
-    result = model.frontend.process(sentence)
     with torch.inference_mode():
         _, logits, _ = content(AudioProcessor.mel(audio.samples)[0].unsqueeze(0))
         logp = torch.log_softmax(logits[0].float(), dim=-1)[:, None]
 
-    def loss(readings: dict[int, str] | None) -> float:
-        units = units_to_ids(sum(segment_units(result, readings), []))
-        return float(torch.nn.functional.ctc_loss(logp, torch.tensor([units]), torch.tensor([logp.shape[0]]),
-                                                  torch.tensor([len(units)]), blank=0, reduction="sum"))  # fmt: skip
+    def loss(units: list[str]) -> float:
+        ids = units_to_ids(units)
+        return float(torch.nn.functional.ctc_loss(logp, torch.tensor([ids]), torch.tensor([logp.shape[0]]),
+                                                  torch.tensor([len(ids)]), blank=0, reduction="sum"))  # fmt: skip
 
-    said = loss(None)
-    return all(said < loss({k: r[0]}) for k, r in judged.items())
+    return loss
+
+
+def content_reads_set(model, audio, sentence: str, judged: dict[int, tuple[str, ...]]) -> bool | None:
+    """A second judge, independent of the pronunciation checker (which also picks candidates when
+    the model listens): the model's own content encoder reads the rendered audio, and each judged
+    syllable counts as read as set when the CTC loss of the sentence's units is lower than with
+    that syllable's everyday reading in its place. None for a model without a content CTC head."""
+    from voxsmith.check.expected import segment_units
+
+    loss = content_reader(model, audio)
+    if loss is None:
+        return None
+    result = model.frontend.process(sentence)
+    said = loss(sum(segment_units(result), []))
+    return all(said < loss(sum(segment_units(result, {k: r[0]}), [])) for k, r in judged.items())
 
 
 def glossary_check(model, checker, name: str, spk=None, verify: bool = False, seeds: int = 1) -> dict:

@@ -46,7 +46,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from finetune_gain import GLOSSARY, GLOSSARY_SENTENCES, content_reads_set  # noqa: E402
+from finetune_gain import GLOSSARY, GLOSSARY_SENTENCES, content_reader, content_reads_set  # noqa: E402
 
 HOMOPHONES = {  # the term's sentence with everyday characters of the glossary reading
     "月氏": "张骞出使去寻找肉汁。", "大宛": "大冤出产有名的汗血马。", "洪洞": "洪同大槐树很有名。",
@@ -100,7 +100,8 @@ def main() -> None:
     if args.ear == "content":
         model._checker = ContentEar(model)  # the listener's slot: picks by the content encoder instead
     elif args.ear == "both":
-        model._checker = BothEars(PronunciationChecker.load(frontend=model.frontend), ContentEar(model))
+        ear = judge if args.judge is None else PronunciationChecker.load(frontend=model.frontend)
+        model._checker = BothEars(ear, ContentEar(model))
     if args.engine_check:
         result = engine_check(model, judge, args.engine_check)
         if args.json:
@@ -179,29 +180,20 @@ class ContentEar:
     def hear(self, audio, tokens: list) -> list:
         from types import SimpleNamespace
 
-        import torch
-
-        from voxsmith.audio import AudioProcessor
         from voxsmith.check.expected import syllable_units
-        from voxsmith.models.units import units_to_ids
 
-        with torch.inference_mode():
-            _, logits, _ = self.model.parts.content(AudioProcessor.mel(audio.samples)[0].unsqueeze(0))
-            logp = torch.log_softmax(logits[0].float(), dim=-1)[:, None]
+        loss = content_reader(self.model, audio)
 
-        def loss(k: int, reading: str) -> float:
-            units = [
-                u for j, t in enumerate(tokens) for u in (syllable_units(reading) if j == k else t.units)
-            ]
-            ids = units_to_ids(units)
-            return float(torch.nn.functional.ctc_loss(logp, torch.tensor([ids]), torch.tensor([logp.shape[0]]),
-                                                      torch.tensor([len(ids)]), blank=0, reduction="sum"))  # fmt: skip
+        def said_with(k: int, reading: str) -> float:
+            return loss(
+                [u for j, t in enumerate(tokens) for u in (syllable_units(reading) if j == k else t.units)]
+            )
 
         out = []
         for k, t in enumerate(tokens):
             if t.kind != "zh" or not t.alternatives:
                 continue
-            heard = min((t.reading, *t.alternatives), key=lambda r, k=k: loss(k, r))
+            heard = min((t.reading, *t.alternatives), key=lambda r, k=k: said_with(k, r))
             out.append(SimpleNamespace(index=t.syllable, heard=heard, expected=t.reading))
         return out
 
