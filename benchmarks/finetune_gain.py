@@ -3,7 +3,7 @@
     python benchmarks/finetune_gain.py [--corpus /work/data/corpus] [--model DIR] [--speakers a,b]
         [--max-speakers 3] [--minutes 1,3,10] [--methods lora,partial] [--eval-sentences 6]
         [--targets c_attn,...,wqkv] [--work runs/finetune_gain] [--threads 2] [--json OUT] [--no-glossary]
-        [--glossary-seeds N] [--no-verify] [--listen N]
+        [--glossary-seeds N] [--no-verify] [--listen N] [--listen-confidence P]
 
 The pre-training corpus holds only ~1.5 minutes per held-out speaker; build the held-out
 material for the 3- and 10-minute levels with the same seed and roster (same held-out speakers,
@@ -289,6 +289,13 @@ def main() -> None:
         help="candidates heard for a set reading (default: the model's listen_candidates)",
     )
     ap.add_argument(
+        "--listen-confidence",
+        type=float,
+        metavar="P",
+        help="the checker's confidence in a set reading that takes a candidate at once "
+        "(default: the model's listen_confidence)",
+    )
+    ap.add_argument(
         "--judge",
         type=Path,
         help="pronunciation checker file that judges the glossary takes (default: the shipped one, which "
@@ -315,10 +322,14 @@ def main() -> None:
 
     torch.set_num_threads(args.threads)
     model = IndexTTSModel.from_pretrained(args.model)
-    if args.listen is not None:
+    if args.listen is not None or args.listen_confidence is not None:
         from voxsmith.models.parts import override_settings
 
-        override_settings(model.parts, {"listen_candidates": args.listen}, "--listen")
+        override_settings(
+            model.parts,
+            {"listen_candidates": args.listen, "listen_confidence": args.listen_confidence},
+            "--listen / --listen-confidence",
+        )
     if args.ear == "both":
         from glossary_listen import BothEars, ContentEar
 
@@ -345,6 +356,7 @@ def main() -> None:
     methods = args.methods.split(",")
     result: dict = {"model": model.model_id, "corpus": str(args.corpus), "speakers": {}, "glossary": [],
                     "listen_candidates": getattr(model.parts, "listen_candidates", 0),
+                    "listen_confidence": getattr(model.parts, "listen_confidence", 0.0),
                     "judge": str(args.judge or "shipped checker"), "ear": args.ear}  # fmt: skip
     rows_by = speaker_rows(
         args.corpus, args.speakers.split(",") if args.speakers else None, args.max_speakers

@@ -1,12 +1,14 @@
 """Listening for set readings (``listen_candidates``): glossary terms read right, two judges, and the cost.
 
-    python benchmarks/glossary_listen.py --ref REF.wav [--model DIR] [--listen 0,8,16] [--seeds 2]
+    python benchmarks/glossary_listen.py --ref REF.wav [--model DIR] [--listen 0,8,16,16:0.9] [--seeds 2]
         [--ear checker|content|both] [--judge CHECKER] [--threads 2] [--json OUT]
 
 The 14-term glossary of ``finetune_gain.py`` (会稽 kuai4 ji1, 月氏 rou4 zhi1, 大宛 da4 yuan1 ...) is
 given to the base model's frontend, and each term's sentence is synthesised zero-shot from
 ``--ref`` with each seed (term k: k, k + 100, ...) once per ``--listen`` value, the values
-interleaved take by take so a busy machine slows them alike. Per value:
+interleaved take by take so a busy machine slows them alike. A value ``N:P`` also sets
+``listen_confidence`` to P (the checker's confidence that takes a candidate at once; plain ``N``:
+the model's). Per value:
 
 - heard right: the pronunciation checker hears the glossary reading (not the everyday one or the
   character's other readings) on every syllable where the two differ. When the model listens,
@@ -58,7 +60,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--ref", type=Path, required=True, help="reference clip of the voice")
     ap.add_argument("--model", type=Path, help="model directory (default: the built-in one)")
-    ap.add_argument("--listen", default="0,8,16", help="listen_candidates values to compare")
+    ap.add_argument(
+        "--listen",
+        default="0,8,16",
+        help="listen_candidates values to compare; N:P also sets listen_confidence to P",
+    )
     ap.add_argument("--seeds", type=int, default=2, help="takes per sentence")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--render-all", help="comma-separated terms: render and judge every candidate instead")
@@ -81,9 +87,13 @@ def main() -> None:
     )
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
-    values = [int(v) for v in args.listen.split(",")]
+    values = [v.strip() for v in args.listen.split(",") if v.strip()]
     if args.seeds < 1 or not values:
         ap.error("--seeds must be >= 1 and --listen must name at least one value")
+    try:
+        settings = {v: listen_settings(v) for v in values}
+    except ValueError:
+        ap.error(f"--listen values are N or N:P (e.g. 16:0.9), got {args.listen!r}")
 
     import torch
 
@@ -94,6 +104,7 @@ def main() -> None:
 
     torch.set_num_threads(args.threads)
     model = IndexTTSModel.from_pretrained(args.model)
+    own_confidence = model.parts.listen_confidence
     model.frontend.glossary = Glossary.from_dict(GLOSSARY)
     judge = PronunciationChecker.load(args.judge, frontend=model.frontend)
     spk = model.speaker_encoder(args.ref)
@@ -118,7 +129,10 @@ def main() -> None:
         rivals = glossary_rivals(model.frontend, sentence)
         for seed in range(k, k + 100 * args.seeds, 100):
             for v in values:
-                override_settings(model.parts, {"listen_candidates": v}, "--listen")
+                n_listen, confidence = settings[v]
+                override_settings(model.parts, {"listen_candidates": n_listen,
+                                                "listen_confidence": own_confidence if confidence is None else confidence},
+                                  "--listen")  # fmt: skip
                 t0 = time.perf_counter()
                 audio = model.synthesize(sentence, speaker_embedding=spk, seed=seed).audio
                 tally[v]["seconds"].append(time.perf_counter() - t0)
@@ -156,7 +170,7 @@ def main() -> None:
     }
     print(json.dumps({k: v for k, v in result.items() if k != "takes"}, indent=1, ensure_ascii=False))
     print(
-        "| listen_candidates | heard right (checker) | content encoder reads it | median s / take | × |",
+        "| listen_candidates[:confidence] | heard right (checker) | content encoder reads it | median s / take | × |",
         file=sys.stderr,
     )
     print("|---|---|---|---|---|", file=sys.stderr)
@@ -165,6 +179,12 @@ def main() -> None:
               file=sys.stderr)  # fmt: skip
     if args.json:
         args.json.write_text(json.dumps(result, indent=1, ensure_ascii=False), encoding="utf-8")
+
+
+def listen_settings(value: str) -> tuple[int, float | None]:
+    """``"16"`` → (16, None); ``"16:0.9"`` → (16, 0.9): listen_candidates and listen_confidence."""
+    n, _, p = value.partition(":")
+    return int(n), float(p) if p else None
 
 
 class ContentEar:
@@ -194,7 +214,8 @@ class ContentEar:
             if t.kind != "zh" or not t.alternatives:
                 continue
             heard = min((t.reading, *t.alternatives), key=lambda r, k=k: said_with(k, r))
-            out.append(SimpleNamespace(index=t.syllable, heard=heard, expected=t.reading))
+            # no calibrated confidence here: every reading it hears counts as sure (listen_confidence)
+            out.append(SimpleNamespace(index=t.syllable, heard=heard, expected=t.reading, confidence=1.0))
         return out
 
 
@@ -221,7 +242,9 @@ class BothEars:
         for c in self.checker.hear(audio, tokens):
             other = by_content.get(c.index, c.expected)
             heard = c.heard if c.heard != c.expected else other
-            out.append(SimpleNamespace(index=c.index, heard=heard, expected=c.expected))
+            out.append(
+                SimpleNamespace(index=c.index, heard=heard, expected=c.expected, confidence=c.confidence)
+            )
         return out
 
 

@@ -20,6 +20,7 @@ from voxsmith.errors import CheckpointError
         ("code_candidates", 64, 65),
         ("listen_candidates", 0, -1),
         ("listen_candidates", 16, 65),
+        ("listen_confidence", 0.9, 1.5),
         ("duration_token_share", 0.5, 1.5),
         ("duration_token_share_slow", 0.0, -0.5),
         ("emotion_mix_cap", 1.0, 0.0),

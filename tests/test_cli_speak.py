@@ -201,7 +201,7 @@ def test_set_glossary_reads_terms_first_and_none_drops_them(env, tmp_path):
     assert reading("他在会稽读书。")[2:4] == ["hui4", "qi3"]
 
 
-def test_listen_sets_the_candidates_heard_and_refuses_a_bad_count(env, capsys, tmp_path, monkeypatch):
+def test_listen_sets_the_candidates_heard_and_refuses_a_bad_count_or_confidence(env, capsys, tmp_path, monkeypatch):
     import voxsmith.cli.speak as speak_cli
 
     seen = {}
@@ -210,6 +210,7 @@ def test_listen_sets_the_candidates_heard_and_refuses_a_bad_count(env, capsys, t
     def spy(args):
         model = real(args)
         seen["listen"] = model.parts.listen_candidates
+        seen["confidence"] = model.parts.listen_confidence
         return model
 
     monkeypatch.setattr(speak_cli, "load_model", spy)
@@ -225,3 +226,9 @@ def test_listen_sets_the_candidates_heard_and_refuses_a_bad_count(env, capsys, t
                         "-o", bad)  # fmt: skip
     assert code == 2 and "--listen" in err and "listen_candidates" in err and not bad.exists()
     assert "Traceback" not in err
+    code, _, _ = _run(capsys, "speak", "你好", "--ref", env["ref"], "--model", env["model"],
+                      "--listen-confidence", 0.9, "--target-tokens", 10, "-o", out)  # fmt: skip
+    assert code == 0 and seen["confidence"] == 0.9
+    code, _, err = _run(capsys, "speak", "你好", "--ref", env["ref"], "--model", env["model"],
+                        "--listen-confidence", 1.5, "-o", bad)  # fmt: skip
+    assert code == 2 and "--listen-confidence" in err and "listen_confidence" in err and not bad.exists()

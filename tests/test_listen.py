@@ -15,17 +15,19 @@ from voxsmith.text.glossary import Glossary
 
 
 class FakeChecker:
-    """Hears the set readings right from the ``right_from``-th call on (1-based), else the rival."""
+    """Hears the set readings right from the ``right_from``-th call on (1-based), else the rival;
+    its confidence in them on the k-th call is ``sure[k - 1]`` (0.9 past the list's end)."""
 
-    def __init__(self, right_from: int):
-        self.right_from, self.calls, self.frontend = right_from, [], None
+    def __init__(self, right_from: int, sure: tuple[float, ...] = ()):
+        self.right_from, self.sure, self.calls, self.frontend = right_from, sure, [], None
 
     def hear(self, audio, tokens):
         self.calls.append(tokens)
         right = len(self.calls) >= self.right_from
+        conf = self.sure[len(self.calls) - 1] if len(self.calls) <= len(self.sure) else 0.9
         return [
             SyllableCheck(t.text, t.reading, t.reading if right or not t.alternatives else t.alternatives[-1],
-                          0.9, True, t.syllable, bool(t.alternatives), t.alternatives)
+                          conf, True, t.syllable, bool(t.alternatives), t.alternatives)
             for t in tokens if t.kind == "zh"
         ]  # fmt: skip
 
@@ -47,7 +49,7 @@ def test_the_first_candidate_heard_as_set_is_kept_and_no_more_are_rendered(short
     short_model._checker = fake = FakeChecker(right_from=2)
     res = short_model.synthesize("他在会稽读书。", speaker_embedding=short_spk, seed=0)
     assert torch.equal(res.codes[0], listening[1]) and len(fake.calls) == 2
-    assert res.listened == [{"segment": 0, "rendered": 2, "heard_as_set": True}]
+    assert res.listened == [{"segment": 0, "rendered": 2, "heard_as_set": True, "confidence": 0.9}]
     # the tokens heard carry the everyday reading as the set syllable's rival
     kuai = [t for t in fake.calls[0] if t.reading == "kuai4"]
     assert len(kuai) == 1 and "hui4" in kuai[0].alternatives
@@ -65,7 +67,34 @@ def test_none_heard_as_set_keeps_the_best_read(short_model, short_spk, listening
     short_model._checker = fake = FakeChecker(right_from=99)
     res = short_model.synthesize("他在会稽读书。", speaker_embedding=short_spk, seed=0)
     assert torch.equal(res.codes[0], listening[0]) and len(fake.calls) == 3
-    assert res.listened == [{"segment": 0, "rendered": 3, "heard_as_set": False}]
+    assert res.listened == [{"segment": 0, "rendered": 3, "heard_as_set": False, "confidence": 0.9}]
+
+
+def test_a_take_heard_as_set_but_not_surely_waits_for_a_surer_one(
+    short_model, short_spk, listening, monkeypatch
+):
+    monkeypatch.setattr(short_model.parts, "listen_confidence", 0.8)
+    # all three heard as set; the first at 0.6, the second at 0.85: the second is taken, no third rendered
+    short_model._checker = fake = FakeChecker(right_from=1, sure=(0.6, 0.85, 0.99))
+    res = short_model.synthesize("他在会稽读书。", speaker_embedding=short_spk, seed=0)
+    assert torch.equal(res.codes[0], listening[1]) and len(fake.calls) == 2
+    assert res.listened == [{"segment": 0, "rendered": 2, "heard_as_set": True, "confidence": 0.85}]
+    # none sure enough: all are rendered and the surest one heard as set is kept
+    short_model._checker = fake = FakeChecker(right_from=1, sure=(0.6, 0.7, 0.5))
+    res = short_model.synthesize("他在会稽读书。", speaker_embedding=short_spk, seed=0)
+    assert torch.equal(res.codes[0], listening[1]) and len(fake.calls) == 3
+    assert res.listened == [{"segment": 0, "rendered": 3, "heard_as_set": True, "confidence": 0.7}]
+    # a surer take heard otherwise never beats one heard as set
+    short_model._checker = fake = FakeChecker(right_from=3, sure=(0.95, 0.95, 0.55))
+    res = short_model.synthesize("他在会稽读书。", speaker_embedding=short_spk, seed=0)
+    assert torch.equal(res.codes[0], listening[2]) and res.listened[0]["heard_as_set"]
+
+
+def test_without_a_confidence_asked_the_first_heard_as_set_is_taken(short_model, short_spk, listening):
+    assert short_model.parts.listen_confidence == 0.0
+    short_model._checker = fake = FakeChecker(right_from=1, sure=(0.3, 0.99, 0.99))
+    res = short_model.synthesize("他在会稽读书。", speaker_embedding=short_spk, seed=0)
+    assert torch.equal(res.codes[0], listening[0]) and len(fake.calls) == 1
 
 
 def test_text_without_set_readings_is_not_listened_for(short_model, short_spk, listening):

@@ -28,6 +28,9 @@ def add_glossary_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--listen", type=int, metavar="N",
                    help="candidates rendered and heard for each segment with a set reading (glossary, "
                         "inline ‹字|pin1›), 0..64; 0 turns listening off (default: the model's)")  # fmt: skip
+    p.add_argument("--listen-confidence", type=float, metavar="P",
+                   help="the checker's confidence (0..1) in the set readings that takes a candidate at "
+                        "once; a less sure one is kept only if no later one is surer (default: the model's)")  # fmt: skip
 
 
 def add_voice_args(p: argparse.ArgumentParser, required: bool = True) -> None:
@@ -111,10 +114,12 @@ def load_model(args: argparse.Namespace):
     )
     if getattr(args, "glossary", None) is not None:
         model.set_glossary(args.glossary)
-    if getattr(args, "listen", None) is not None:
+    listen = {"listen_candidates": getattr(args, "listen", None),
+              "listen_confidence": getattr(args, "listen_confidence", None)}  # fmt: skip
+    if any(v is not None for v in listen.values()):
         from voxsmith.models.parts import override_settings
 
-        override_settings(model.parts, {"listen_candidates": args.listen}, "--listen")
+        override_settings(model.parts, listen, "--listen / --listen-confidence")  # the error names the key
     return model
 
 

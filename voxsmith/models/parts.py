@@ -85,6 +85,7 @@ class ModelParts(PartsBase):
     )
     code_candidates: int = 1  # GPT samples per segment, the best read by the content CTC head kept
     listen_candidates: int = 0  # see PartsBase: candidates heard when the user set a reading
+    listen_confidence: float = 0.0  # see PartsBase: the checker's confidence that takes one at once
     text_guidance: float = 0.0  # GPT guidance towards the text (SamplingConfig; needs a text-drop GPT)
     duration_token_share: float = 1.0  # see PartsBase: a duration_ratio's share taken in tokens
     duration_token_share_slow: float | None = None  # see PartsBase: the same for ratios above 1
@@ -231,6 +232,7 @@ def save_parts(
             "temperature": parts.temperature, "parameters": parts.parameter_counts(), "parts": PART_FILES}  # fmt: skip
     info["code_candidates"] = parts.code_candidates
     info["listen_candidates"] = parts.listen_candidates
+    info["listen_confidence"] = parts.listen_confidence
     info["text_guidance"] = parts.text_guidance
     info["duration_token_share"] = parts.duration_token_share
     # an unset optional setting has no key, not even a stale one carried over from the loaded card
@@ -260,6 +262,7 @@ CARD_SETTINGS: dict[str, tuple[type, float, float, bool]] = {
     "timbre_match_tilt": (float, 0.0, 1.0, False),
     "code_candidates": (int, 1, 64, False),  # past 64 a batch outruns real time on 2 cores
     "listen_candidates": (int, 0, 64, False),  # each one heard is a render and a check
+    "listen_confidence": (float, 0.0, 1.0, False),
     "text_guidance": (float, 0.0, 10.0, False),
     "duration_token_share": (float, 0.0, 1.0, False),
     "duration_token_share_slow": (float, 0.0, 1.0, False),

@@ -52,6 +52,10 @@ class PartsBase(ABC):
     # a segment with readings the user set (glossary, inline pinyin): this many of its best-read
     # candidates are rendered and the pronunciation checker's hearing of those readings picks
     listen_candidates: int = 0
+    # the checker's confidence (calibrated probability) in every set reading that takes a candidate
+    # at once; a candidate heard as set with less is kept only when no later one clears it (the
+    # surest heard then wins). 0: the first heard as set is taken
+    listen_confidence: float = 0.0
     # share of a duration_ratio the GPT's token count takes (log scale); S2M reads the rest as a
     # stretch. 1: all of it in tokens (the official behaviour, and a whole number of tokens)
     duration_token_share: float = 1.0
