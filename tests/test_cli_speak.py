@@ -201,7 +201,9 @@ def test_set_glossary_reads_terms_first_and_none_drops_them(env, tmp_path):
     assert reading("他在会稽读书。")[2:4] == ["hui4", "qi3"]
 
 
-def test_listen_sets_the_candidates_heard_and_refuses_a_bad_count_or_confidence(env, capsys, tmp_path, monkeypatch):
+def test_listen_sets_the_candidates_heard_and_refuses_a_bad_count_or_confidence(
+    env, capsys, tmp_path, monkeypatch
+):
     import voxsmith.cli.speak as speak_cli
 
     seen = {}
