@@ -20,6 +20,7 @@ import hashlib
 import logging
 import os
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -96,6 +97,26 @@ class EmotionEncoder:
         emb = self.from_vector(w, intensity)
         emb.source = f"text:{text}"
         return emb
+
+
+def keep_take(takes: Iterable[tuple[int, float]], need: float) -> tuple[int, int, bool]:
+    """Which listened candidate to keep (``listen_candidates``, ``listen_confidence``).
+
+    ``takes``: per candidate in rank order (best-read first), how many set syllables the checker
+    heard otherwise and its lowest confidence in them; consumed lazily, so rendering stops at the
+    first take with none heard otherwise and confidence >= ``need``. Otherwise the fewest heard
+    otherwise wins, then the surest (a take heard as set but not surely is a weak one: the surer,
+    the likelier another ear hears it too; BENCHMARKS, "Which take the checker keeps"), then the
+    best-read. Returns (index kept, how many were heard, whether it was heard as set)."""
+    best, n = None, 0
+    for n, (wrong, sure) in enumerate(takes, 1):
+        if best is None or (wrong, -sure, n) < best:
+            best = (wrong, -sure, n)
+        if wrong == 0 and sure >= need:
+            break
+    if best is None:
+        raise ValueError("no candidates to listen to")
+    return best[2] - 1, n, best[0] == 0
 
 
 class IndexTTSModel:
@@ -419,21 +440,18 @@ class IndexTTSModel:
         syllables highest), then the best-read. Returns its codes, its mel, how many were rendered,
         whether it was heard as set and that lowest confidence. ``render(codes) -> mel``;
         ``tokens``: the segment's."""
-        need = self.parts.listen_confidence
-        best, rank = None, 0
-        for rank, codes in enumerate(ranked):
-            mel = render(codes)
-            checks = [c for c in checker.hear(self.vocoder(mel), tokens) if c.index in pinned]
-            wrong = sum(c.heard != c.expected for c in checks)
-            # a take heard as set but not surely is a weak one: the surer a later take, the likelier
-            # another ear hears the set reading too (BENCHMARKS, "Which take the checker keeps")
-            sure = min((c.confidence for c in checks), default=1.0)
-            if best is None or (wrong, -sure, rank) < best[0]:
-                best = ((wrong, -sure, rank), codes, mel)
-            if wrong == 0 and sure >= need:
-                break
-        assert best is not None
-        return best[1], best[2], rank + 1, best[0][0] == 0, -best[0][1]
+        heard: list[tuple[torch.Tensor, torch.Tensor, float]] = []  # (codes, mel, lowest confidence)
+
+        def takes():
+            for codes in ranked:
+                mel = render(codes)
+                checks = [c for c in checker.hear(self.vocoder(mel), tokens) if c.index in pinned]
+                sure = min((c.confidence for c in checks), default=1.0)
+                heard.append((codes, mel, sure))
+                yield sum(c.heard != c.expected for c in checks), sure
+
+        k, n, ok = keep_take(takes(), self.parts.listen_confidence)
+        return heard[k][0], heard[k][1], n, ok, heard[k][2]
 
     def vocoder(self, mel: torch.Tensor) -> Audio:
         """Mel ``(1, 80, frames)`` or ``(80, frames)`` → ``Audio`` at 22050 Hz."""
