@@ -118,3 +118,23 @@ def test_a_checker_that_cannot_load_is_a_warning_and_synthesis_goes_on(
         short_model.synthesize("他在会稽读书。", speaker_embedding=short_spk, seed=1)
     assert torch.equal(res.codes[0], listening[0])  # the best-read, as without listening
     assert sum("not listened for" in r.message for r in caplog.records) == 1  # warned once
+
+
+def test_keep_take_stops_at_the_first_sure_take_and_otherwise_ranks_wrong_then_sure_then_rank():
+    from voxsmith.pipeline import keep_take
+
+    seen = []
+
+    def takes(items):
+        for it in items:
+            seen.append(it)
+            yield it
+
+    assert keep_take(takes([(1, 0.99), (0, 0.5), (0, 0.995), (0, 1.0)]), 0.99) == (2, 3, True)
+    assert len(seen) == 3  # the fourth was never heard
+    assert keep_take([(1, 0.9), (0, 0.6), (0, 0.7), (2, 1.0)], 0.99) == (2, 4, True)
+    assert keep_take([(2, 0.9), (1, 0.2), (1, 0.4)], 0.5) == (2, 3, False)
+    assert keep_take([(0, 0.3), (0, 0.3)], 0.99) == (0, 2, True)  # a tie goes to the best-read
+    assert keep_take([(0, 0.3), (0, 0.9)], 0.0) == (0, 1, True)  # 0: the first heard as set
+    with pytest.raises(ValueError):
+        keep_take([], 0.5)
