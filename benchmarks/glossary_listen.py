@@ -93,7 +93,7 @@ def main() -> None:
     try:
         settings = {v: listen_settings(v) for v in values}
     except ValueError:
-        ap.error(f"--listen values are N or N:P (e.g. 16:0.9), got {args.listen!r}")
+        ap.error(f"--listen values are N (0..64) or N:P (P in [0, 1], e.g. 16:0.9), got {args.listen!r}")
 
     import torch
 
@@ -184,7 +184,10 @@ def main() -> None:
 def listen_settings(value: str) -> tuple[int, float | None]:
     """``"16"`` → (16, None); ``"16:0.9"`` → (16, 0.9): listen_candidates and listen_confidence."""
     n, _, p = value.partition(":")
-    return int(n), float(p) if p else None
+    count, confidence = int(n), float(p) if p else None
+    if not 0 <= count <= 64 or (confidence is not None and not 0 <= confidence <= 1):
+        raise ValueError(f"{value}: N in 0..64, P in [0, 1]")
+    return count, confidence
 
 
 class ContentEar:

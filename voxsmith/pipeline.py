@@ -434,12 +434,10 @@ class IndexTTSModel:
     def _listen(
         self, ranked: list[torch.Tensor], render, tokens: list, pinned: frozenset[int], checker
     ) -> tuple[torch.Tensor, torch.Tensor, int, bool, float]:
-        """The first of the ``ranked`` candidates (best-read first) in which the checker hears every
-        ``pinned`` syllable as set with at least ``listen_confidence``; where none is, the one with
-        the fewest heard otherwise, then the surest (the lowest confidence among its ``pinned``
-        syllables highest), then the best-read. Returns its codes, its mel, how many were rendered,
-        whether it was heard as set and that lowest confidence. ``render(codes) -> mel``;
-        ``tokens``: the segment's."""
+        """The ``ranked`` candidates (best-read first) rendered and heard in turn until ``keep_take``
+        (by ``listen_confidence``) has its pick: the kept one's codes, its mel, how many were
+        rendered, whether it was heard as set and its lowest confidence in the ``pinned`` syllables.
+        ``render(codes) -> mel``; ``tokens``: the segment's."""
         heard: list[tuple[torch.Tensor, torch.Tensor, float]] = []  # (codes, mel, lowest confidence)
 
         def takes():
