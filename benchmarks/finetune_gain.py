@@ -322,14 +322,13 @@ def main() -> None:
 
     torch.set_num_threads(args.threads)
     model = IndexTTSModel.from_pretrained(args.model)
-    if args.listen is not None or args.listen_confidence is not None:
-        from voxsmith.models.parts import override_settings
+    from voxsmith.models.parts import override_settings
 
-        override_settings(
-            model.parts,
-            {"listen_candidates": args.listen, "listen_confidence": args.listen_confidence},
-            "--listen / --listen-confidence",
-        )
+    override_settings(  # flags not given (None) leave the model's settings
+        model.parts,
+        {"listen_candidates": args.listen, "listen_confidence": args.listen_confidence},
+        "--listen / --listen-confidence",
+    )
     if args.ear == "both":
         from glossary_listen import BothEars, ContentEar
 

@@ -50,6 +50,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from finetune_gain import GLOSSARY, GLOSSARY_SENTENCES, content_reader, content_reads_set  # noqa: E402
 
+from voxsmith.errors import CheckpointError  # noqa: E402
+
 HOMOPHONES = {  # the term's sentence with everyday characters of the glossary reading
     "月氏": "张骞出使去寻找肉汁。", "大宛": "大冤出产有名的汗血马。", "洪洞": "洪同大槐树很有名。",
     "会稽": "他年轻时在快鸡读书。",
@@ -93,7 +95,9 @@ def main() -> None:
     try:
         settings = {v: listen_settings(v) for v in values}
     except ValueError:
-        ap.error(f"--listen values are N (0..64) or N:P (P in [0, 1], e.g. 16:0.9), got {args.listen!r}")
+        ap.error(f"--listen values are N or N:P (e.g. 16:0.9), got {args.listen!r}")
+    except CheckpointError as exc:  # a value outside the model card's bounds, the key named
+        ap.error(str(exc))
 
     import torch
 
@@ -183,10 +187,12 @@ def main() -> None:
 
 def listen_settings(value: str) -> tuple[int, float | None]:
     """``"16"`` → (16, None); ``"16:0.9"`` → (16, 0.9): listen_candidates and listen_confidence."""
+    from voxsmith.models.parts import card_settings
+
     n, _, p = value.partition(":")
     count, confidence = int(n), float(p) if p else None
-    if not 0 <= count <= 64 or (confidence is not None and not 0 <= confidence <= 1):
-        raise ValueError(f"{value}: N in 0..64, P in [0, 1]")
+    given = {"listen_candidates": count, "listen_confidence": confidence}
+    card_settings({k: v for k, v in given.items() if v is not None}, "--listen")  # the model card's bounds
     return count, confidence
 
 

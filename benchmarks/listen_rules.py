@@ -32,7 +32,7 @@ def record(model, judge, seeds: list[int], terms: int) -> list[dict]:
     """Per take: every listened candidate's (heard otherwise, lowest confidence) by the shipped
     checker and whether the judge hears the glossary reading."""
     from voxsmith.check.checker import glossary_rivals
-    from voxsmith.pipeline import keep_take
+    from voxsmith.pipeline import keep_take, set_readings_heard
 
     takes: list[dict] = []
     now: dict = {}
@@ -42,11 +42,10 @@ def record(model, judge, seeds: list[int], terms: int) -> list[dict]:
         for codes in ranked:
             mel = render(codes)
             audio = model.vocoder(mel)
-            checks = [c for c in checker.hear(audio, tokens) if c.index in pinned]
+            wrong, sure = set_readings_heard(checker, audio, tokens, pinned)
             _, judged = judge.pronunciation(audio, now["sentence"])
             got = {c.index: c.heard for c in judged}
-            cands.append({"wrong": sum(c.heard != c.expected for c in checks),
-                          "sure": min((c.confidence for c in checks), default=1.0),
+            cands.append({"wrong": wrong, "sure": sure,
                           "judge_right": all(got.get(i) == now["want"][i - now["at"]] for i in now["rivals"])})  # fmt: skip
             mels.append(mel)
         takes.append({"term": now["term"], "seed": now["seed"], "candidates": cands})

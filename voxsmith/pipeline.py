@@ -99,6 +99,13 @@ class EmotionEncoder:
         return emb
 
 
+def set_readings_heard(checker, audio: Audio, tokens: list, pinned: frozenset[int]) -> tuple[int, float]:
+    """How many of the ``pinned`` syllables (readings the user set) ``checker`` hears otherwise in
+    ``audio``, and its lowest confidence in them (1.0 with none): one take as ``keep_take`` reads it."""
+    checks = [c for c in checker.hear(audio, tokens) if c.index in pinned]
+    return sum(c.heard != c.expected for c in checks), min((c.confidence for c in checks), default=1.0)
+
+
 def keep_take(takes: Iterable[tuple[int, float]], need: float) -> tuple[int, int, bool]:
     """Which listened candidate to keep (``listen_candidates``, ``listen_confidence``).
 
@@ -443,10 +450,9 @@ class IndexTTSModel:
         def takes():
             for codes in ranked:
                 mel = render(codes)
-                checks = [c for c in checker.hear(self.vocoder(mel), tokens) if c.index in pinned]
-                sure = min((c.confidence for c in checks), default=1.0)
+                wrong, sure = set_readings_heard(checker, self.vocoder(mel), tokens, pinned)
                 heard.append((codes, mel, sure))
-                yield sum(c.heard != c.expected for c in checks), sure
+                yield wrong, sure
 
         k, n, ok = keep_take(takes(), self.parts.listen_confidence)
         return heard[k][0], heard[k][1], n, ok, heard[k][2]

@@ -114,12 +114,12 @@ def load_model(args: argparse.Namespace):
     )
     if getattr(args, "glossary", None) is not None:
         model.set_glossary(args.glossary)
+    from voxsmith.models.parts import override_settings
+
+    # flags not given (None) leave the model's settings; a bad one is refused with its key named
     listen = {"listen_candidates": getattr(args, "listen", None),
               "listen_confidence": getattr(args, "listen_confidence", None)}  # fmt: skip
-    if any(v is not None for v in listen.values()):
-        from voxsmith.models.parts import override_settings
-
-        override_settings(model.parts, listen, "--listen / --listen-confidence")  # the error names the key
+    override_settings(model.parts, listen, "--listen / --listen-confidence")
     return model
 
 
