@@ -2,8 +2,8 @@
 
 Stages of the tiny size, in dependency order: ``vocoder`` (audio only), ``content``
 (CTC content encoder), ``codec`` (k-means codes, needs content), ``style`` (style
-encoder), ``gpt`` and ``s2m`` (need codes); ``checker`` (pronunciation checker, corpus
-only). Every stage resumes from ``DIR/state.pt`` unless ``--fresh`` is given.
+encoder), ``gpt``, ``s2m`` and ``reader`` (the code reader that picks the GPT's best-read
+candidate; need codes); ``checker`` (pronunciation checker, corpus only). Every stage resumes from ``DIR/state.pt`` unless ``--fresh`` is given.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import dataclasses
 import json
 from pathlib import Path
 
-STAGES = ("vocoder", "content", "codec", "style", "gpt", "s2m", "checker")
+STAGES = ("vocoder", "content", "codec", "style", "gpt", "s2m", "reader", "checker")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -64,7 +64,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--lr",
         type=float,
-        help="gpt and content stages: peak learning rate (default: the recipe's, 5e-4 / 1e-3)",
+        help="gpt, content and reader stages: peak learning rate (default: the recipe's, 5e-4 / 1e-3 / 2e-3)",
     )
     p.add_argument(
         "--warp",
@@ -163,7 +163,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--code-noise",
         type=float,
         help="gpt stage: share of teacher-forced input codes replaced by random codes "
-        "(default: 0; e.g. 0.1 against overfitting and for robust sampling)",
+        "(default: 0; e.g. 0.1 against overfitting and for robust sampling); reader stage: share "
+        "of the codes read replaced by random ones (default: the recipe's 0.1)",
     )
     p.add_argument(
         "--self-feed",
@@ -188,7 +189,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--codec",
         type=Path,
-        help="gpt and s2m stages: codec.safetensors to use; codec stage: keep this codebook "
+        help="gpt, s2m and reader stages: codec.safetensors to use; codec stage: keep this codebook "
         "and only write codes (after the corpus grew)",
     )
     p.add_argument(
@@ -394,6 +395,29 @@ def run(args: argparse.Namespace) -> int:
             resume=resume, init=args.init, gpt=args.gpt, depth=args.depth, prosody=args.prosody,
             contour=args.contour,
         )  # fmt: skip
+    elif args.stage == "reader":
+        from voxsmith.checkpoints import read_metadata
+        from voxsmith.models.code_reader import CodeReaderConfig
+        from voxsmith.models.units import UNITS
+        from voxsmith.train.reader import ReaderTrainConfig, train_reader
+
+        if args.codec is None:
+            raise ConfigError("the reader stage needs --codec PATH/codec.safetensors (the codes it reads)")
+        n_codes = int(read_metadata(args.codec, kind="kmeans_codec")[0]["codebook_size"])
+        cfg = ReaderTrainConfig(seed=args.seed, threads=args.threads)
+        if args.steps:
+            cfg.steps = args.steps
+        _peak_lr(cfg, args)
+        if args.code_noise is not None:
+            if not 0.0 <= args.code_noise < 1.0:
+                raise ConfigError(f"--code-noise must be in [0, 1), got {args.code_noise}")
+            cfg.code_noise = args.code_noise
+        size = (CodeReaderConfig.tiny if args.config == "tiny" else CodeReaderConfig.debug)(
+            len(UNITS), n_codes
+        )
+        path = train_reader(
+            args.data, n_codes, args.out, _every(cfg, args), size, resume=resume, init=args.init
+        )
     elif args.stage == "checker":
         from voxsmith.check.config import CheckerConfig
         from voxsmith.train.checker import CheckerTrainConfig, train_checker

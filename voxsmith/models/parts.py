@@ -9,6 +9,8 @@ and one self-describing safetensors file per part::
     s2m.safetensors       flow-matching S2M                       kind "s2m"
     style.safetensors     style encoder                           kind "style"
     vocoder.safetensors   Vocos-type vocoder                      kind "vocos"
+    reader.safetensors    code reader (optional; picks the best-read GPT candidate)
+                                                                  kind "code_reader"
     emotion.safetensors   emotion matrix (feat1 / feat2 / counts) kind "emotion_matrix"
                           (+ prosody_weight / prosody_bias: the prosody head, when S2M reads offsets;
                            + contour_weight / contour_bias / contour_spread: the contour head,
@@ -31,6 +33,7 @@ import torch
 from voxsmith.audio import Audio, AudioProcessor
 from voxsmith.checkpoints import load_safetensors, save_safetensors, strict_load
 from voxsmith.errors import CheckpointError
+from voxsmith.models.code_reader import CodeReader, CodeReaderConfig
 from voxsmith.models.content import ContentEncoder, ContentEncoderConfig
 from voxsmith.models.emotion import EmotionMatrix
 from voxsmith.models.emotion_rate import EmotionRates
@@ -55,7 +58,9 @@ PART_FILES = {
     "style": "style.safetensors",
     "vocoder": "vocoder.safetensors",
     "emotion": "emotion.safetensors",
+    "reader": "reader.safetensors",
 }
+OPTIONAL_PARTS = ("emotion", "reader")
 FRAMES_PER_CODE = 4
 HOP = 256
 
@@ -83,7 +88,7 @@ class ModelParts(PartsBase):
     timbre_match_tilt: float | None = (
         None  # share of the reference's spectral tilt taken (None: timbre_match)
     )
-    code_candidates: int = 1  # GPT samples per segment, the best read by the content CTC head kept
+    code_candidates: int = 1  # GPT samples per segment, the best read (score_codes) kept
     listen_candidates: int = 0  # see PartsBase: candidates heard when the user set a reading
     listen_confidence: float = 0.0  # see PartsBase: the checker's confidence that takes one at once
     text_guidance: float = 0.0  # GPT guidance towards the text (SamplingConfig; needs a text-drop GPT)
@@ -95,14 +100,16 @@ class ModelParts(PartsBase):
     prosody: ProsodyHead | None = None  # emotion → utterance prosody, for an S2M that reads offsets
     contour: ContourHead | None = None  # GPT latents → per-code prosody, for an S2M that reads a contour
     rates: EmotionRates | None = None  # emotion weights → speaking rate (token count)
+    reader: CodeReader | None = None  # reads candidates' codes with context (else the content CTC head)
 
     @property
     def samples_per_token(self) -> int:
         return FRAMES_PER_CODE * HOP
 
     def modules(self) -> dict[str, torch.nn.Module]:
-        return {"content": self.content, "codec": self.codec, "gpt": self.gpt, "s2m": self.s2m,
-                "style": self.style, "vocoder": self.vocoder}  # fmt: skip
+        out = {"content": self.content, "codec": self.codec, "gpt": self.gpt, "s2m": self.s2m,
+               "style": self.style, "vocoder": self.vocoder}  # fmt: skip
+        return out | ({"reader": self.reader} if self.reader is not None else {})
 
     def default_sampling(self) -> SamplingConfig:
         return SamplingConfig(do_sample=True, temperature=self.temperature, top_k=30, top_p=0.8, repetition_penalty=1.0,
@@ -131,10 +138,13 @@ class ModelParts(PartsBase):
     # ----- generation ------------------------------------------------------------------
     @torch.inference_mode()
     def score_codes(self, candidates: list[torch.Tensor], units: list[int]) -> list[float]:
-        """Per candidate, the CTC loss of ``units`` read from its codes by the content encoder's
-        CTC head (the codes are k-means centroids of its features, one per frame): what the sampled
-        codes still say of the text, before S2M renders them. A sum over the frames, not a mean,
-        so trailing silence (confidently blank frames) does not lower a candidate's loss."""
+        """Per candidate, the CTC loss of ``units`` read from its codes: what the sampled codes
+        still say of the text, before S2M renders them. The code reader reads them with context
+        where the model has one; else the content encoder's CTC head reads each code's k-means
+        centroid alone. A sum over the frames, not a mean, so trailing silence (confidently
+        blank frames) does not lower a candidate's loss."""
+        if self.reader is not None:
+            return self.reader.score(candidates, units)
         targets = torch.tensor(units, dtype=torch.long)
         out = []
         for codes in candidates:
@@ -219,6 +229,11 @@ def save_parts(
     parts.style.save(root / PART_FILES["style"], dtype=dtype)
     save_safetensors(parts.vocoder.state_dict(), root / PART_FILES["vocoder"], kind="vocos",
                      config=parts.vocoder.cfg.to_dict(), dtype=dtype)  # fmt: skip
+    if parts.reader is not None:
+        save_safetensors(parts.reader.state_dict(), root / PART_FILES["reader"], kind="code_reader",
+                         config=parts.reader.cfg.to_dict(), dtype=dtype)  # fmt: skip
+    else:  # a stale reader left in the directory would be read by the next load
+        (root / PART_FILES["reader"]).unlink(missing_ok=True)
     if parts.emotion is not None:
         head = parts.prosody.tensors() if parts.prosody is not None else {}
         head |= parts.contour.tensors() if parts.contour is not None else {}
@@ -229,7 +244,10 @@ def save_parts(
         )  # fmt: skip
     info = {**parts.card, **card, "name": parts.name, "s2m_steps": parts.s2m_steps, "cfg_rate": parts.cfg_rate,
             "s2m_noise": parts.s2m_noise, "s2m_sway": parts.s2m_sway, "timbre_match": parts.timbre_match,
-            "temperature": parts.temperature, "parameters": parts.parameter_counts(), "parts": PART_FILES}  # fmt: skip
+            "temperature": parts.temperature, "parameters": parts.parameter_counts()}  # fmt: skip
+    info["parts"] = {
+        k: f for k, f in PART_FILES.items() if k not in OPTIONAL_PARTS or getattr(parts, k) is not None
+    }
     info["code_candidates"] = parts.code_candidates
     info["listen_candidates"] = parts.listen_candidates
     info["listen_confidence"] = parts.listen_confidence
@@ -311,7 +329,10 @@ def load_parts(root: str | Path) -> ModelParts:
             "voxsmith/assets/tiny, official checkpoints are converted with `voxsmith convert`"
         )
     card = json.loads(card_path.read_text(encoding="utf-8"))
-    missing = [f for k, f in PART_FILES.items() if k != "emotion" and not (root / f).is_file()]
+    # an optional part is missing only when the card lists it
+    listed = card.get("parts") or {}
+    missing = [f for k, f in PART_FILES.items()
+               if (k not in OPTIONAL_PARTS or k in listed) and not (root / f).is_file()]  # fmt: skip
     if missing:
         raise CheckpointError(f"{root}: model directory is missing {', '.join(missing)}")
     settings = card_settings(card, card_path)
@@ -355,9 +376,19 @@ def load_parts(root: str | Path) -> ModelParts:
             f"{root}: its S2M reads a prosody contour but {PART_FILES['emotion']} has no contour head "
             "(contour_weight, contour_bias, contour_spread); rebuild the model with `voxsmith dev bundle`"
         )
+    reader = None
+    if "reader" in listed:
+        t, c = _load(root / PART_FILES["reader"], "code_reader")
+        reader = CodeReader(CodeReaderConfig(**c))
+        strict_load(reader, t, "reader")
+        if reader.cfg.codebook_size != codec.cfg.codebook_size:
+            raise CheckpointError(
+                f"{root}: {PART_FILES['reader']} reads {reader.cfg.codebook_size} codes, the codec has "
+                f"{codec.cfg.codebook_size}; retrain it with `voxsmith train reader --codec ...`"
+            )
     parts = ModelParts(
         card.get("name", root.name), content, codec, gpt, s2m, style, vocoder, emotion, card=card,
-        prosody=prosody, contour=contour, rates=rates,
+        prosody=prosody, contour=contour, rates=rates, reader=reader,
     )  # fmt: skip
     for name, value in settings.items():
         setattr(parts, name, value)

@@ -36,6 +36,7 @@ from voxsmith.audio import SAMPLE_RATE, Audio, AudioProcessor
 from voxsmith.checkpoints import load_module, load_safetensors, save_safetensors
 from voxsmith.embeddings import EMOTIONS
 from voxsmith.errors import CheckpointError, DataError
+from voxsmith.models.code_reader import CodeReader, CodeReaderConfig
 from voxsmith.models.content import ContentEncoder, ContentEncoderConfig
 from voxsmith.models.emotion import EmotionMatrix, category_slopes
 from voxsmith.models.emotion_rate import EmotionRates
@@ -59,6 +60,7 @@ STAGE_FILES = {
     "s2m": "s2m/s2m.safetensors",
     "style": "style/style.safetensors",
     "vocoder": "vocoder/vocoder.safetensors",
+    "reader": "reader/reader.safetensors",  # optional: without one, the content CTC head reads codes
 }
 
 
@@ -505,6 +507,9 @@ def assemble(
     gpt = _load(where["gpt"], "gpt", lambda c: UnifiedVoice(GPTConfig.from_dict(c)))
     s2m = _load(where["s2m"], "s2m", lambda c: S2M(S2MConfig.from_dict(c)))
     vocoder = _load(where["vocoder"], "vocos", lambda c: VocosVocoder(VocosConfig(**c)))
+    reader = None
+    if where["reader"].is_file():
+        reader = _load(where["reader"], "code_reader", lambda c: CodeReader(CodeReaderConfig(**c)))
     if where["style"].is_file():
         style = load_style_encoder(where["style"]).eval()
         trained_style = True
@@ -521,7 +526,7 @@ def assemble(
     contour = fit_contour_head(corpus, where["gpt"]) if s2m.cfg.contour_dim else None
     rates = fit_emotion_rates(corpus)
     manifest = read_manifest(corpus)
-    runs_info = {k: _run_info(p, k) for k, p in where.items()}
+    runs_info = {k: _run_info(p, k) for k, p in where.items() if k != "reader" or reader is not None}
     card = {
         "size": "tiny",
         "created": time.strftime("%Y-%m-%d"),
@@ -551,6 +556,7 @@ def assemble(
         prosody=prosody,
         contour=contour,
         rates=rates,
+        reader=reader,
     )
     for key, value in settings.items():
         setattr(parts, key, value)
