@@ -126,6 +126,11 @@ def test_a_model_with_a_reader_scores_with_it_and_loads_it_loudly(tmp_path):
     (root / "reader.safetensors").unlink()
     with pytest.raises(CheckpointError, match="reader.safetensors"):
         load_parts(root)
+    # the emotion file stays optional even where the card lists it (cards before the reader did)
+    save_parts(parts, root, dtype=torch.float32)
+    (root / "emotion.safetensors").unlink()
+    assert "emotion" in json.loads((root / "model.json").read_text())["parts"]
+    assert load_parts(root).emotion is None
     parts.reader = _reader(32, len(UNITS))
     with pytest.raises(CheckpointError, match="reads 32 codes"):
         load_parts(save_parts(parts, root, dtype=torch.float32))

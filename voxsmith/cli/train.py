@@ -2,8 +2,9 @@
 
 Stages of the tiny size, in dependency order: ``vocoder`` (audio only), ``content``
 (CTC content encoder), ``codec`` (k-means codes, needs content), ``style`` (style
-encoder), ``gpt``, ``s2m`` and ``reader`` (the code reader that picks the GPT's best-read
-candidate; need codes); ``checker`` (pronunciation checker, corpus only). Every stage resumes from ``DIR/state.pt`` unless ``--fresh`` is given.
+encoder), ``gpt``, ``s2m`` and ``reader`` (the code reader that ranks the GPT's candidates;
+need codes); ``checker`` (pronunciation checker, corpus only). Every stage resumes from
+``DIR/state.pt`` unless ``--fresh`` is given.
 """
 
 from __future__ import annotations

@@ -232,7 +232,7 @@ def save_parts(
     if parts.reader is not None:
         save_safetensors(parts.reader.state_dict(), root / PART_FILES["reader"], kind="code_reader",
                          config=parts.reader.cfg.to_dict(), dtype=dtype)  # fmt: skip
-    else:  # a stale reader left in the directory would be read by the next load
+    else:  # no file the card does not list is left behind from an earlier save
         (root / PART_FILES["reader"]).unlink(missing_ok=True)
     if parts.emotion is not None:
         head = parts.prosody.tensors() if parts.prosody is not None else {}
@@ -329,10 +329,10 @@ def load_parts(root: str | Path) -> ModelParts:
             "voxsmith/assets/tiny, official checkpoints are converted with `voxsmith convert`"
         )
     card = json.loads(card_path.read_text(encoding="utf-8"))
-    # an optional part is missing only when the card lists it
+    # the reader is required only when the card lists it; the emotion file was never required
     listed = card.get("parts") or {}
     missing = [f for k, f in PART_FILES.items()
-               if (k not in OPTIONAL_PARTS or k in listed) and not (root / f).is_file()]  # fmt: skip
+               if (k not in OPTIONAL_PARTS or (k == "reader" and k in listed)) and not (root / f).is_file()]  # fmt: skip
     if missing:
         raise CheckpointError(f"{root}: model directory is missing {', '.join(missing)}")
     settings = card_settings(card, card_path)
