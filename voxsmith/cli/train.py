@@ -246,6 +246,16 @@ def _peak_lr(cfg, args: argparse.Namespace) -> None:
         cfg.lr = args.lr
 
 
+def _code_noise(cfg, args: argparse.Namespace) -> None:
+    """``--code-noise``, for the recipes that take it."""
+    if args.code_noise is not None:
+        if not 0.0 <= args.code_noise < 1.0:
+            from voxsmith.errors import ConfigError
+
+            raise ConfigError(f"--code-noise must be in [0, 1), got {args.code_noise}")
+        cfg.code_noise = args.code_noise
+
+
 def _every(cfg, args: argparse.Namespace):
     """The options every recipe shares, applied to its config."""
     if args.val_every:
@@ -334,10 +344,7 @@ def run(args: argparse.Namespace) -> int:
                 raise ConfigError(f"--batch-codes must be >= 100, got {args.batch_codes}")
             cfg.max_batch_codes = args.batch_codes
         _peak_lr(cfg, args)
-        if args.code_noise is not None:
-            if not 0.0 <= args.code_noise < 1.0:
-                raise ConfigError(f"--code-noise must be in [0, 1), got {args.code_noise}")
-            cfg.code_noise = args.code_noise
+        _code_noise(cfg, args)
         if args.self_feed is not None:
             if not 0.0 <= args.self_feed <= 1.0:
                 raise ConfigError(f"--self-feed must be in [0, 1], got {args.self_feed}")
@@ -409,10 +416,7 @@ def run(args: argparse.Namespace) -> int:
         if args.steps:
             cfg.steps = args.steps
         _peak_lr(cfg, args)
-        if args.code_noise is not None:
-            if not 0.0 <= args.code_noise < 1.0:
-                raise ConfigError(f"--code-noise must be in [0, 1), got {args.code_noise}")
-            cfg.code_noise = args.code_noise
+        _code_noise(cfg, args)
         size = (CodeReaderConfig.tiny if args.config == "tiny" else CodeReaderConfig.debug)(
             len(UNITS), n_codes
         )

@@ -67,8 +67,8 @@ from voxsmith.models.units import SIL, UNK, row_units, units_to_ids
 from voxsmith.text.frontend import TextFrontend
 from voxsmith.train.content import spec_augment
 from voxsmith.train.data import CorpusData
-from voxsmith.train.optim import optimizer_step, warmup_decay
-from voxsmith.train.state import RunDir, seed_all
+from voxsmith.train.optim import optimizer_step
+from voxsmith.train.state import RunDir, seed_all, start_module_run
 from voxsmith.train.unit_error import edit_distance, greedy_ctc
 
 log = logging.getLogger(__name__)
@@ -507,11 +507,7 @@ def train_checker(
         len(calib_pool),
         f"held-out voices {', '.join(held)}" if held else "the valid split",
     )
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=0.01)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, warmup_decay(cfg.warmup, cfg.steps))
-    step = 0
-    if resume and run.has_state():
-        step, _ = run.resume({"model": model}, {"opt": opt}, {"sched": sched})
+    opt, sched, step = start_module_run(run, model, cfg.lr, cfg.warmup, cfg.steps, resume=resume)
     path = run.path / "checker.safetensors"
 
     def validate_and_export(step: int, save_state: bool = True) -> None:

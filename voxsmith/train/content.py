@@ -22,8 +22,8 @@ from voxsmith.models.content import ContentEncoder, ContentEncoderConfig
 from voxsmith.models.kmeans_codec import KMeansCodec, KMeansCodecConfig
 from voxsmith.models.units import UNITS, row_units, units_to_ids
 from voxsmith.train.data import CorpusData, save_codes
-from voxsmith.train.optim import optimizer_step, warmup_decay
-from voxsmith.train.state import RunDir, StopRequest, init_weights, seed_all
+from voxsmith.train.optim import optimizer_step
+from voxsmith.train.state import RunDir, StopRequest, seed_all, start_module_run
 from voxsmith.train.unit_error import edit_distance, greedy_ctc
 
 log = logging.getLogger(__name__)
@@ -120,14 +120,9 @@ def train_content(
     data = CorpusData(corpus, "train")
     targets = clip_targets(data)
     model = ContentEncoder(model_cfg)
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=0.01)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, warmup_decay(cfg.warmup, cfg.steps))
-    step = 0
-    if resume and run.has_state():
-        step, _ = run.resume({"model": model}, {"opt": opt}, {"sched": sched})
-    elif init is not None:
-        init_weights(model, init, "content")
-        run.started_from(init)
+    opt, sched, step = start_module_run(
+        run, model, cfg.lr, cfg.warmup, cfg.steps, resume=resume, init=init, kind="content"
+    )
     bar = tqdm(total=cfg.steps, initial=step, desc="content", unit="step")
     with StopRequest() as stop:
         while step < cfg.steps:

@@ -24,8 +24,8 @@ from voxsmith.errors import DataError
 from voxsmith.models.code_reader import CodeReader, CodeReaderConfig
 from voxsmith.models.units import UNITS, row_units, units_to_ids
 from voxsmith.train.data import read_manifest, split_codes
-from voxsmith.train.optim import optimizer_step, warmup_decay
-from voxsmith.train.state import RunDir, StopRequest, init_weights, seed_all
+from voxsmith.train.optim import optimizer_step
+from voxsmith.train.state import RunDir, StopRequest, seed_all, start_module_run
 from voxsmith.train.unit_error import edit_distance
 
 log = logging.getLogger(__name__)
@@ -139,14 +139,9 @@ def train_reader(
     val = _val_splits(corpus)
     log.info("reader: %d train clips, validation on %s", len(train), ", ".join(val) or "nothing")
     model = CodeReader(model_cfg)
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=0.01)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, warmup_decay(cfg.warmup, cfg.steps))
-    step = 0
-    if resume and run.has_state():
-        step, _ = run.resume({"model": model}, {"opt": opt}, {"sched": sched})
-    elif init is not None:
-        init_weights(model, init, "code_reader")
-        run.started_from(init)
+    opt, sched, step = start_module_run(
+        run, model, cfg.lr, cfg.warmup, cfg.steps, resume=resume, init=init, kind="code_reader"
+    )
 
     def export() -> Path:
         return save_safetensors(

@@ -25,6 +25,7 @@ import torch
 
 from voxsmith.errors import CheckpointError
 from voxsmith.fileio import atomic_path, atomic_write_lines
+from voxsmith.train.optim import warmup_decay
 
 log = logging.getLogger(__name__)
 
@@ -296,6 +297,31 @@ def init_weights(module: torch.nn.Module, path: str | os.PathLike, kind: str) ->
     tensors, _, _ = load_safetensors(path, kind=kind)
     strict_load(module, tensors, f"{kind} init {path}")
     log.info("%s: initialised from %s", kind, path)
+
+
+def start_module_run(
+    run: RunDir,
+    model: torch.nn.Module,
+    lr: float,
+    warmup: int,
+    steps: int,
+    *,
+    resume: bool,
+    init: str | os.PathLike | None = None,
+    kind: str = "",
+) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LambdaLR, int]:
+    """AdamW (weight decay 0.01) and the warm-up/decay schedule of a one-module recipe, resumed
+    from ``run``'s state when it has one, else started from exported ``init`` weights of
+    ``kind`` if given. Returns ``(opt, sched, step)``; the state's modules are ``{"model"}``."""
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, warmup_decay(warmup, steps))
+    step = 0
+    if resume and run.has_state():
+        step, _ = run.resume({"model": model}, {"opt": opt}, {"sched": sched})
+    elif init is not None:
+        init_weights(model, init, kind)
+        run.started_from(init)
+    return opt, sched, step
 
 
 def _with_fresh_params(saved: dict[str, Any], n: int) -> dict[str, Any]:
