@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence, pad_sequence
 
 from voxsmith.train.unit_error import greedy_ctc
 
@@ -102,10 +102,9 @@ class CodeReader(nn.Module):
         out = [float("inf")] * len(candidates)
         if not keep:
             return out
-        lengths = torch.tensor([candidates[i].numel() for i in keep])
-        codes = torch.zeros(len(keep), int(lengths.max()), dtype=torch.long)
-        for row, i in enumerate(keep):
-            codes[row, : lengths[row]] = candidates[i].long().reshape(-1)
+        rows = [candidates[i].long().reshape(-1) for i in keep]
+        lengths = torch.tensor([len(r) for r in rows])
+        codes = pad_sequence(rows, batch_first=True)
         targets = torch.tensor(units, dtype=torch.long).repeat(len(keep))
         losses = self.ctc_loss(codes, lengths, targets, torch.full((len(keep),), len(units)), "none")
         for row, i in enumerate(keep):

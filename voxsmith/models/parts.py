@@ -331,8 +331,8 @@ def load_parts(root: str | Path) -> ModelParts:
     card = json.loads(card_path.read_text(encoding="utf-8"))
     # the reader is required only when the card lists it; the emotion file was never required
     listed = card.get("parts") or {}
-    missing = [f for k, f in PART_FILES.items()
-               if (k not in OPTIONAL_PARTS or (k == "reader" and k in listed)) and not (root / f).is_file()]  # fmt: skip
+    required = [k for k in PART_FILES if k not in OPTIONAL_PARTS] + (["reader"] if "reader" in listed else [])
+    missing = [PART_FILES[k] for k in required if not (root / PART_FILES[k]).is_file()]
     if missing:
         raise CheckpointError(f"{root}: model directory is missing {', '.join(missing)}")
     settings = card_settings(card, card_path)

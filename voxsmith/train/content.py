@@ -24,7 +24,7 @@ from voxsmith.models.units import UNITS, row_units, units_to_ids
 from voxsmith.train.data import CorpusData, save_codes
 from voxsmith.train.optim import optimizer_step
 from voxsmith.train.state import RunDir, StopRequest, seed_all, start_module_run
-from voxsmith.train.unit_error import edit_distance, greedy_ctc
+from voxsmith.train.unit_error import edit_distance, greedy_ctc, pooled_unit_error
 
 log = logging.getLogger(__name__)
 
@@ -179,12 +179,6 @@ def unit_error_rate(
     with ``codec``, of the quantised features (see ``units_of_features``). ``features``: the
     clips' content features when already computed (``content_features``)."""
     return pooled_unit_error(unit_errors_by_lang(model, data, n, codec, features))
-
-
-def pooled_unit_error(counts: dict[str, tuple[int, int]], lang: str | None = None) -> float:
-    """Unit error rate from :func:`unit_errors_by_lang` counts: of ``lang``, or of every clip (None)."""
-    rows = [v for k, v in counts.items() if lang in (None, k)]
-    return sum(e for e, _ in rows) / max(1, sum(t for _, t in rows))
 
 
 @torch.no_grad()

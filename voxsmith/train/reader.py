@@ -17,20 +17,19 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch.nn.utils.rnn import pad_sequence
 from tqdm import tqdm
 
 from voxsmith.checkpoints import save_safetensors
 from voxsmith.errors import DataError
 from voxsmith.models.code_reader import CodeReader, CodeReaderConfig
-from voxsmith.models.units import UNITS, row_units, units_to_ids
+from voxsmith.models.units import SIL, UNITS, row_units, units_to_ids
 from voxsmith.train.data import read_manifest, split_codes
 from voxsmith.train.optim import optimizer_step
 from voxsmith.train.state import RunDir, StopRequest, seed_all, start_module_run
-from voxsmith.train.unit_error import edit_distance
+from voxsmith.train.unit_error import edit_distance, pooled_unit_error
 
 log = logging.getLogger(__name__)
-
-SILENCE = 1  # "<sil>": not scored (pauses are the blank's business)
 
 
 @dataclass
@@ -61,7 +60,7 @@ class ReaderClips:
         rows = sorted((r for r in read_manifest(corpus) if r.get("split") == split), key=lambda r: r["id"])
         out = cls([], [], [])
         for r in rows:
-            units = [u for u in units_to_ids(row_units(r)) if u != SILENCE]
+            units = [u for u in units_to_ids(row_units(r)) if u != SIL]  # pauses: the blank's business
             if r["id"] in codes and units:
                 out.codes.append(np.asarray(codes[r["id"]], dtype=np.int64))
                 out.units.append(units)
@@ -77,31 +76,35 @@ class ReaderClips:
         self, picks: list[int], rng: np.random.Generator, noise: float, n_codes: int
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """codes (B, N) padded with 0, lengths (B,), concatenated units (S,), unit counts (B,)."""
-        lengths = torch.tensor([len(self.codes[i]) for i in picks])
-        codes = torch.zeros(len(picks), int(lengths.max()), dtype=torch.long)
-        for row, i in enumerate(picks):
+        rows = []
+        for i in picks:
             c = self.codes[i].copy()
             if noise > 0:
                 hit = rng.random(len(c)) < noise
                 c[hit] = rng.integers(0, n_codes, int(hit.sum()))
-            codes[row, : len(c)] = torch.from_numpy(c)
+            rows.append(torch.from_numpy(c))
         units = [torch.tensor(self.units[i]) for i in picks]
-        return codes, lengths, torch.cat(units), torch.tensor([len(u) for u in units])
+        lengths = torch.tensor([len(c) for c in rows])
+        return (
+            pad_sequence(rows, batch_first=True),
+            lengths,
+            torch.cat(units),
+            torch.tensor([len(u) for u in units]),
+        )
 
 
 @torch.no_grad()
 def reader_unit_errors(reader: CodeReader, clips: ReaderClips, n: int) -> dict[str, float]:
     """Greedy unit error of the first ``n`` clips: ``{"all": e, lang: e, ...}``."""
     reader.eval()
-    counts: dict[str, list[int]] = {}
+    counts: dict[str, tuple[int, int]] = {}
     for i in range(min(n, len(clips))):
-        hyp = [u for u in reader.read(torch.from_numpy(clips.codes[i])) if u != SILENCE]
-        c = counts.setdefault(clips.langs[i], [0, 0])
-        c[0] += edit_distance(hyp, clips.units[i])
-        c[1] += len(clips.units[i])
-    out = {"all": sum(e for e, _ in counts.values()) / max(1, sum(t for _, t in counts.values()))}
-    out |= {lang: e / max(1, t) for lang, (e, t) in sorted(counts.items())}
-    return out
+        hyp = [u for u in reader.read(torch.from_numpy(clips.codes[i])) if u != SIL]
+        errors, total = counts.get(clips.langs[i], (0, 0))
+        counts[clips.langs[i]] = (errors + edit_distance(hyp, clips.units[i]), total + len(clips.units[i]))
+    return {"all": pooled_unit_error(counts)} | {
+        lang: pooled_unit_error(counts, lang) for lang in sorted(counts)
+    }
 
 
 def _val_splits(corpus: str | Path) -> dict[str, ReaderClips]:

@@ -25,3 +25,10 @@ def edit_distance(a: list[int], b: list[int]) -> int:
             cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (x != y))
         prev = cur
     return prev[-1]
+
+
+def pooled_unit_error(counts: dict[str, tuple[int, int]], lang: str | None = None) -> float:
+    """Unit error rate from per-language ``{lang: (unit errors, units)}`` counts: of ``lang``, or
+    of every language (None)."""
+    rows = [v for k, v in counts.items() if lang in (None, k)]
+    return sum(e for e, _ in rows) / max(1, sum(t for _, t in rows))
