@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from tests.helpers import make_coded_corpus, make_random_model
-from voxsmith.errors import CheckpointError
+from voxsmith.errors import CheckpointError, DataError
 from voxsmith.models.code_reader import CodeReader, CodeReaderConfig
 
 
@@ -91,6 +91,10 @@ def test_the_recipe_trains_exports_and_resumes(tmp_path, capsys):
     train_reader(corpus, 16, out, cfg, CodeReaderConfig.debug(len(UNITS), 16))
     steps = [json.loads(x)["step"] for x in (out / "losses.jsonl").read_text().splitlines()]
     assert max(steps) == 5 and steps.count(3) <= 2  # resumed at 3, not started again
+    # codes another (larger) codec wrote are refused before anything is written
+    with pytest.raises(DataError, match="past the codec's 8 codes"):
+        train_reader(corpus, 8, tmp_path / "small", cfg, CodeReaderConfig.debug(len(UNITS), 8))
+    assert not (tmp_path / "small").exists()
     # the CLI: the stage needs the codec whose codes it reads
     from voxsmith.cli.main import main
 

@@ -133,13 +133,13 @@ def train_reader(
         raise DataError(f"reader size reads {model_cfg.codebook_size} codes, the codec has {codebook_size}")
     torch.set_num_threads(cfg.threads)
     seed_all(cfg.seed)
-    run = RunDir(out, "reader")
     train = ReaderClips.load(corpus, "train")
-    top = max(int(c.max()) for c in train.codes if len(c))
+    top = max((int(c.max()) for c in train.codes if len(c)), default=-1)
     if top >= codebook_size:
         raise DataError(f"{corpus}: codes reach {top}, past the codec's {codebook_size} codes; "
                         "were they written by another codec?")  # fmt: skip
     val = _val_splits(corpus)
+    run = RunDir(out, "reader")  # only once the data is known good: a refused run writes nothing
     log.info("reader: %d train clips, validation on %s", len(train), ", ".join(val) or "nothing")
     model = CodeReader(model_cfg)
     opt, sched, step = start_module_run(
