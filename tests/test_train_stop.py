@@ -146,6 +146,12 @@ def test_model_card_reports_steps_time_hardware_and_quality(tmp_path):
                    sampling={"temperature": 0.7}, cfg_rate=0.7)  # fmt: skip
     text = write_model_card(tmp_path, card, quality).read_text()
     assert "3 items; 2 speakers; GPT temperature 0.7; S2M guidance 0.7)" in text
+    quality["s2m_noise"] = 0.3
+    text = write_model_card(tmp_path, card, quality).read_text()
+    assert "S2M guidance 0.7; S2M starting noise 0.3)" in text and "Measured with" not in text
+    card["quality"] = {"note": "seeds 0 and 1 pooled: SIM 0.75"}
+    text = write_model_card(tmp_path, card, quality).read_text()
+    assert "Measured with: seeds 0 and 1 pooled: SIM 0.75." in text
     assert "Not measured" in write_model_card(tmp_path, card).read_text()
 
 

@@ -149,6 +149,7 @@ def write_model_card(root: str | Path, card: dict, quality: dict | None = None) 
         how = [f"GPT temperature {q['sampling']['temperature']}" if q.get("sampling") else "",
                f"{q['code_candidates']} GPT samples, the best-read kept" if q.get("code_candidates", 1) > 1 else "",
                f"S2M guidance {q['cfg_rate']}" if "cfg_rate" in q else "",
+               f"S2M starting noise {q['s2m_noise']}" if "s2m_noise" in q else "",
                f"timbre match {q['timbre_match']}" if q.get("timbre_match") else ""]  # fmt: skip
         lines += [
             "Zero-shot on held-out corpus speakers (`python benchmarks/builtin_quality.py`"
@@ -169,6 +170,9 @@ def write_model_card(root: str | Path, card: dict, quality: dict | None = None) 
                 f"| {names.get(kind, kind)} | {row.get('sim')} | {row.get('cer_zh')} | {row.get('wer_en')} | "
                 f"{row.get('dnsmos')} |"
             )
+        note = (card.get("quality") or {}).get("note")
+        if note:  # how the figures were taken, and any pooled figures beside this one run
+            lines += ["", f"Measured with: {note}."]
     else:
         lines.append("Not measured for this bundle; see BENCHMARKS.md.")
     lines += _controls_card(card)
