@@ -14,10 +14,13 @@ from __future__ import annotations
 import argparse
 import functools
 import json
+import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `benchmarks.controls` when run as a script
 
 
 def main() -> None:
