@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -122,6 +123,41 @@ def test_cross_prompt_batches_put_another_clip_of_the_speaker_first(tmp_path):
     for i in range(cfg.batch_size):
         (whole,) = _find(data, mel[i, :, : int(lens[i])])
         assert torch.equal(style[i], torch.full((8,), float(whole)))
+
+
+def test_warped_batches_move_prompt_and_target_by_one_factor_per_item(tmp_path):
+    import torch
+
+    from voxsmith.audio import SILENCE_LOG_MEL
+    from voxsmith.train.content import warp_mel
+
+    corpus, _, codec_path = make_coded_corpus(tmp_path)
+    data = S2MData(corpus, "train")
+    cfg = S2MTrainConfig(batch_size=6, crop_codes=12, cross_prompt=0.5)
+    rng = np.random.default_rng(3)
+    plain = data.batch(rng, cfg, 8)
+    # the factors are drawn after the crops, so the same seed gives the same crops, then these
+    factors = torch.from_numpy(rng.uniform(0.8, 1.2, cfg.batch_size).astype(np.float32))
+    cfg.warp = 0.2
+    warped = data.batch(np.random.default_rng(3), cfg, 8)
+    assert torch.equal(warped.codes, plain.codes) and torch.equal(warped.prompt_lens, plain.prompt_lens)
+    assert torch.allclose(warped.mel, warp_mel(plain.mel, factors))
+    assert not torch.allclose(warped.mel, plain.mel, atol=1e-3)
+    for i in range(cfg.batch_size):  # padding stays silence
+        assert torch.allclose(warped.mel[i, :, int(plain.mel_lens[i]) :], torch.tensor(SILENCE_LOG_MEL))
+    # validation reads the real voices whatever the training warp, so runs stay comparable
+    from voxsmith.models.s2m import S2M
+    from voxsmith.train.content import load_codec
+    from voxsmith.train.s2m import validate
+
+    model_cfg = S2MConfig.tiny(content_dim=32, gpt_dim=None, style_dim=8)
+    model_cfg.dit.depth, model_cfg.wavenet.num_layers = 2, 1
+    torch.manual_seed(0)
+    model, codec = S2M(model_cfg), load_codec(codec_path)
+    cfg.batch_size = 2
+    assert validate(model, codec, data, cfg, 8, batches=1) == validate(
+        model, codec, data, dataclasses.replace(cfg, warp=0.0), 8, batches=1
+    )
 
 
 def test_s2m_grows_deeper_from_a_trained_one_and_resumes_at_its_depth(tmp_path, capsys):

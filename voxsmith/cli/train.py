@@ -70,8 +70,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--warp",
         type=float,
-        help="content stage: vocal-tract-length perturbation, each clip's mel axis warped by a factor in "
-        "[1 - W, 1 + W], for voices it never heard (default: 0, none; BENCHMARKS.md used 0.1)",
+        help="content and s2m stages: vocal-tract-length perturbation, each clip's mel axis warped by a "
+        "factor in [1 - W, 1 + W] (s2m: prompt and target by the same one), for voices it never heard "
+        "(default: 0, none; BENCHMARKS.md used 0.1)",
     )
     p.add_argument(
         "--minutes",
@@ -398,6 +399,10 @@ def run(args: argparse.Namespace) -> int:
             cfg.cross_prompt = args.cross_prompt
         if args.depth is not None and args.depth < 2:
             raise ConfigError(f"--depth must be >= 2, got {args.depth}")
+        if args.warp is not None:
+            if not 0 <= args.warp < 0.5:
+                raise ConfigError(f"--warp must be in [0, 0.5), got {args.warp}")
+            cfg.warp = args.warp
         path = train_s2m(
             args.data, args.codec, args.out, _every(cfg, args),
             resume=resume, init=args.init, gpt=args.gpt, depth=args.depth, prosody=args.prosody,

@@ -20,6 +20,11 @@ measured difference of the two clips for a cross-clip prompt. At inference the m
 prosody head predicts that offset from the emotion, so an emotion far from the reference's
 own is rendered with its pitch, range, loudness and tilt rather than the prompt's.
 
+With ``warp`` (``--warp W``), each item's mel (prompt and target by the same factor) is warped
+along the mel axis: voices no training speaker has, which only the prompt can tell, so S2M
+must follow the prompt's timbre (validation reads the real voices). It widened the margin to
+the nearest other voice but smeared the harmonics the renders carry (BENCHMARKS.md).
+
 With ``gpt`` (``voxsmith train s2m --gpt PATH``), S2M also reads that GPT's latents
 (``train.gpt_latents``) through its ``gpt_layer``, as the official S2M does: the GPT has
 attended to the text, so its latents say what the lossy codes blur. An S2M trained
@@ -46,7 +51,7 @@ from voxsmith.models.kmeans_codec import KMeansCodec
 from voxsmith.models.prosody import CONTOUR, MEASURES, scaled_offset
 from voxsmith.models.s2m import S2M, S2MConfig
 from voxsmith.models.s2m.grow import grow_depth
-from voxsmith.train.content import load_codec
+from voxsmith.train.content import load_codec, warp_mel
 from voxsmith.train.data import CorpusData, neutral_or_all, pad, split_codes
 from voxsmith.train.gpt_latents import latents_cache
 from voxsmith.train.optim import SkipGuard, optimizer_step, warmup_decay
@@ -68,6 +73,10 @@ class S2MTrainConfig:
     # one), as at inference: then the prompt cannot tell the target's prosody, the latents must
     cross_prompt: float = 0.0
     prompt_latent: bool = False  # GPT latents over the prompt codes (inference has none there)
+    # voice augmentation: each item's mel, prompt and target alike, warped along the mel axis by
+    # one factor in [1 - warp, 1 + warp] (``warp_mel``), so the prompt shows a voice no training
+    # speaker has and S2M must take the timbre from it rather than recall one of its 46 voices
+    warp: float = 0.0
     lr: float = 3e-4  # AdamW peak learning rate
     # the prosody and contour layers' learning rate over ``lr``: they start at zero and must grow
     # to the size of codec embeddings (norm ~17); at ``lr`` AdamW moves them ~lr per step, far too slowly
@@ -206,6 +215,9 @@ class S2MData:
         mel = torch.full((len(mels), 80, codes.shape[1] * FRAMES_PER_CODE), SILENCE_LOG_MEL)
         for i, m in enumerate(mels):
             mel[i, :, : m.shape[1]] = m
+        if cfg.warp > 0:  # the silent padding is constant across bins, so warping leaves it so
+            factors = torch.from_numpy(rng.uniform(1 - cfg.warp, 1 + cfg.warp, len(mels)).astype(np.float32))
+            mel = warp_mel(mel, factors)
         latent = pad(lats) if lats else None  # as long as their codes, like the contours
         contour = pad(cons) if cons else None
         prosody = torch.from_numpy(np.stack(offsets)) if self.measures else None
@@ -391,8 +403,10 @@ def batch_loss(
 def validate(
     model: S2M, codec: KMeansCodec, data: S2MData, cfg: S2MTrainConfig, style_dim: int, batches: int = 4
 ) -> float:
-    """Flow-matching loss on fixed validation crops and fixed noise (comparable across steps)."""
+    """Flow-matching loss on fixed validation crops and fixed noise (comparable across steps
+    and runs: the real voices, never warped)."""
     model.eval()
+    cfg = dataclasses.replace(cfg, warp=0.0)
     losses = []
     for b in range(batches):
         rng = np.random.default_rng([cfg.seed, 20_000 + b])
