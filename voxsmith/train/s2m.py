@@ -75,7 +75,7 @@ class S2MTrainConfig:
     prompt_latent: bool = False  # GPT latents over the prompt codes (inference has none there)
     # voice augmentation: each item's mel, prompt and target alike, warped along the mel axis by
     # one factor in [1 - warp, 1 + warp] (``warp_mel``), so the prompt shows a voice no training
-    # speaker has and S2M must take the timbre from it rather than recall one of its 46 voices
+    # speaker has and S2M must take the timbre from it rather than recall a training voice
     warp: float = 0.0
     lr: float = 3e-4  # AdamW peak learning rate
     # the prosody and contour layers' learning rate over ``lr``: they start at zero and must grow
