@@ -125,7 +125,7 @@ def test_cross_prompt_batches_put_another_clip_of_the_speaker_first(tmp_path):
         assert torch.equal(style[i], torch.full((8,), float(whole)))
 
 
-def test_warped_batches_move_prompt_and_target_by_one_factor_per_item(tmp_path):
+def test_warped_batches_move_prompt_and_target_by_one_factor_per_item(tmp_path, capsys):
     import torch
 
     from voxsmith.audio import SILENCE_LOG_MEL
@@ -158,6 +158,14 @@ def test_warped_batches_move_prompt_and_target_by_one_factor_per_item(tmp_path):
     assert validate(model, codec, data, cfg, 8, batches=1) == validate(
         model, codec, data, dataclasses.replace(cfg, warp=0.0), 8, batches=1
     )
+    # the CLI: a warp out of range stops before any run directory is written (content and s2m)
+    from voxsmith.cli.main import main
+
+    for stage in ("s2m", "content"):
+        out = tmp_path / f"bad_{stage}"
+        argv = ["train", stage, "--data", str(corpus), "--codec", str(codec_path), "--out", str(out)]
+        assert main([*argv, "--warp", "0.5"]) == 2
+        assert "--warp must be in [0, 0.5), got 0.5" in capsys.readouterr().err and not out.exists()
 
 
 def test_s2m_grows_deeper_from_a_trained_one_and_resumes_at_its_depth(tmp_path, capsys):

@@ -247,6 +247,16 @@ def _peak_lr(cfg, args: argparse.Namespace) -> None:
         cfg.lr = args.lr
 
 
+def _warp(cfg, args: argparse.Namespace) -> None:
+    """``--warp``, for the recipes that take it (content, s2m)."""
+    if args.warp is not None:
+        if not 0 <= args.warp < 0.5:
+            from voxsmith.errors import ConfigError
+
+            raise ConfigError(f"--warp must be in [0, 0.5), got {args.warp}")
+        cfg.warp = args.warp
+
+
 def _code_noise(cfg, args: argparse.Namespace) -> None:
     """``--code-noise``, for the recipes that take it."""
     if args.code_noise is not None:
@@ -289,10 +299,7 @@ def run(args: argparse.Namespace) -> int:
         cfg = ContentTrainConfig(seed=args.seed, threads=args.threads)
         if args.steps:
             cfg.steps = args.steps
-        if args.warp is not None:
-            if not 0 <= args.warp < 0.5:
-                raise ConfigError(f"--warp must be in [0, 0.5), got {args.warp}")
-            cfg.warp = args.warp
+        _warp(cfg, args)
         _peak_lr(cfg, args)
         size = (
             ContentEncoderConfig.tiny(len(UNITS))
@@ -399,10 +406,7 @@ def run(args: argparse.Namespace) -> int:
             cfg.cross_prompt = args.cross_prompt
         if args.depth is not None and args.depth < 2:
             raise ConfigError(f"--depth must be >= 2, got {args.depth}")
-        if args.warp is not None:
-            if not 0 <= args.warp < 0.5:
-                raise ConfigError(f"--warp must be in [0, 0.5), got {args.warp}")
-            cfg.warp = args.warp
+        _warp(cfg, args)
         path = train_s2m(
             args.data, args.codec, args.out, _every(cfg, args),
             resume=resume, init=args.init, gpt=args.gpt, depth=args.depth, prosody=args.prosody,
