@@ -251,3 +251,69 @@ def test_check_styles_reports_shifts_against_neutral(built, capsys):
         assert r["agrees"]["energy"]  # loudness is set exactly: its direction always holds
     assert main(["corpus", "check-styles", str(root), "--per-style", "1"]) == 0
     assert "expected sign" in capsys.readouterr().out
+
+
+def test_extra_voices_train_only_build_and_merge_keep_the_held_out_voices_unheard(built, tmp_path, capsys):
+    import numpy as np
+
+    from voxsmith.cli.main import main
+    from voxsmith.data.extra import extra_roster, merge
+    from voxsmith.errors import DataError
+
+    cfg, root = built
+    base = tmp_path / "base"
+    shutil.copytree(root, base)
+    info = json.loads((base / "speakers.json").read_text())
+    info["voices"] = {v: {"f0": 100.0 + 20 * i} for i, v in enumerate(VOICES)}  # as screening records
+    (base / "speakers.json").write_text(json.dumps(info))
+    (base / "cache").mkdir(exist_ok=True)
+    np.savez(base / "cache" / "codes_train.npz", ids=np.array(["x"]), lens=np.array([1]), codes=np.zeros(1))
+    held = {voice_group(p["voice"]) for s in info["speakers"] if info["splits"][s["id"]] != "train"
+            for p in s["parts"].values()}  # fmt: skip
+    assert held  # the base corpus holds some voices out
+    assert (
+        main(["corpus", "voices", "--base", str(base), "--per-voice", "2", "--out", str(tmp_path / "x.json")])
+        == 0
+    )
+    roster = Roster.load(tmp_path / "x.json")
+    assert roster.to_dict() == extra_roster(base, 2).to_dict()  # seeded: the same voices again
+    voices = {p.voice for s in roster.speakers for _, p in s.parts}
+    assert voices and not {voice_group(v) for v in voices} & held
+    assert len(roster.speakers) == 2 * len(voices) and len({s.id for s in roster.speakers}) == len(
+        roster.speakers
+    )
+    timbres = [s.parts[0][1].timbre for s in roster.speakers]
+    assert len({t.warp for t in timbres}) == len(timbres) and all(len(t.eq_db) == 15 for t in timbres)
+    # a train-only build: every speaker trains, no test split, valid only if asked
+    extra = tmp_path / "extra"
+    xcfg = config(
+        extra, str(tmp_path / "x.json"), plan=replace(cfg.plan, minutes=0.4, valid_share=0.0, train_only=True)
+    )
+    report = build(xcfg)
+    assert report.failed == 0 and report.rendered > 4
+    rows = read_rows(extra)
+    assert {r["split"] for r in rows} == {"train"} and {r["speaker"] for r in rows} <= {
+        s.id for s in roster.speakers
+    }
+    assert json.loads((extra / "build.json").read_text())["plan"]["train_only"] is True
+    assert "train_only" not in json.loads((root / "build.json").read_text())["plan"]  # old builds resume
+    # the merge: both corpora's clips, paths absolute, per-clip caches carried, held-out voices still out
+    summary = merge(base, extra, tmp_path / "merged")
+    merged = read_rows(tmp_path / "merged")
+    assert len(merged) == len(read_rows(base)) + len(rows) == summary["clips"]
+    assert all(Path(r["path"]).is_absolute() and Path(r["path"]).is_file() for r in merged)
+    assert (tmp_path / "merged" / "cache" / "codes_train.npz").is_file()
+    splits = json.loads((tmp_path / "merged" / "speakers.json").read_text())["splits"]
+    assert all(splits[s.id] == "train" for s in roster.speakers) and splits == {**info["splits"], **splits}
+    # an extra corpus reading a held-out voice is refused, and so is merging into a corpus merged
+    leak = json.loads((extra / "speakers.json").read_text())
+    test_voice = next(p["voice"] for s in info["speakers"] if info["splits"][s["id"]] == "test"
+                      for p in s["parts"].values())  # fmt: skip
+    leak["speakers"][0]["parts"] = {"en": {"voice": test_voice}}
+    (extra / "speakers.json").write_text(json.dumps(leak))
+    with pytest.raises(DataError, match="holds out"):
+        merge(base, extra, tmp_path / "merged2")
+    assert not (tmp_path / "merged2").exists()
+    capsys.readouterr()
+    assert main(["corpus", "merge", str(base), str(extra), "--out", str(tmp_path / "merged3")]) == 2
+    assert "holds out for testing" in capsys.readouterr().err and not (tmp_path / "merged3").exists()

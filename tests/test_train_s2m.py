@@ -13,8 +13,28 @@ from voxsmith.models.s2m import S2MConfig
 from voxsmith.train.s2m import S2MData, S2MTrainConfig, train_s2m
 
 
+def _style_encoder(path, dim: int = 8):
+    """A debug style encoder with ``dim``-wide vectors, exported to ``path``."""
+    import torch
+
+    from voxsmith.models.campplus import CAMPPlusConfig
+    from voxsmith.models.style import StyleEncoder, StyleEncoderConfig
+
+    torch.manual_seed(0)
+    return StyleEncoder(StyleEncoderConfig(CAMPPlusConfig.debug(embedding_size=dim))).save(path)
+
+
+def _styled_corpus(tmp_path):
+    """``make_coded_corpus`` with every clip's style vector written (as the style stage leaves it)."""
+    from voxsmith.train.style import style_cache
+
+    corpus, content, codec = make_coded_corpus(tmp_path)
+    style_cache(corpus, _style_encoder(tmp_path / "style.safetensors"))
+    return corpus, content, codec
+
+
 def test_s2m_recipe_trains_and_resumes(tmp_path):
-    corpus, _, codec = make_coded_corpus(tmp_path)
+    corpus, _, codec = _styled_corpus(tmp_path)
     cfg = S2MTrainConfig(steps=16, batch_size=2, crop_codes=12, warmup=1, log_every=2, val_every=8, lr=1e-3)
     data = S2MData(corpus, "train")
     codes, mel, lens, prompts, style, latent, prosody, contour = data.batch(np.random.default_rng(0), cfg, 8)
@@ -44,7 +64,7 @@ def test_s2m_recipe_reads_gpt_latents_and_starts_from_an_s2m_without_them(tmp_pa
     from voxsmith.train.gpt_latents import latents_cache
     from voxsmith.train.s2m import init_s2m
 
-    corpus, _, codec = make_coded_corpus(tmp_path)
+    corpus, _, codec = _styled_corpus(tmp_path)
     gpt_cfg = debug_gpt_config(16)
     gpt = train_gpt(
         corpus,
@@ -175,7 +195,7 @@ def test_s2m_grows_deeper_from_a_trained_one_and_resumes_at_its_depth(tmp_path, 
     from voxsmith.models.s2m.grow import block_map
     from voxsmith.train.s2m import init_s2m
 
-    corpus, _, codec = make_coded_corpus(tmp_path)
+    corpus, _, codec = _styled_corpus(tmp_path)
     cfg = S2MTrainConfig(steps=4, batch_size=2, crop_codes=12, warmup=1, log_every=2, val_every=4)
     small_cfg = S2MConfig.tiny(content_dim=32, gpt_dim=None, style_dim=8)
     small_cfg.dit.depth, small_cfg.wavenet.num_layers = 2, 1
@@ -222,7 +242,7 @@ def test_s2m_grows_deeper_from_a_trained_one_and_resumes_at_its_depth(tmp_path, 
 def test_s2m_recipe_learns_to_read_prosody_offsets_and_resumes(tmp_path):
     from voxsmith.models.prosody import MEASURES
 
-    corpus, _, codec = make_coded_corpus(tmp_path)
+    corpus, _, codec = _styled_corpus(tmp_path)
     cfg = S2MTrainConfig(steps=6, batch_size=2, crop_codes=12, warmup=1, val_every=3, cross_prompt=1.0)
     model_cfg = S2MConfig.tiny(content_dim=32, gpt_dim=None, style_dim=8)
     model_cfg.dit.depth, model_cfg.wavenet.num_layers = 2, 1
@@ -250,7 +270,7 @@ def test_s2m_recipe_learns_to_read_the_contour_and_the_bundle_fits_its_head(tmp_
     from voxsmith.train.gpt_latents import latents_cache
     from voxsmith.train.prosody import contour, prosody_cache, speaker_offsets
 
-    corpus, _, codec = make_coded_corpus(tmp_path)
+    corpus, _, codec = _styled_corpus(tmp_path)
     torch.manual_seed(0)
     gpt = UnifiedVoice(debug_gpt_config(codebook_size=16))
     gpt_path = tmp_path / "gpt.safetensors"
@@ -278,3 +298,53 @@ def test_s2m_recipe_learns_to_read_the_contour_and_the_bundle_fits_its_head(tmp_
     fitted = float((head(x) - y).pow(2).mean())
     assert fitted < float((y - y.mean(0)).pow(2).mean())  # better than each measure's mean
     assert head.spread > 0
+
+
+def test_continuing_an_s2m_needs_style_vectors_and_style_computes_only_the_missing_ones(tmp_path, capsys):
+    from voxsmith.cli.main import main
+    from voxsmith.fileio import file_digest
+
+    corpus, _, codec = make_coded_corpus(tmp_path)
+    cfg = S2MTrainConfig(steps=2, batch_size=2, crop_codes=12, warmup=1, val_every=2)
+    model_cfg = S2MConfig.tiny(content_dim=32, gpt_dim=None, style_dim=8)
+    model_cfg.dit.depth, model_cfg.wavenet.num_layers = 2, 1
+    plain = train_s2m(corpus, codec, tmp_path / "plain", cfg, model_cfg)  # a fresh run may (warned)
+    # continuing it on a corpus without style vectors would teach it to ignore them: refused
+    argv = ["train", "s2m", "--data", str(corpus), "--codec", str(codec), "--init", str(plain)]
+    assert main([*argv, "--out", str(tmp_path / "cont")]) == 2
+    assert "--style" in capsys.readouterr().err and not (tmp_path / "cont").exists()
+    # --style computes them, recording the encoder, and the run reads them
+    enc = _style_encoder(tmp_path / "style.safetensors")
+    assert main([*argv, "--out", str(tmp_path / "cont"), "--steps", "2", "--style", str(enc)]) == 0
+    cache = corpus / "cache" / "style_train.npz"
+    with np.load(cache) as z:
+        ids, style, who = z["ids"].tolist(), z["style"], str(z["encoder"])
+    data = S2MData(corpus, "train")
+    assert who == file_digest(enc) and set(ids) == {c.row["id"] for c in data.data.clips}
+    assert style.shape == (len(ids), 8) and np.abs(style).sum() > 0
+    # a grown corpus: only the clips without a vector are embedded; the rest are kept as they were
+    from voxsmith.train.style import style_cache
+
+    marker = np.full((len(ids) - 1, 8), 7.0, np.float32)
+    np.savez(cache, ids=np.array(ids[1:]), style=marker, encoder=np.asarray(who))
+    style_cache(corpus, enc)
+    with np.load(cache) as z:
+        again = dict(zip(z["ids"].tolist(), z["style"], strict=True))
+    assert np.allclose(again[ids[0]], style[0], atol=1e-5) and all((again[i] == 7.0).all() for i in ids[1:])
+    # vectors of another encoder are all recomputed
+    other = _style_encoder(tmp_path / "other.safetensors", dim=8)
+    import torch
+
+    from voxsmith.models.style import load_style_encoder
+
+    enc2 = load_style_encoder(other)
+    with torch.no_grad():
+        for p in enc2.parameters():
+            p.add_(0.1)
+    enc2.save(other)
+    style_cache(corpus, other)
+    with np.load(cache) as z:
+        assert str(z["encoder"]) == file_digest(other) and not (z["style"] == 7.0).any()
+    # the explicit opt-out still continues without them
+    cache.unlink()
+    assert main([*argv, "--out", str(tmp_path / "zero"), "--steps", "2", "--zero-style"]) == 0

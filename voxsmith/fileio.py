@@ -6,12 +6,14 @@
 - :class:`LineAppender` / :func:`append_line`: resumable logs (manifests, state records) grow
   one whole, fsync'd line at a time; a line torn by a kill is the reader's to skip;
 - :func:`folder_lock`: one writer per folder, by pid file; a lock left by a dead process is
-  taken over.
+  taken over;
+- :func:`file_digest`: a short content hash that names the caches one file's weights made.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -131,3 +133,12 @@ def folder_lock(lock: str | os.PathLike, what: str) -> Iterator[None]:
         yield
     finally:
         lock.unlink(missing_ok=True)
+
+
+def file_digest(path: str | os.PathLike, n: int = 12) -> str:
+    """The first ``n`` hex digits of the SHA-256 of the file at ``path``."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()[:n]

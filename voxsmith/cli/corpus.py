@@ -4,6 +4,9 @@
     voxsmith corpus summary DIR [--json]
     voxsmith corpus check-styles DIR [--json]
     voxsmith corpus screen [--work DIR] [--out voxsmith/data/roster.json]
+    voxsmith corpus voices --base DIR --per-voice 5 --out extra.json     # more voices, then
+    voxsmith corpus build --roster extra.json --train-only --out EXTRA --minutes 120
+    voxsmith corpus merge DIR EXTRA --out MERGED
 
 ``build`` resumes: rerunning the same command skips clips already in DIR/manifest.jsonl.
 ``screen`` measures every engine voice and candidate speaker with the ASR and speaker
@@ -60,8 +63,26 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=0.05,
         help="share for training speakers on unseen sentences (default: 0.05)",
     )
+    b.add_argument(
+        "--train-only",
+        action="store_true",
+        help="every roster speaker trains, none is held out (a roster of `corpus voices`)",
+    )
     b.add_argument("--no-progress", action="store_true", help="no progress bar")
     b.set_defaults(func=run_build)
+
+    v = csub.add_parser("voices", help="a roster of random new voices made from a corpus's training voices")
+    v.add_argument("--base", required=True, type=Path, help="the built corpus whose training voices to vary")
+    v.add_argument("--per-voice", type=int, default=5, help="new speakers per engine voice (default: 5)")
+    v.add_argument("--seed", type=int, default=0, help="seed of the timbres (default: 0)")
+    v.add_argument("--out", required=True, type=Path, help="roster JSON to write")
+    v.set_defaults(func=run_voices)
+
+    m = csub.add_parser("merge", help="one corpus of a built corpus and a --train-only one beside it")
+    m.add_argument("base", type=Path, help="the corpus (its held-out speakers stay held out)")
+    m.add_argument("extra", type=Path, help="a corpus built with --train-only from `corpus voices`")
+    m.add_argument("--out", required=True, type=Path, help="the merged corpus directory (new)")
+    m.set_defaults(func=run_merge)
 
     s = csub.add_parser("summary", help="minutes per split, language, speaker and style")
     s.add_argument("dir", type=Path, help="corpus directory")
@@ -119,6 +140,7 @@ def run_build(args: argparse.Namespace) -> int:
             seed=args.seed,
             test_share=args.test_share,
             valid_share=args.valid_share,
+            train_only=args.train_only,
             # a small pool (quick trials) keeps most of its sentences for training
             valid_sentences=min(PlanConfig.valid_sentences, args.sentences // 16),
             test_sentences=min(PlanConfig.test_sentences, args.sentences // 12),
@@ -143,6 +165,31 @@ def run_build(args: argparse.Namespace) -> int:
         print(
             f"failed clips are listed in {args.out / 'failures.jsonl'}; rerun to retry them", file=sys.stderr
         )
+    return 0
+
+
+def run_voices(args: argparse.Namespace) -> int:
+    from voxsmith.data.extra import extra_roster
+
+    roster = extra_roster(args.base, args.per_voice, args.seed)
+    roster.save(args.out)
+    langs: dict[str, int] = {}
+    for sp in roster.speakers:
+        langs[sp.langs[0]] = langs.get(sp.langs[0], 0) + 1
+    print(
+        f"{len(roster.speakers)} new speakers ({', '.join(f'{k} {n}' for k, n in sorted(langs.items()))}) "
+        f"from {len(roster.info['voices'])} engine voices written to {args.out}"
+    )
+    print(f"next: voxsmith corpus build --roster {args.out} --train-only --out DIR --minutes M")
+    return 0
+
+
+def run_merge(args: argparse.Namespace) -> int:
+    from voxsmith.data.extra import merge
+    from voxsmith.data.manifest import format_summary
+
+    print(format_summary(merge(args.base, args.extra, args.out)))
+    print(f"merged corpus written to {args.out}")
     return 0
 
 

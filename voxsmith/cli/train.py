@@ -121,6 +121,18 @@ def register(sub: argparse._SubParsersAction) -> None:
         "official design); latents are cached per GPT file",
     )
     p.add_argument(
+        "--style",
+        type=Path,
+        help="s2m stage: style.safetensors whose vectors of the corpus's clips S2M reads, computed "
+        "where missing (default: those the style stage left in the corpus's cache)",
+    )
+    p.add_argument(
+        "--zero-style",
+        action="store_true",
+        help="s2m stage: continue a trained S2M even where the corpus has no style vectors "
+        "(refused otherwise: it would learn to ignore the style inference gives it)",
+    )
+    p.add_argument(
         "--prosody-weight",
         type=float,
         help="gpt stage: weight of the prosody probe (speaker-relative f0 and energy per code "
@@ -410,7 +422,7 @@ def run(args: argparse.Namespace) -> int:
         path = train_s2m(
             args.data, args.codec, args.out, _every(cfg, args),
             resume=resume, init=args.init, gpt=args.gpt, depth=args.depth, prosody=args.prosody,
-            contour=args.contour,
+            contour=args.contour, style=args.style, zero_style=args.zero_style,
         )  # fmt: skip
     elif args.stage == "reader":
         from voxsmith.checkpoints import read_metadata

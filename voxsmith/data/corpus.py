@@ -30,7 +30,7 @@ from voxsmith.data.manifest import ManifestWriter, format_summary, read_rows, su
 from voxsmith.data.plan import Job, PlanConfig, PoolSentence, plan_jobs
 from voxsmith.data.pool import load_or_make_pool
 from voxsmith.data.render import ClipRenderer, RenderConfig, job_seed
-from voxsmith.data.speakers import Roster, Speaker, split_speakers
+from voxsmith.data.speakers import Roster, Speaker
 from voxsmith.data.styles import emotion_vector
 from voxsmith.data.texts import TextConfig
 from voxsmith.errors import ConfigError, DataError
@@ -78,6 +78,8 @@ def _settings(cfg: BuildConfig, roster: Roster) -> dict:
     p = asdict(cfg.plan)
     p.pop("minutes")  # a rerun may build more or fewer minutes on the same plan
     p["langs"] = list(cfg.plan.langs)
+    if not p["train_only"]:
+        p.pop("train_only")  # corpora built before the option resume unchanged
     speakers = json.dumps([s.to_dict() for s in roster.speakers], sort_keys=True)
     return {
         "version": CORPUS_VERSION,
@@ -252,7 +254,7 @@ def _build(cfg: BuildConfig, out: Path) -> BuildReport:
     _check_settings(out, cfg, roster)
     pool = load_or_make_pool(out, cfg.plan, cfg.text)
     jobs = plan_jobs(roster, pool, cfg.plan)
-    splits = split_speakers(roster, cfg.plan.seed, cfg.plan.held_out())
+    splits = cfg.plan.splits(roster)
     speakers_json = {**roster.to_dict(), "splits": splits}
     (out / "speakers.json").write_text(
         json.dumps(speakers_json, ensure_ascii=False, indent=1), encoding="utf-8"

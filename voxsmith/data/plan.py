@@ -51,9 +51,16 @@ class PlanConfig:
     parallel_sets: int = 1  # sentences per speaker read in all 9 styles
     test_voices_zh: int = 3  # Mandarin voices (recorded persons) held out for the test split
     test_voices_en: int = 2  # English voices held out for the test split
+    train_only: bool = False  # every speaker trains (a roster of extra voices beside a corpus)
 
     def held_out(self) -> dict[str, int]:
         return {"zh": self.test_voices_zh, "en": self.test_voices_en}
+
+    def splits(self, roster: Roster) -> dict[str, str]:
+        """speaker id -> split: all "train" with ``train_only``, else ``split_speakers``."""
+        if self.train_only:
+            return {s.id: "train" for s in roster.speakers}
+        return split_speakers(roster, self.seed, self.held_out())
 
 
 @dataclass(frozen=True)
@@ -174,12 +181,15 @@ def plan_jobs(roster: Roster, pool: list[PoolSentence], cfg: PlanConfig) -> list
     """The full, interleaved job list of a build."""
     if cfg.minutes <= 0:
         raise ConfigError(f"--minutes must be positive, got {cfg.minutes}")
-    if not (0 < cfg.test_share <= 1 and 0 <= cfg.valid_share < 1 and cfg.test_share + cfg.valid_share <= 1):
+    test_share = 0.0 if cfg.train_only else cfg.test_share
+    if not cfg.train_only and not (
+        0 < cfg.test_share <= 1 and 0 <= cfg.valid_share < 1 and cfg.test_share + cfg.valid_share <= 1
+    ):
         raise ConfigError(
             f"--test-share {cfg.test_share} / --valid-share {cfg.valid_share}: need 0 < test <= 1, "
             "0 <= valid < 1 and test + valid <= 1"
         )
-    splits = split_speakers(roster, cfg.seed, cfg.held_out())
+    splits = cfg.splits(roster)
     per_lang_s = cfg.minutes * 60.0 / len(cfg.langs)
     streams: list[list[Job]] = []
     for lang in cfg.langs:
@@ -188,16 +198,18 @@ def plan_jobs(roster: Roster, pool: list[PoolSentence], cfg: PlanConfig) -> list
             raise DataError(f"the roster has no speaker for {lang!r}")
         train_spk = [s for s in speakers if splits[s.id] == "train"]
         test_spk = [s for s in speakers if splits[s.id] == "test"]
-        if not train_spk or not test_spk:
+        if not train_spk or not (test_spk or cfg.train_only):
             raise DataError(
                 f"{lang}: need training and held-out speakers (have {len(train_spk)}, {len(test_spk)})"
             )
         budgets = {
-            "test": per_lang_s * cfg.test_share,
+            "test": per_lang_s * test_share,
             "valid": per_lang_s * cfg.valid_share,
-            "train": per_lang_s * (1.0 - cfg.test_share - cfg.valid_share),
+            "train": per_lang_s * (1.0 - test_share - cfg.valid_share),
         }
         for split in SPLITS:
+            if not budgets[split]:
+                continue
             sents = [s for s in pool if s.lang == lang and s.split == split]
             if not sents:
                 raise DataError(f"{lang}: no {split} sentences in the pool")

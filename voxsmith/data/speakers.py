@@ -25,6 +25,7 @@ to this module): which voices were dropped (ASR threshold) and which speakers we
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from importlib import resources
@@ -32,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from voxsmith.data.timbre import Timbre
+from voxsmith.data.timbre import EQ_LIMIT_DB, EQ_POINTS_HZ, Timbre
 from voxsmith.errors import DataError
 
 ROSTER_FILE = "roster.json"
@@ -127,6 +128,78 @@ def variants(voice: str, median_f0: float) -> list[tuple[str, Timbre]]:
         ("y", Timbre(warp=-0.05, f0_scale=1.12, f0_range=1.25, tilt_db=0.5, tempo=1.06)),
         ("z", Timbre(warp=0.06, f0_scale=0.88, f0_range=0.8, tilt_db=-1.5, breath=0.1, tempo=0.94)),
     ]
+
+
+# Ranges of the random voices of ``random_timbre`` (more voices for the conditioners).
+RANDOM_WARP = 0.13  # all-pass factor drawn in [-W, W]
+RANDOM_F0_HZ = (85.0, 300.0)  # target median pitch, drawn log-uniformly near what the warp implies
+RANDOM_EQ_DB = 4.0  # standard deviation of the smooth equaliser curve, before clipping
+
+
+def random_timbre(rng: np.random.Generator, median_f0: float) -> Timbre:
+    """A random new voice from an engine voice whose median pitch is ``median_f0`` Hz.
+
+    A larger vocal tract (formants down, ``warp`` > 0) goes with a lower voice, as in people:
+    the target pitch is drawn around the voice's own, moved by the warp, then kept inside
+    ``RANDOM_F0_HZ``. A smooth random equaliser curve (the colour a speaker judge hears
+    beyond formants and pitch), tilt, breathiness, liveliness and rate vary on top.
+    """
+    warp = float(rng.uniform(-RANDOM_WARP, RANDOM_WARP))
+    f0 = max(median_f0, 60.0)
+    target = f0 * 2.0 ** (-warp * 6.0 + float(rng.normal(0.0, 0.35)))
+    target = float(np.clip(target, *RANDOM_F0_HZ))
+    # a smooth curve: white noise over the EQ points, averaged with its neighbours
+    raw = rng.normal(0.0, RANDOM_EQ_DB, len(EQ_POINTS_HZ) + 2)
+    eq = np.clip(np.convolve(raw, np.ones(3) / 3.0 * np.sqrt(3.0), mode="valid"), -EQ_LIMIT_DB, EQ_LIMIT_DB)
+    return Timbre(
+        warp=round(warp, 3),
+        f0_scale=round(float(np.clip(target / f0, 0.35, 2.5)), 3),
+        f0_range=round(float(rng.uniform(0.75, 1.3)), 3),
+        tilt_db=round(float(rng.uniform(-2.5, 1.5)), 2),
+        breath=round(float(rng.uniform(-0.1, 0.2)), 3),
+        tempo=round(float(rng.uniform(0.93, 1.07)), 3),
+        eq_db=tuple(round(float(g), 2) for g in eq),
+    )
+
+
+def extra_voices(
+    speakers: list[Speaker], splits: dict[str, str], voice_f0: dict[str, float], per_voice: int, seed: int
+) -> list[Speaker]:
+    """``per_voice`` random warped speakers (``random_timbre``) for every engine voice that only
+    training speakers use (``splits``: speaker id -> split of the base corpus).
+
+    A voice any held-out or excluded speaker uses is never taken, nor any voice of its
+    recorded person (``voice_group``), so the held-out voices stay unheard. Ids are
+    ``<lang>-<voice slug>-r<k>``; the same arguments give the same speakers.
+    """
+    if per_voice < 1:
+        raise DataError(f"per_voice must be at least 1, got {per_voice}")
+    banned = {
+        voice_group(p.voice) for s in speakers if splits.get(s.id, "train") != "train" for _, p in s.parts
+    }
+    voices: dict[str, str] = {}  # voice -> lang
+    for s in speakers:
+        if splits.get(s.id, "train") == "train":
+            for lang, p in s.parts:
+                if voice_group(p.voice) not in banned:
+                    voices.setdefault(p.voice, lang)
+    if not voices:
+        raise DataError("no engine voice is used only by training speakers")
+    out = []
+    for voice in sorted(voices):
+        if voice not in voice_f0:
+            raise DataError(f"no median f0 measured for {voice} (the roster's screening records it)")
+        rng = np.random.default_rng([seed, stable_hash(voice)])
+        for k in range(per_voice):
+            timbre = random_timbre(rng, voice_f0[voice])
+            lang = voices[voice]
+            out.append(Speaker(f"{lang}-{slug(voice)}-r{k}", "warped", ((lang, SpeakerPart(voice, timbre)),)))
+    return out
+
+
+def stable_hash(text: str) -> int:
+    """A process-independent 32-bit integer of ``text`` (Python's ``hash`` is salted)."""
+    return int.from_bytes(hashlib.sha1(text.encode()).digest()[:4], "little")
 
 
 @dataclass

@@ -11,7 +11,6 @@ and cached as ``cache/latents_<split>_<sha of the GPT file>.npz`` (fp16).
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from pathlib import Path
 
@@ -21,20 +20,13 @@ from tqdm import tqdm
 
 from voxsmith.checkpoints import load_module
 from voxsmith.errors import CheckpointError
+from voxsmith.fileio import file_digest
 from voxsmith.models.gpt import GPTConfig, UnifiedVoice
 from voxsmith.text.tokenizer import PhoneTokenizer
 from voxsmith.train.data import load_codes, save_codes, split_codes
 from voxsmith.train.gpt import GPTData
 
 log = logging.getLogger(__name__)
-
-
-def file_digest(path: str | Path, n: int = 12) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()[:n]
 
 
 @torch.no_grad()

@@ -281,6 +281,8 @@ def train_s2m(
     depth: int | None = None,
     prosody: bool = False,
     contour: bool = False,
+    style: str | Path | None = None,
+    zero_style: bool = False,
 ) -> Path:
     """Train (or resume) S2M; returns the exported ``s2m.safetensors``.
 
@@ -289,6 +291,10 @@ def train_s2m(
     ``depth``: DiT blocks, replacing ``model_cfg``'s; deeper than ``init`` grows it (:func:`init_s2m`).
     ``prosody``: the model reads prosody offsets (added to one that does not, at zero); a
     model that already does keeps reading them. ``contour``: likewise for the per-code contour.
+    ``style``: a ``style.safetensors`` whose vectors of the corpus's clips S2M reads (computed
+    where missing, :func:`voxsmith.train.style.style_cache`); without it, the vectors the style
+    stage left in the corpus's cache. Continuing a trained S2M (``init`` or a resume) with none
+    is refused unless ``zero_style``: it would learn to ignore the style inference gives it.
     """
     cfg = cfg or S2MTrainConfig()
     codec = load_codec(codec_path)
@@ -323,10 +329,21 @@ def train_s2m(
             f"s2m: the model {'reads' if model_cfg.gpt_dim else 'has no'} GPT latents, "
             f"but {'no --gpt was' if gpt is None else 'a --gpt is'} given"
         )
-    seed_all(cfg.seed)
-    run = RunDir(out, "s2m")
+    if style is not None:
+        from voxsmith.train.style import style_cache
+
+        style_cache(corpus, style)
     reads = {"prosody": bool(model_cfg.prosody_dim), "contour": bool(model_cfg.contour_dim)}
     train = S2MData(corpus, "train", latents["train"], **reads)
+    continuing = init is not None or (resume and (Path(out) / "s2m.safetensors").is_file())
+    if not train.style and continuing and not zero_style:
+        raise ConfigError(
+            f"s2m: no style vectors in {corpus}/cache: continuing a trained S2M with zero style "
+            "would teach it to ignore the style vector inference gives it; pass --style "
+            "STYLE.safetensors (computes them) or --zero-style"
+        )
+    seed_all(cfg.seed)
+    run = RunDir(out, "s2m")
     model = S2M(model_cfg)
     style_dim = model_cfg.dit.style_dim
     fast = [p for n, p in model.named_parameters() if n.startswith(FAST_LAYERS)]

@@ -28,7 +28,7 @@ from tqdm import tqdm
 
 from voxsmith.audio import SAMPLE_RATE, Audio, AudioProcessor
 from voxsmith.errors import ConfigError, DataError
-from voxsmith.fileio import atomic_path
+from voxsmith.fileio import atomic_path, file_digest
 from voxsmith.models.style import StyleEncoder, StyleEncoderConfig
 from voxsmith.train.data import CorpusData, read_manifest
 from voxsmith.train.optim import optimizer_step, warmup_decay
@@ -196,23 +196,46 @@ def verification_set(corpus: str | Path, train: CorpusData, sample_rate: int, n:
 # ----- outputs -----------------------------------------------------------------------------
 
 
-def write_style_cache(encoder: StyleEncoder, corpus: str | Path) -> list[Path]:
-    """``<corpus>/cache/style_<split>.npz`` (ids, style (N, S) float32) for every split."""
+def write_style_cache(encoder: StyleEncoder, corpus: str | Path, digest: str = "") -> list[Path]:
+    """``<corpus>/cache/style_<split>.npz`` (ids, style (N, S) float32, ``encoder``: ``digest``)
+    for every split. Vectors already there from the same ``digest`` are kept and only the clips
+    without one are embedded (a corpus that grew); another or no digest recomputes them all."""
     paths = []
     for split in _splits(corpus):
-        data = CorpusData(corpus, split)
-        styles = np.stack(
-            [
-                encoder.embed(Audio(data.clip_audio(k), SAMPLE_RATE)).numpy().astype(np.float32)
-                for k in tqdm(range(len(data)), desc=f"style {split}", unit="clip", leave=False)
-            ]
-        )
-        ids = np.array([c.row["id"] for c in data.clips])
         path = Path(corpus) / "cache" / f"style_{split}.npz"
+        have: dict[str, np.ndarray] = {}
+        if digest and path.is_file():
+            with np.load(path) as z:
+                if "encoder" in z and str(z["encoder"]) == digest:
+                    have = dict(zip(z["ids"].tolist(), z["style"], strict=True))
+        data = CorpusData(corpus, split)
+        todo = [k for k, c in enumerate(data.clips) if c.row["id"] not in have]
+        if not todo:
+            paths.append(path)
+            continue
+        for k in tqdm(todo, desc=f"style {split}", unit="clip", leave=False):
+            emb = encoder.embed(Audio(data.clip_audio(k), SAMPLE_RATE))
+            have[data.clips[k].row["id"]] = emb.numpy().astype(np.float32)
+        ids = [c.row["id"] for c in data.clips]
         with atomic_path(path, suffix=".npz") as tmp:
-            np.savez(tmp, ids=ids, style=styles)
+            np.savez(
+                tmp, ids=np.array(ids), style=np.stack([have[i] for i in ids]), encoder=np.asarray(digest)
+            )
+        log.info("style: %d clips of %s embedded (%d kept)", len(todo), path.name, len(ids) - len(todo))
         paths.append(path)
     return paths
+
+
+def style_cache(corpus: str | Path, encoder_path: str | Path) -> list[Path]:
+    """Style vectors of every split of ``corpus`` by the encoder exported at ``encoder_path``
+    (what ``voxsmith train s2m --style`` reads), computed where missing or made by another."""
+    from voxsmith.models.style import load_style_encoder
+
+    if not Path(encoder_path).is_file():
+        raise DataError(f"{encoder_path}: style encoder weights not found")
+    encoder = load_style_encoder(encoder_path).eval()
+    with torch.inference_mode():
+        return write_style_cache(encoder, corpus, file_digest(encoder_path))
 
 
 # ----- the loop ----------------------------------------------------------------------------
@@ -297,6 +320,6 @@ def train_style(
     path = encoder.save(run.path / "style.safetensors")
     if step >= cfg.steps:
         encoder.eval()
-        for p in write_style_cache(encoder, corpus):
+        for p in write_style_cache(encoder, corpus, file_digest(path)):
             log.info("style: wrote %s", p)
     return path
