@@ -277,6 +277,11 @@ def test_extra_voices_train_only_build_and_merge_keep_the_held_out_voices_unhear
     )
     roster = Roster.load(tmp_path / "x.json")
     assert roster.to_dict() == extra_roster(base, 2).to_dict()  # seeded: the same voices again
+    other = extra_roster(base, 2, seed=1)  # another batch: other timbres under other ids
+    assert not {s.id for s in other.speakers} & {s.id for s in roster.speakers}
+    assert {s.parts[0][1].timbre for s in other.speakers}.isdisjoint(
+        s.parts[0][1].timbre for s in roster.speakers
+    )
     voices = {p.voice for s in roster.speakers for _, p in s.parts}
     assert voices and not {voice_group(v) for v in voices} & held
     assert len(roster.speakers) == 2 * len(voices) and len({s.id for s in roster.speakers}) == len(

@@ -170,7 +170,8 @@ def extra_voices(
 
     A voice any held-out or excluded speaker uses is never taken, nor any voice of its
     recorded person (``voice_group``), so the held-out voices stay unheard. Ids are
-    ``<lang>-<voice slug>-r<k>``; the same arguments give the same speakers.
+    ``<lang>-<voice slug>-r<k>`` (``-s<seed>r<k>`` for a seed other than 0, so batches drawn with
+    other seeds can be merged beside each other); the same arguments give the same speakers.
     """
     if per_voice < 1:
         raise DataError(f"per_voice must be at least 1, got {per_voice}")
@@ -193,7 +194,10 @@ def extra_voices(
         for k in range(per_voice):
             timbre = random_timbre(rng, voice_f0[voice])
             lang = voices[voice]
-            out.append(Speaker(f"{lang}-{slug(voice)}-r{k}", "warped", ((lang, SpeakerPart(voice, timbre)),)))
+            tag = f"r{k}" if seed == 0 else f"s{seed}r{k}"  # other seeds: other voices, other ids
+            out.append(
+                Speaker(f"{lang}-{slug(voice)}-{tag}", "warped", ((lang, SpeakerPart(voice, timbre)),))
+            )
     return out
 
 
