@@ -49,6 +49,22 @@ train gpt --out "$RUNS/gpt" --codec "$CODEC" --init "$RUNS/gpt_tf/gpt.safetensor
 # make it take prosody from them rather than from its prompt
 train s2m --out "$RUNS/s2m" --codec "$CODEC" --gpt "$RUNS/gpt/gpt.safetensors" --steps "${S2M_STEPS:-20000}" \
     --cross-prompt 0.5 --prosody --contour
+# more voices for S2M to follow: two batches of random WORLD voices drawn from the corpus's training
+# voices (never a held-out one), merged beside it; the same S2M run goes on there, reading the
+# style vectors (BENCHMARKS.md, *More voices*)
+M=$DATA/merged
+for s in 0 1; do
+    [ -f "$DATA/voices$s.json" ] || voxsmith corpus voices --base "$C" --per-voice 5 --seed $s --out "$DATA/voices$s.json"
+    voxsmith corpus build --roster "$DATA/voices$s.json" --train-only --valid-share 0 --out "$DATA/voices$s" \
+        --minutes 120 --workers "$T"
+done
+if [ ! -f "$M/manifest.jsonl" ]; then
+    voxsmith corpus merge "$C" "$DATA/voices0" --out "$DATA/merged1"
+    voxsmith corpus merge "$DATA/merged1" "$DATA/voices1" --out "$M"
+fi
+voxsmith train codec --data "$M" --content "$RUNS/content/content.safetensors" --codec "$CODEC" --out "$RUNS/codec_merged"
+voxsmith train s2m --data "$M" --threads "$T" --out "$RUNS/s2m" --codec "$CODEC" --gpt "$RUNS/gpt/gpt.safetensors" \
+    --style "$RUNS/style/style.safetensors" --steps $((${S2M_STEPS:-20000} + 6000)) --cross-prompt 0.5
 # the shipped model's sampling settings (temperature, timbre match, code candidates, duration
 # split) come from its model.json
 if [ ! -f "$RUNS/settings/model.json" ]; then
