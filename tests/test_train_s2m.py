@@ -300,7 +300,9 @@ def test_s2m_recipe_learns_to_read_the_contour_and_the_bundle_fits_its_head(tmp_
     assert head.spread > 0
 
 
-def test_continuing_an_s2m_needs_style_vectors_and_style_computes_only_the_missing_ones(tmp_path, capsys):
+def test_continuing_an_s2m_needs_style_vectors_and_style_computes_only_the_missing_ones(
+    tmp_path, capsys, caplog
+):
     from voxsmith.cli.main import main
     from voxsmith.fileio import file_digest
 
@@ -345,6 +347,12 @@ def test_continuing_an_s2m_needs_style_vectors_and_style_computes_only_the_missi
     style_cache(corpus, other)
     with np.load(cache) as z:
         assert str(z["encoder"]) == file_digest(other) and not (z["style"] == 7.0).any()
+    # vectors for only some clips: the run goes on and says how many read zero style
+    with np.load(cache) as z:
+        np.savez(cache, ids=z["ids"][1:], style=z["style"][1:], encoder=z["encoder"])
+    with caplog.at_level("WARNING", logger="voxsmith.train.s2m"):
+        assert main([*argv, "--out", str(tmp_path / "part"), "--steps", "2"]) == 0
+    assert f"1 of {len(data.keep)} clips have no style vector" in caplog.text
     # the explicit opt-out still continues without them
     cache.unlink()
     assert main([*argv, "--out", str(tmp_path / "zero"), "--steps", "2", "--zero-style"]) == 0

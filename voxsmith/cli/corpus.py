@@ -81,7 +81,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     m = csub.add_parser("merge", help="one corpus of a built corpus and a --train-only one beside it")
     m.add_argument("base", type=Path, help="the corpus (its held-out speakers stay held out)")
     m.add_argument("extra", type=Path, help="a corpus built with --train-only from `corpus voices`")
-    m.add_argument("--out", required=True, type=Path, help="the merged corpus directory (new)")
+    m.add_argument(
+        "--out",
+        required=True,
+        type=Path,
+        help="the merged corpus directory (not BASE or EXTRA; a rerun rewrites it)",
+    )
     m.set_defaults(func=run_merge)
 
     s = csub.add_parser("summary", help="minutes per split, language, speaker and style")

@@ -359,6 +359,14 @@ def train_s2m(
         run.started_from(init)
     if not train.style:
         log.warning("s2m: no style vectors (run `voxsmith train style` first); training with zero style")
+    else:
+        missing = sum(1 for k in train.keep if train.data.clips[k].row["id"] not in train.style)
+        if missing:  # a corpus that grew since the style stage: those clips read zero style
+            log.warning(
+                "s2m: %d of %d clips have no style vector (pass --style to compute them)",
+                missing,
+                len(train.keep),
+            )
     valid = None
     bar = tqdm(total=cfg.steps, initial=step, desc="s2m", unit="step")
     guard = SkipGuard("s2m")
