@@ -25,9 +25,9 @@ import shutil
 from pathlib import Path
 
 from voxsmith.data.manifest import format_summary, read_rows, summarize, write_rows
-from voxsmith.data.speakers import Roster, extra_voices, voice_group
+from voxsmith.data.speakers import Roster, extra_voices, held_out_groups, voice_group
 from voxsmith.errors import DataError
-from voxsmith.fileio import atomic_path
+from voxsmith.fileio import atomic_path, atomic_write_text
 
 log = logging.getLogger(__name__)
 
@@ -53,19 +53,16 @@ def extra_roster(base: str | Path, per_voice: int, seed: int = 0) -> Roster:
     measured = roster.info.get("voices", {})
     f0 = {k: float(v["f0"]) for k, v in measured.items() if isinstance(v, dict) and v.get("f0")}
     speakers = extra_voices(roster.speakers, splits, f0, per_voice, seed)
+    used = {p.voice for s in speakers for _, p in s.parts}
     info = {
         "about": "made by `voxsmith corpus voices`; build it with --train-only (see voxsmith/data/extra.py)",
         "base": str(base.resolve()),
         "per_voice": per_voice,
         "seed": seed,
-        "held_out_groups": sorted(_held_groups(roster, splits)),
-        "voices": {k: v for k, v in measured.items() if k in {p.voice for s in speakers for _, p in s.parts}},
+        "held_out_groups": sorted(held_out_groups(roster.speakers, splits)),
+        "voices": {k: v for k, v in measured.items() if k in used},
     }
     return Roster(speakers, info)
-
-
-def _held_groups(roster: Roster, splits: dict[str, str]) -> set[str]:
-    return {voice_group(p.voice) for s in roster.speakers if splits.get(s.id) != "train" for _, p in s.parts}
 
 
 def merge(base: str | Path, extra: str | Path, out: str | Path) -> dict:
@@ -77,7 +74,7 @@ def merge(base: str | Path, extra: str | Path, out: str | Path) -> dict:
     base, extra, out = Path(base), Path(extra), Path(out)
     roster, splits = _base_roster(base)
     extra_roster_, _ = _base_roster(extra)
-    held = _held_groups(roster, splits)
+    held = held_out_groups(roster.speakers, splits)
     leaks = sorted({s.id for s in extra_roster_.speakers for _, p in s.parts if voice_group(p.voice) in held})
     if leaks:
         raise DataError(f"{extra}: speakers {', '.join(leaks[:5])} use voices {base} holds out for testing")
@@ -106,11 +103,9 @@ def merge(base: str | Path, extra: str | Path, out: str | Path) -> dict:
         "splits": {**splits, **{s.id: "train" for s in extra_roster_.speakers}},
         "merged_from": [str(base.resolve()), str(extra.resolve())],
     }
-    with atomic_path(out / "speakers.json") as tmp:
-        Path(tmp).write_text(json.dumps(info, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    atomic_write_text(out / "speakers.json", json.dumps(info, ensure_ascii=False, indent=1) + "\n")
     write_rows(out, rows)
     summary = summarize(rows)
-    with atomic_path(out / "summary.json") as tmp:
-        Path(tmp).write_text(json.dumps(summary, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    atomic_write_text(out / "summary.json", json.dumps(summary, ensure_ascii=False, indent=1) + "\n")
     log.info("merged %s and %s into %s:\n%s", base, extra, out, format_summary(summary))
     return summary

@@ -25,7 +25,6 @@ to this module): which voices were dropped (ASR threshold) and which speakers we
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field
 from importlib import resources
@@ -175,12 +174,12 @@ def extra_voices(
     """
     if per_voice < 1:
         raise DataError(f"per_voice must be at least 1, got {per_voice}")
-    banned = {
-        voice_group(p.voice) for s in speakers if splits.get(s.id, "train") != "train" for _, p in s.parts
-    }
+    from voxsmith.data.plan import stable_int  # plan imports this module
+
+    banned = held_out_groups(speakers, splits)
     voices: dict[str, str] = {}  # voice -> lang
     for s in speakers:
-        if splits.get(s.id, "train") == "train":
+        if splits.get(s.id) == "train":
             for lang, p in s.parts:
                 if voice_group(p.voice) not in banned:
                     voices.setdefault(p.voice, lang)
@@ -190,7 +189,7 @@ def extra_voices(
     for voice in sorted(voices):
         if voice not in voice_f0:
             raise DataError(f"no median f0 measured for {voice} (the roster's screening records it)")
-        rng = np.random.default_rng([seed, stable_hash(voice)])
+        rng = np.random.default_rng([seed, stable_int(voice)])
         for k in range(per_voice):
             timbre = random_timbre(rng, voice_f0[voice])
             lang = voices[voice]
@@ -201,9 +200,9 @@ def extra_voices(
     return out
 
 
-def stable_hash(text: str) -> int:
-    """A process-independent 32-bit integer of ``text`` (Python's ``hash`` is salted)."""
-    return int.from_bytes(hashlib.sha1(text.encode()).digest()[:4], "little")
+def held_out_groups(speakers: list[Speaker], splits: dict[str, str]) -> set[str]:
+    """Recorded persons (``voice_group``) of every speaker ``splits`` does not mark "train"."""
+    return {voice_group(p.voice) for s in speakers if splits.get(s.id) != "train" for _, p in s.parts}
 
 
 @dataclass
