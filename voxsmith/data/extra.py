@@ -2,10 +2,11 @@
 
 The conditioners (S2M's in-context prompt and style vector, the speaker Perceiver) generalise
 to new voices by the number of voices they have heard, not by the minutes of each; the
-packaged roster gives 36 training speakers (and 10 held out). ``voxsmith corpus voices`` draws many more from
-the same engine voices with random WORLD timbres (``speakers.random_timbre``: formant warp,
-pitch, an equaliser curve, tilt, breathiness; the harmonics stay clean, unlike warping mels),
-only from voices the base corpus trains on, so its held-out voices stay unheard:
+packaged roster gives 36 training speakers (and 10 held out). ``voxsmith corpus voices``
+draws many more from the same engine voices with random WORLD timbres
+(``speakers.random_timbre``: formant warp, pitch, an equaliser curve, tilt, breathiness; the
+harmonics stay clean, unlike warping mels), only from voices the base corpus trains on, so
+its held-out voices stay unheard:
 
     voxsmith corpus voices --base CORPUS --per-voice 5 --out extra.json
     voxsmith corpus build --roster extra.json --train-only --out EXTRA --minutes 120
