@@ -7,7 +7,14 @@ import os
 import pytest
 
 from voxsmith.errors import ConfigError
-from voxsmith.fileio import LineAppender, atomic_path, atomic_write_lines, atomic_write_text, folder_lock
+from voxsmith.fileio import (
+    LineAppender,
+    atomic_copy,
+    atomic_path,
+    atomic_write_lines,
+    atomic_write_text,
+    folder_lock,
+)
 
 
 def test_a_failed_write_keeps_the_old_file_and_leaves_no_temp(tmp_path):
@@ -27,6 +34,17 @@ def test_atomic_write_lines_and_suffix(tmp_path):
         assert tmp.name.endswith(".npz") and tmp.parent == tmp_path
         tmp.write_bytes(b"z")
     assert (tmp_path / "x.npz").read_bytes() == b"z"
+
+
+def test_atomic_copy_replaces_whole_and_a_missing_source_keeps_the_old_file(tmp_path):
+    src, dst = tmp_path / "src.bin", tmp_path / "out" / "dst.bin"
+    src.write_bytes(b"new" * 1000)
+    atomic_write_text(dst, "old")
+    assert atomic_copy(src, dst) == dst and dst.read_bytes() == b"new" * 1000
+    with pytest.raises(FileNotFoundError):
+        atomic_copy(tmp_path / "gone.bin", dst)
+    assert dst.read_bytes() == b"new" * 1000
+    assert sorted(p.name for p in dst.parent.iterdir()) == ["dst.bin"]
 
 
 def test_line_appender_appends_whole_lines(tmp_path):

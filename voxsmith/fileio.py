@@ -2,7 +2,7 @@
 
 - :func:`atomic_path`: write a whole file through a temp file in the same folder and a rename,
   so a reader (or a resumed run) never sees a half-written file, and a failed write leaves the
-  old file in place and no temp file behind;
+  old file in place and no temp file behind; :func:`atomic_copy` copies a file that way;
 - :class:`LineAppender` / :func:`append_line`: resumable logs (manifests, state records) grow
   one whole, fsync'd line at a time; a line torn by a kill is the reader's to skip;
 - :func:`folder_lock`: one writer per folder, by pid file; a lock left by a dead process is
@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -62,6 +63,13 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
         f.flush()
         os.fsync(f.fileno())
     return Path(path)
+
+
+def atomic_copy(src: str | os.PathLike, dst: str | os.PathLike, suffix: str = ".tmp") -> Path:
+    """Replace ``dst`` with a copy of the file ``src``, atomically (see :func:`atomic_path`)."""
+    with atomic_path(dst, suffix=suffix) as tmp:
+        shutil.copyfile(src, tmp)
+    return Path(dst)
 
 
 def atomic_write_lines(path: str | os.PathLike, lines: Iterable[str]) -> Path:

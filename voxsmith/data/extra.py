@@ -22,13 +22,12 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
 from pathlib import Path
 
 from voxsmith.data.manifest import format_summary, read_rows, summarize, write_rows
 from voxsmith.data.speakers import Roster, extra_voices, held_out_groups, voice_group
 from voxsmith.errors import DataError
-from voxsmith.fileio import atomic_path, atomic_write_text
+from voxsmith.fileio import atomic_copy, atomic_write_text
 
 log = logging.getLogger(__name__)
 
@@ -96,8 +95,7 @@ def merge(base: str | Path, extra: str | Path, out: str | Path) -> dict:
     for src in sorted((base / "cache").glob("*.npz")) if (base / "cache").is_dir() else []:
         dst = out / "cache" / src.name
         if src.name.startswith(PER_CLIP_CACHES) and not dst.exists():
-            with atomic_path(dst, suffix=".npz") as tmp:
-                shutil.copyfile(src, tmp)
+            atomic_copy(src, dst, suffix=".npz")
     info = {
         **roster.to_dict(),
         "speakers": [s.to_dict() for s in roster.speakers + extra_roster_.speakers],

@@ -9,12 +9,12 @@ model speaks in the tuned voice without a reference clip, as the adapter does.
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import torch
 
 from voxsmith.errors import CheckpointError, ConfigError
+from voxsmith.fileio import atomic_copy
 
 
 def merge_adapter(model, adapter_dir: str | os.PathLike, out: str | os.PathLike,
@@ -42,8 +42,7 @@ def merge_adapter(model, adapter_dir: str | os.PathLike, out: str | os.PathLike,
     for key, fname in (("speaker", adapter.spec.speaker), ("glossary", adapter.spec.glossary)):
         card[key] = None  # not the base card's, if the base was itself a merged model
         if fname:
-            shutil.copyfile(adapter.path / fname, out / (fname + ".tmp"))
-            os.replace(out / (fname + ".tmp"), out / fname)
+            atomic_copy(adapter.path / fname, out / fname)
             card[key] = fname
     try:
         model.set_adapter(name)

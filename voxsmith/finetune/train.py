@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -29,7 +28,7 @@ from tqdm import tqdm
 
 from voxsmith.checkpoints import load_safetensors
 from voxsmith.errors import ConfigError
-from voxsmith.fileio import atomic_write_text
+from voxsmith.fileio import atomic_copy, atomic_write_text
 from voxsmith.finetune.adapters import resolve_settings
 from voxsmith.finetune.artifact import (
     CONFIG_FILE,
@@ -262,8 +261,7 @@ def _finish(
     if gloss is not None:
         gloss_name = "glossary" + Path(glossary_path).suffix.lower()
         if Path(glossary_path).resolve() != (out / gloss_name).resolve():
-            shutil.copyfile(glossary_path, out / (gloss_name + ".tmp"))
-            (out / (gloss_name + ".tmp")).replace(out / gloss_name)
+            atomic_copy(glossary_path, out / gloss_name)
     info = {
         **result.to_dict(),
         "config": cfg.to_dict(),

@@ -55,7 +55,7 @@ from voxsmith.train.content import load_codec, warp_mel
 from voxsmith.train.data import CorpusData, neutral_or_all, pad, split_codes
 from voxsmith.train.gpt_latents import latents_cache
 from voxsmith.train.optim import SkipGuard, optimizer_step, warmup_decay
-from voxsmith.train.state import STATE_FILE, RunDir, StopRequest, seed_all
+from voxsmith.train.state import RunDir, StopRequest, seed_all
 
 log = logging.getLogger(__name__)
 
@@ -335,7 +335,7 @@ def train_s2m(
         style_cache(corpus, style)
     reads = {"prosody": bool(model_cfg.prosody_dim), "contour": bool(model_cfg.contour_dim)}
     train = S2MData(corpus, "train", latents["train"], **reads)
-    continuing = init is not None or (resume and (Path(out) / STATE_FILE).is_file())  # RunDir.has_state
+    continuing = init is not None or (resume and RunDir.state_of(out).is_file())  # before RunDir mkdirs
     if not train.style and continuing and not zero_style:
         raise ConfigError(
             f"s2m: no style vectors in {corpus}/cache: continuing a trained S2M with zero style "

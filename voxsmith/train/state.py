@@ -117,9 +117,14 @@ class RunDir:
         """Training wall time of this run so far, across resumes."""
         return self._seconds_before + time.monotonic() - self._clock
 
+    @staticmethod
+    def state_of(path: str | os.PathLike) -> Path:
+        """Where the run in ``path`` keeps its state; asks without creating ``path``."""
+        return Path(path) / STATE_FILE
+
     @property
     def state_path(self) -> Path:
-        return self.path / STATE_FILE
+        return self.state_of(self.path)
 
     def has_state(self) -> bool:
         return self.state_path.is_file()

@@ -29,7 +29,7 @@ import torch
 
 from voxsmith.checkpoints import load_safetensors, save_safetensors, strict_load
 from voxsmith.errors import CheckpointError
-from voxsmith.fileio import atomic_path
+from voxsmith.fileio import atomic_copy, atomic_write_text
 from voxsmith.models.bigvgan import BigVGAN, BigVGANConfig
 from voxsmith.models.emotion import EmotionMatrix
 from voxsmith.models.gpt import GPTConfig, UnifiedVoice
@@ -58,11 +58,6 @@ def _cast(tensors: dict[str, torch.Tensor], dtype: torch.dtype | None, keep: tup
     if dtype is None:
         return tensors
     return {k: v.to(dtype) if v.is_floating_point() and k not in keep else v for k, v in tensors.items()}
-
-
-def _copy_file(src: Path, dst: Path) -> None:
-    with atomic_path(dst) as tmp:
-        shutil.copyfile(src, tmp)
 
 
 def _copy_dir(src: Path, dst: Path) -> None:
@@ -107,7 +102,7 @@ def save_official_parts(
             {"feat1": parts.emotion.style_rows, "feat2": parts.emotion.emotion_rows},
             root / FILES["emotion"], kind="emotion_matrix", config={"counts": parts.emotion.counts},
         )  # fmt: skip
-    _copy_file(parts.bpe_model, root / BPE)
+    atomic_copy(parts.bpe_model, root / BPE)
     if parts.emotion_llm is not None:
         _copy_dir(parts.emotion_llm, root / EMOTION_LLM)
     info = {
@@ -122,9 +117,7 @@ def save_official_parts(
         "bpe_model": BPE,
         "emotion_llm": EMOTION_LLM if parts.emotion_llm is not None else None,
     }
-    tmp = root / ".model.json.tmp"
-    tmp.write_text(json.dumps(info, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-    os.replace(tmp, root / "model.json")
+    atomic_write_text(root / "model.json", json.dumps(info, ensure_ascii=False, indent=1) + "\n")
     return root
 
 
