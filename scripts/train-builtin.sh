@@ -65,6 +65,24 @@ fi
 voxsmith train codec --data "$M" --content "$RUNS/content/content.safetensors" --codec "$CODEC" --out "$RUNS/codec_merged"
 voxsmith train s2m --data "$M" --threads "$T" --out "$RUNS/s2m" --codec "$CODEC" --gpt "$RUNS/gpt/gpt.safetensors" \
     --style "$RUNS/style/style.safetensors" --steps $((${S2M_STEPS:-20000} + 6000)) --cross-prompt 0.5
+# two more batches of new voices (seeds 3 and 4), drawn from and merged beside a separate 120-minute
+# build of the corpus (the same speakers), where the same S2M run goes on 4000 steps (BENCHMARKS.md,
+# *Two more batches of minute-long voices*)
+C2=$DATA/corpus120
+M2=$DATA/merged34
+[ -f "$C2/manifest.jsonl" ] || voxsmith corpus build --out "$C2" --minutes 120 --workers "$T"
+for s in 3 4; do
+    [ -f "$DATA/voices$s.json" ] || voxsmith corpus voices --base "$C2" --per-voice 5 --seed $s --out "$DATA/voices$s.json"
+    voxsmith corpus build --roster "$DATA/voices$s.json" --train-only --valid-share 0 --out "$DATA/voices$s" \
+        --minutes 120 --workers "$T"
+done
+if [ ! -f "$M2/manifest.jsonl" ]; then
+    voxsmith corpus merge "$C2" "$DATA/voices3" --out "$DATA/merged3"
+    voxsmith corpus merge "$DATA/merged3" "$DATA/voices4" --out "$M2"
+fi
+voxsmith train codec --data "$M2" --content "$RUNS/content/content.safetensors" --codec "$CODEC" --out "$RUNS/codec_merged34"
+voxsmith train s2m --data "$M2" --threads "$T" --out "$RUNS/s2m" --codec "$CODEC" --gpt "$RUNS/gpt/gpt.safetensors" \
+    --style "$RUNS/style/style.safetensors" --steps $((${S2M_STEPS:-20000} + 10000)) --cross-prompt 0.5
 # the shipped model's sampling settings (temperature, timbre match, code candidates, duration
 # split) come from its model.json
 if [ ! -f "$RUNS/settings/model.json" ]; then

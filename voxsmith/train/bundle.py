@@ -36,6 +36,7 @@ from voxsmith.audio import SAMPLE_RATE, Audio, AudioProcessor
 from voxsmith.checkpoints import load_module, load_safetensors, save_safetensors
 from voxsmith.embeddings import EMOTIONS
 from voxsmith.errors import CheckpointError, DataError
+from voxsmith.fileio import atomic_write_text
 from voxsmith.models.code_reader import CodeReader, CodeReaderConfig
 from voxsmith.models.content import ContentEncoder, ContentEncoderConfig
 from voxsmith.models.emotion import EmotionMatrix, category_slopes
@@ -177,11 +178,7 @@ def write_model_card(root: str | Path, card: dict, quality: dict | None = None) 
         lines.append("Not measured for this bundle; see BENCHMARKS.md.")
     lines += _controls_card(card)
     lines += _presets_card(root)
-    path = root / "MODEL_CARD.md"
-    tmp = path.with_suffix(".md.tmp")
-    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    tmp.replace(path)
-    return path
+    return atomic_write_text(root / "MODEL_CARD.md", "\n".join(lines) + "\n")
 
 
 def _controls_card(card: dict) -> list[str]:
