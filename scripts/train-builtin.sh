@@ -49,40 +49,33 @@ train gpt --out "$RUNS/gpt" --codec "$CODEC" --init "$RUNS/gpt_tf/gpt.safetensor
 # make it take prosody from them rather than from its prompt
 train s2m --out "$RUNS/s2m" --codec "$CODEC" --gpt "$RUNS/gpt/gpt.safetensors" --steps "${S2M_STEPS:-20000}" \
     --cross-prompt 0.5 --prosody --contour
-# more voices for S2M to follow: two batches of random WORLD voices drawn from the corpus's training
-# voices (never a held-out one), merged beside it; the same S2M run goes on there, reading the
-# style vectors (BENCHMARKS.md, *More voices*)
-M=$DATA/merged
-for s in 0 1; do
-    [ -f "$DATA/voices$s.json" ] || voxsmith corpus voices --base "$C" --per-voice 5 --seed $s --out "$DATA/voices$s.json"
-    voxsmith corpus build --roster "$DATA/voices$s.json" --train-only --valid-share 0 --out "$DATA/voices$s" \
-        --minutes 120 --workers "$T"
-done
-if [ ! -f "$M/manifest.jsonl" ]; then
-    voxsmith corpus merge "$C" "$DATA/voices0" --out "$DATA/merged1"
-    voxsmith corpus merge "$DATA/merged1" "$DATA/voices1" --out "$M"
-fi
-voxsmith train codec --data "$M" --content "$RUNS/content/content.safetensors" --codec "$CODEC" --out "$RUNS/codec_merged"
-voxsmith train s2m --data "$M" --threads "$T" --out "$RUNS/s2m" --codec "$CODEC" --gpt "$RUNS/gpt/gpt.safetensors" \
-    --style "$RUNS/style/style.safetensors" --steps $((${S2M_STEPS:-20000} + 6000)) --cross-prompt 0.5
-# two more batches of new voices (seeds 3 and 4), drawn from and merged beside a separate 120-minute
-# build of the corpus (the same speakers), where the same S2M run goes on 4000 steps (BENCHMARKS.md,
-# *Two more batches of minute-long voices*)
+# more voices for S2M to follow: batches of random WORLD voices drawn from a corpus's training voices
+# (never a held-out one), merged beside it; the same S2M run goes on there, reading the style vectors.
+#   more_voices BASE SEED_A SEED_B MERGED STEPS
+more_voices() {
+    local base=$1 a=$2 b=$3 merged=$4 steps=$5 s
+    for s in "$a" "$b"; do
+        [ -f "$DATA/voices$s.json" ] || voxsmith corpus voices --base "$base" --per-voice 5 --seed "$s" \
+            --out "$DATA/voices$s.json"
+        voxsmith corpus build --roster "$DATA/voices$s.json" --train-only --valid-share 0 --out "$DATA/voices$s" \
+            --minutes 120 --workers "$T"
+    done
+    if [ ! -f "$merged/manifest.jsonl" ]; then
+        voxsmith corpus merge "$base" "$DATA/voices$a" --out "$DATA/merged_$a"
+        voxsmith corpus merge "$DATA/merged_$a" "$DATA/voices$b" --out "$merged"
+    fi
+    voxsmith train codec --data "$merged" --content "$RUNS/content/content.safetensors" --codec "$CODEC" \
+        --out "$RUNS/codec_$(basename "$merged")"
+    voxsmith train s2m --data "$merged" --threads "$T" --out "$RUNS/s2m" --codec "$CODEC" \
+        --gpt "$RUNS/gpt/gpt.safetensors" --style "$RUNS/style/style.safetensors" --steps "$steps" --cross-prompt 0.5
+}
+# 6000 steps among seeds 0 and 1 beside the corpus (BENCHMARKS.md, *More voices*), then 4000 among
+# seeds 3 and 4 beside a separate 120-minute build of the corpus, the same speakers (*Two more
+# batches of minute-long voices*)
+more_voices "$C" 0 1 "$DATA/merged" $((${S2M_STEPS:-20000} + 6000))
 C2=$DATA/corpus120
-M2=$DATA/merged34
 [ -f "$C2/manifest.jsonl" ] || voxsmith corpus build --out "$C2" --minutes 120 --workers "$T"
-for s in 3 4; do
-    [ -f "$DATA/voices$s.json" ] || voxsmith corpus voices --base "$C2" --per-voice 5 --seed $s --out "$DATA/voices$s.json"
-    voxsmith corpus build --roster "$DATA/voices$s.json" --train-only --valid-share 0 --out "$DATA/voices$s" \
-        --minutes 120 --workers "$T"
-done
-if [ ! -f "$M2/manifest.jsonl" ]; then
-    voxsmith corpus merge "$C2" "$DATA/voices3" --out "$DATA/merged3"
-    voxsmith corpus merge "$DATA/merged3" "$DATA/voices4" --out "$M2"
-fi
-voxsmith train codec --data "$M2" --content "$RUNS/content/content.safetensors" --codec "$CODEC" --out "$RUNS/codec_merged34"
-voxsmith train s2m --data "$M2" --threads "$T" --out "$RUNS/s2m" --codec "$CODEC" --gpt "$RUNS/gpt/gpt.safetensors" \
-    --style "$RUNS/style/style.safetensors" --steps $((${S2M_STEPS:-20000} + 10000)) --cross-prompt 0.5
+more_voices "$C2" 3 4 "$DATA/merged34" $((${S2M_STEPS:-20000} + 10000))
 # the shipped model's sampling settings (temperature, timbre match, code candidates, duration
 # split) come from its model.json
 if [ ! -f "$RUNS/settings/model.json" ]; then
