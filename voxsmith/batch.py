@@ -31,6 +31,7 @@ import soundfile as sf
 
 from voxsmith.audio import SAMPLE_RATE, Audio, AudioProcessor
 from voxsmith.errors import ConfigError, DataError, VoxsmithError
+from voxsmith.fileio import atomic_write_lines
 
 if TYPE_CHECKING:
     from voxsmith.pipeline import IndexTTSModel
@@ -249,6 +250,4 @@ class BatchRunner:
 
 
 def _write_jsonl(path: Path, rows: list[dict]) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write_lines(path, (json.dumps(r, ensure_ascii=False) for r in rows))

@@ -31,6 +31,7 @@ from voxsmith.data.render import ClipRenderer, RenderConfig
 from voxsmith.data.speakers import Roster, Speaker, SpeakerPart, slug, variants
 from voxsmith.data.timbre import Timbre, match_timbre
 from voxsmith.data.world import WorldFeatures
+from voxsmith.fileio import atomic_write_text
 
 log = logging.getLogger(__name__)
 
@@ -76,9 +77,7 @@ class Screener:
         self.base: dict[str, list[WorldFeatures]] = {}  # voice key -> features per screening text
 
     def _save_cache(self) -> None:
-        tmp = self.cache_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.cache))
-        tmp.replace(self.cache_path)
+        atomic_write_text(self.cache_path, json.dumps(self.cache))
 
     def base_features(self, voice: str, lang: str) -> list[WorldFeatures]:
         if voice not in self.base:

@@ -34,6 +34,7 @@ import numpy as np
 
 from voxsmith.data.timbre import EQ_LIMIT_DB, EQ_POINTS_HZ, Timbre
 from voxsmith.errors import DataError
+from voxsmith.fileio import atomic_write_text
 
 ROSTER_FILE = "roster.json"
 # Engine voices that are recordings of the same person.
@@ -222,11 +223,7 @@ class Roster:
         return {**self.info, "speakers": [s.to_dict() for s in self.speakers]}
 
     def save(self, path: str | Path) -> Path:
-        out = Path(path)
-        tmp = out.with_suffix(out.suffix + ".tmp")
-        tmp.write_text(json.dumps(self.to_dict(), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-        tmp.replace(out)
-        return out
+        return atomic_write_text(path, json.dumps(self.to_dict(), ensure_ascii=False, indent=1) + "\n")
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> Roster:

@@ -85,7 +85,7 @@ def _check_out(out: Path, resume: bool) -> None:
         raise ConfigError(
             f"{out}: already holds a finished adapter; choose another --out (or --resume to re-finish it)"
         )
-    if (out / RUN_DIR / "state.pt").is_file():
+    if RunDir.state_of(out / RUN_DIR).is_file():
         raise ConfigError(
             f"{out}: holds an unfinished fine-tuning run; pass --resume to continue it or choose another --out"
         )

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +32,7 @@ import torch
 from voxsmith.audio import Audio, AudioProcessor
 from voxsmith.checkpoints import load_safetensors, save_safetensors, strict_load
 from voxsmith.errors import CheckpointError
+from voxsmith.fileio import atomic_write_text
 from voxsmith.models.code_reader import CodeReader, CodeReaderConfig
 from voxsmith.models.content import ContentEncoder, ContentEncoderConfig
 from voxsmith.models.emotion import EmotionMatrix
@@ -258,9 +258,7 @@ def save_parts(
         info.pop(key, None)
         if getattr(parts, key) is not None:
             info[key] = getattr(parts, key)
-    tmp = root / ".model.json.tmp"
-    tmp.write_text(json.dumps(info, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-    os.replace(tmp, root / "model.json")
+    atomic_write_text(root / "model.json", json.dumps(info, ensure_ascii=False, indent=1) + "\n")
     return root
 
 

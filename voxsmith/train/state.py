@@ -78,7 +78,7 @@ def weights_history(weights: str | os.PathLike, stage: str) -> tuple[int, float]
     ship in (``model.json``, training steps/hours), so a run started from the built-in model's
     part keeps its history. None when neither says."""
     parent = Path(weights).parent
-    totals = run_totals(parent / STATE_FILE)
+    totals = run_totals(RunDir.state_of(parent))
     if totals is not None:
         return totals
     try:
