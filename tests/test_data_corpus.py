@@ -265,6 +265,9 @@ def test_extra_voices_train_only_build_and_merge_keep_the_held_out_voices_unhear
     shutil.copytree(root, base)
     info = json.loads((base / "speakers.json").read_text())
     info["voices"] = {v: {"f0": 100.0 + 20 * i} for i, v in enumerate(VOICES)}  # as screening records
+    # voices the screening measured that no roster speaker reads: one passed, one failed
+    info["voices"]["ttskit:Unread"] = {"f0": 210.0, "lang": "zh", "ok": True}
+    info["voices"]["ttskit:Failed"] = {"f0": 230.0, "lang": "zh", "ok": False}
     (base / "speakers.json").write_text(json.dumps(info))
     (base / "cache").mkdir(exist_ok=True)
     np.savez(base / "cache" / "codes_train.npz", ids=np.array(["x"]), lens=np.array([1]), codes=np.zeros(1))
@@ -287,6 +290,22 @@ def test_extra_voices_train_only_build_and_merge_keep_the_held_out_voices_unhear
     assert len(roster.speakers) == 2 * len(voices) and len({s.id for s in roster.speakers}) == len(
         roster.speakers
     )
+    assert "ttskit:Unread" not in voices  # by default only the training speakers' voices vary
+    # --source unused: the screened voices nobody reads (new persons); both: the two together
+    new = extra_roster(base, 3, source="unused")
+    assert [p.voice for s in new.speakers for _, p in s.parts] == ["ttskit:Unread"] * 3
+    assert {s.langs[0] for s in new.speakers} == {"zh"} and new.info["source"] == "unused"
+    both = extra_roster(base, 1, source="both")
+    assert {p.voice for s in both.speakers for _, p in s.parts} == voices | {"ttskit:Unread"}
+    with pytest.raises(DataError, match="unknown voice source"):
+        extra_roster(base, 1, source="elsewhere")
+    # a Mandarin-only roster built for English: a clear error, and the directory stays unbound
+    new.save(tmp_path / "new.json")
+    with pytest.raises(DataError, match="--langs zh"):
+        build(
+            config(tmp_path / "zh_only", str(tmp_path / "new.json"), plan=replace(cfg.plan, train_only=True))
+        )
+    assert not (tmp_path / "zh_only" / "build.json").exists()
     timbres = [s.parts[0][1].timbre for s in roster.speakers]
     assert len({t.warp for t in timbres}) == len(timbres) and all(len(t.eq_db) == 15 for t in timbres)
     # a train-only build: every speaker trains, no test split, valid only if asked

@@ -75,6 +75,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     v.add_argument("--base", required=True, type=Path, help="the built corpus whose training voices to vary")
     v.add_argument("--per-voice", type=int, default=5, help="new speakers per engine voice (default: 5)")
     v.add_argument("--seed", type=int, default=0, help="seed of the timbres (default: 0)")
+    v.add_argument(
+        "--source",
+        choices=("train", "unused", "both"),
+        default="train",
+        help="engine voices to vary: the training speakers' (default), those the screening passed "
+        "that no roster speaker reads (new persons), or both",
+    )
     v.add_argument("--out", required=True, type=Path, help="roster JSON to write")
     v.set_defaults(func=run_voices)
 
@@ -176,7 +183,7 @@ def run_build(args: argparse.Namespace) -> int:
 def run_voices(args: argparse.Namespace) -> int:
     from voxsmith.data.extra import extra_roster
 
-    roster = extra_roster(args.base, args.per_voice, args.seed)
+    roster = extra_roster(args.base, args.per_voice, args.seed, args.source)
     roster.save(args.out)
     langs: dict[str, int] = {}
     for sp in roster.speakers:

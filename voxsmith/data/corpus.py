@@ -27,14 +27,14 @@ from pathlib import Path
 from voxsmith.audio import AudioProcessor
 from voxsmith.data.engines import make_engine
 from voxsmith.data.manifest import ManifestWriter, format_summary, read_rows, summarize, write_rows
-from voxsmith.data.plan import Job, PlanConfig, PoolSentence, plan_jobs
+from voxsmith.data.plan import Job, PlanConfig, PoolSentence, plan_jobs, require_langs
 from voxsmith.data.pool import load_or_make_pool
 from voxsmith.data.render import ClipRenderer, RenderConfig, job_seed
 from voxsmith.data.speakers import Roster, Speaker
 from voxsmith.data.styles import emotion_vector
 from voxsmith.data.texts import TextConfig
 from voxsmith.errors import ConfigError, DataError
-from voxsmith.fileio import LineAppender, folder_lock
+from voxsmith.fileio import LineAppender, atomic_write_text, folder_lock
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +102,7 @@ def _check_settings(out: Path, cfg: BuildConfig, roster: Roster) -> None:
                 f"or use another --out"
             )
     else:
-        path.write_text(json.dumps(now, indent=1) + "\n", encoding="utf-8")
+        atomic_write_text(path, json.dumps(now, indent=1) + "\n")
 
 
 def make_row(
@@ -250,15 +250,14 @@ def build(cfg: BuildConfig) -> BuildReport:
 
 def _build(cfg: BuildConfig, out: Path) -> BuildReport:
     roster = Roster.load(cfg.roster)
+    require_langs(roster, cfg.plan.langs)  # before build.json binds the directory to these settings
     require_engines(roster, cfg.plan.langs)
     _check_settings(out, cfg, roster)
     pool = load_or_make_pool(out, cfg.plan, cfg.text)
     jobs = plan_jobs(roster, pool, cfg.plan)
     splits = cfg.plan.splits(roster)
     speakers_json = {**roster.to_dict(), "splits": splits}
-    (out / "speakers.json").write_text(
-        json.dumps(speakers_json, ensure_ascii=False, indent=1), encoding="utf-8"
-    )
+    atomic_write_text(out / "speakers.json", json.dumps(speakers_json, ensure_ascii=False, indent=1))
 
     rows = read_rows(out, repair=True)
     done = {r["id"] for r in rows}

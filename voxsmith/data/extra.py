@@ -6,7 +6,8 @@ packaged roster gives 36 training speakers (and 10 held out). ``voxsmith corpus 
 draws many more from the same engine voices with random WORLD timbres
 (``speakers.random_timbre``: formant warp, pitch, an equaliser curve, tilt, breathiness; the
 harmonics stay clean, unlike warping mels), only from voices the base corpus trains on, so
-its held-out voices stay unheard:
+its held-out voices stay unheard (``--source unused`` varies instead the engine voices the
+screening passed but no roster speaker reads: new recorded persons, not new timbres of old ones):
 
     voxsmith corpus voices --base CORPUS --per-voice 5 --out extra.json
     voxsmith corpus build --roster extra.json --train-only --out EXTRA --minutes 120
@@ -46,19 +47,24 @@ def _base_roster(base: Path) -> tuple[Roster, dict[str, str]]:
     return roster, splits
 
 
-def extra_roster(base: str | Path, per_voice: int, seed: int = 0) -> Roster:
-    """A train-only roster of ``per_voice`` random voices per training engine voice of ``base``."""
+def extra_roster(base: str | Path, per_voice: int, seed: int = 0, source: str = "train") -> Roster:
+    """A train-only roster of ``per_voice`` random voices per training engine voice of ``base``
+    (``source`` "train"), per engine voice the screening passed but no speaker of ``base``
+    reads ("unused"), or both."""
     base = Path(base)
     roster, splits = _base_roster(base)
     measured = roster.info.get("voices", {})
     f0 = {k: float(v["f0"]) for k, v in measured.items() if isinstance(v, dict) and v.get("f0")}
-    speakers = extra_voices(roster.speakers, splits, f0, per_voice, seed)
+    unused = {k: str(v["lang"]) for k, v in measured.items()
+              if isinstance(v, dict) and v.get("ok") and v.get("lang")}  # fmt: skip
+    speakers = extra_voices(roster.speakers, splits, f0, per_voice, seed, unused=unused, source=source)
     used = {p.voice for s in speakers for _, p in s.parts}
     info = {
         "about": "made by `voxsmith corpus voices`; build it with --train-only (see voxsmith/data/extra.py)",
         "base": str(base.resolve()),
         "per_voice": per_voice,
         "seed": seed,
+        "source": source,
         "held_out_groups": sorted(held_out_groups(roster.speakers, splits)),
         "voices": {k: v for k, v in measured.items() if k in used},
     }

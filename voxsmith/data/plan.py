@@ -21,6 +21,7 @@ balanced over languages, splits and speakers.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -177,6 +178,17 @@ def _fill(speakers: list[Speaker], lang: str, split: str, sents, budget_s: float
     return jobs
 
 
+def require_langs(roster: Roster, langs: Sequence[str]) -> None:
+    """A clear error when no roster speaker reads one of ``langs``."""
+    missing = [lang for lang in langs if not roster.for_lang(lang)]
+    if missing:
+        read = sorted({lang for s in roster.speakers for lang in s.langs})
+        raise DataError(
+            f"the roster has no speaker for {', '.join(map(repr, missing))}; its speakers read "
+            f"{', '.join(read) or 'nothing'} (build with --langs {','.join(read) or 'LANGS'})"
+        )
+
+
 def plan_jobs(roster: Roster, pool: list[PoolSentence], cfg: PlanConfig) -> list[Job]:
     """The full, interleaved job list of a build."""
     if cfg.minutes <= 0:
@@ -189,13 +201,12 @@ def plan_jobs(roster: Roster, pool: list[PoolSentence], cfg: PlanConfig) -> list
             f"--test-share {cfg.test_share} / --valid-share {cfg.valid_share}: need 0 < test <= 1, "
             "0 <= valid < 1 and test + valid <= 1"
         )
+    require_langs(roster, cfg.langs)
     splits = cfg.splits(roster)
     per_lang_s = cfg.minutes * 60.0 / len(cfg.langs)
     streams: list[list[Job]] = []
     for lang in cfg.langs:
         speakers = roster.for_lang(lang)
-        if not speakers:
-            raise DataError(f"the roster has no speaker for {lang!r}")
         train_spk = [s for s in speakers if splits[s.id] == "train"]
         test_spk = [s for s in speakers if splits[s.id] == "test"]
         if not train_spk or not (test_spk or cfg.train_only):

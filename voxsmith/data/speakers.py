@@ -162,11 +162,22 @@ def random_timbre(rng: np.random.Generator, median_f0: float) -> Timbre:
     )
 
 
+EXTRA_SOURCES = ("train", "unused", "both")
+
+
 def extra_voices(
-    speakers: list[Speaker], splits: dict[str, str], voice_f0: dict[str, float], per_voice: int, seed: int
+    speakers: list[Speaker],
+    splits: dict[str, str],
+    voice_f0: dict[str, float],
+    per_voice: int,
+    seed: int,
+    unused: dict[str, str] | None = None,
+    source: str = "train",
 ) -> list[Speaker]:
     """``per_voice`` random warped speakers (``random_timbre``) for every engine voice that only
-    training speakers use (``splits``: speaker id -> split of the base corpus).
+    training speakers use (``splits``: speaker id -> split of the base corpus), or (``source``
+    "unused") for every voice of ``unused`` (voice -> lang: voices the screening passed that no
+    roster speaker reads: new recorded persons, the widest new voices), or "both".
 
     A voice any held-out or excluded speaker uses is never taken, nor any voice of its
     recorded person (``voice_group``), so the held-out voices stay unheard. Ids are
@@ -175,17 +186,26 @@ def extra_voices(
     """
     if per_voice < 1:
         raise DataError(f"per_voice must be at least 1, got {per_voice}")
+    if source not in EXTRA_SOURCES:
+        raise DataError(f"unknown voice source {source!r} (use one of {', '.join(EXTRA_SOURCES)})")
     from voxsmith.data.plan import stable_int  # plan imports this module
 
     banned = held_out_groups(speakers, splits)
     voices: dict[str, str] = {}  # voice -> lang
-    for s in speakers:
-        if splits.get(s.id) == "train":
-            for lang, p in s.parts:
-                if voice_group(p.voice) not in banned:
-                    voices.setdefault(p.voice, lang)
+    if source != "unused":
+        for s in speakers:
+            if splits.get(s.id) == "train":
+                for lang, p in s.parts:
+                    if voice_group(p.voice) not in banned:
+                        voices.setdefault(p.voice, lang)
+    if source != "train":
+        read = {p.voice for s in speakers for _, p in s.parts}
+        for voice, lang in (unused or {}).items():
+            if voice not in read and voice_group(voice) not in banned:
+                voices.setdefault(voice, lang)
     if not voices:
-        raise DataError("no engine voice is used only by training speakers")
+        what = "used only by training speakers" if source == "train" else "left unused by the roster"
+        raise DataError(f"no engine voice is {what}")
     out = []
     for voice in sorted(voices):
         if voice not in voice_f0:
