@@ -64,10 +64,14 @@ more_voices() {
         voxsmith corpus merge "$base" "$DATA/voices$a" --out "$DATA/merged_$a"
         voxsmith corpus merge "$DATA/merged_$a" "$DATA/voices$b" --out "$merged"
     fi
-    voxsmith train codec --data "$merged" --content "$RUNS/content/content.safetensors" --codec "$CODEC" \
-        --out "$RUNS/codec_$(basename "$merged")"
-    voxsmith train s2m --data "$merged" --threads "$T" --out "$RUNS/s2m" --codec "$CODEC" \
-        --gpt "$RUNS/gpt/gpt.safetensors" --style "$RUNS/style/style.safetensors" --steps "$steps" --cross-prompt 0.5
+    s2m_on "$merged" "$steps"
+}
+#   s2m_on MERGED STEPS: code a merged corpus, then the S2M run on to STEPS there
+s2m_on() {
+    voxsmith train codec --data "$1" --content "$RUNS/content/content.safetensors" --codec "$CODEC" \
+        --out "$RUNS/codec_$(basename "$1")"
+    voxsmith train s2m --data "$1" --threads "$T" --out "$RUNS/s2m" --codec "$CODEC" \
+        --gpt "$RUNS/gpt/gpt.safetensors" --style "$RUNS/style/style.safetensors" --steps "$2" --cross-prompt 0.5
 }
 # 6000 steps among seeds 0 and 1 beside the corpus (BENCHMARKS.md, *More voices*), then 4000 among
 # seeds 3 and 4 beside a separate 120-minute build of the corpus, the same speakers (*Two more
@@ -76,6 +80,14 @@ more_voices "$C" 0 1 "$DATA/merged" $((${S2M_STEPS:-20000} + 6000))
 C2=$DATA/corpus120
 [ -f "$C2/manifest.jsonl" ] || voxsmith corpus build --out "$C2" --minutes 120 --workers "$T"
 more_voices "$C2" 3 4 "$DATA/merged34" $((${S2M_STEPS:-20000} + 10000))
+# then 4000 among 60 voices drawn from the Mandarin engine voices the screening passed that no
+# roster speaker reads, new persons (*New persons*)
+[ -f "$DATA/voices5.json" ] || voxsmith corpus voices --base "$C2" --per-voice 10 --seed 5 --source unused \
+    --out "$DATA/voices5.json"
+voxsmith corpus build --roster "$DATA/voices5.json" --train-only --valid-share 0 --langs zh --out "$DATA/voices5" \
+    --minutes 60 --workers "$T"
+[ -f "$DATA/merged35/manifest.jsonl" ] || voxsmith corpus merge "$DATA/merged34" "$DATA/voices5" --out "$DATA/merged35"
+s2m_on "$DATA/merged35" $((${S2M_STEPS:-20000} + 14000))
 # the shipped model's sampling settings (temperature, timbre match, code candidates, duration
 # split) come from its model.json
 if [ ! -f "$RUNS/settings/model.json" ]; then
