@@ -55,9 +55,9 @@ def extra_roster(base: str | Path, per_voice: int, seed: int = 0, source: str = 
     roster, splits = _base_roster(base)
     measured = roster.info.get("voices", {})
     f0 = {k: float(v["f0"]) for k, v in measured.items() if isinstance(v, dict) and v.get("f0")}
-    unused = {k: str(v["lang"]) for k, v in measured.items()
-              if isinstance(v, dict) and v.get("ok") and v.get("lang")}  # fmt: skip
-    speakers = extra_voices(roster.speakers, splits, f0, per_voice, seed, unused=unused, source=source)
+    screened = {k: str(v["lang"]) for k, v in measured.items()
+                if isinstance(v, dict) and v.get("ok") and v.get("lang")}  # fmt: skip
+    speakers = extra_voices(roster.speakers, splits, f0, per_voice, seed, screened=screened, source=source)
     used = {p.voice for s in speakers for _, p in s.parts}
     info = {
         "about": "made by `voxsmith corpus voices`; build it with --train-only (see voxsmith/data/extra.py)",

@@ -171,13 +171,13 @@ def extra_voices(
     voice_f0: dict[str, float],
     per_voice: int,
     seed: int,
-    unused: dict[str, str] | None = None,
+    screened: dict[str, str] | None = None,
     source: str = "train",
 ) -> list[Speaker]:
     """``per_voice`` random warped speakers (``random_timbre``) for every engine voice that only
     training speakers use (``splits``: speaker id -> split of the base corpus), or (``source``
-    "unused") for every voice of ``unused`` (voice -> lang: voices the screening passed that no
-    roster speaker reads: new recorded persons, the widest new voices), or "both".
+    "unused") for every voice of ``screened`` (voice -> lang: the voices the screening passed)
+    that no roster speaker reads: new recorded persons, the widest new voices; or "both".
 
     A voice any held-out or excluded speaker uses is never taken, nor any voice of its
     recorded person (``voice_group``), so the held-out voices stay unheard. Ids are
@@ -200,7 +200,7 @@ def extra_voices(
                         voices.setdefault(p.voice, lang)
     if source != "train":
         read = {p.voice for s in speakers for _, p in s.parts}
-        for voice, lang in (unused or {}).items():
+        for voice, lang in (screened or {}).items():
             if voice not in read and voice_group(voice) not in banned:
                 voices.setdefault(voice, lang)
     if not voices:
