@@ -178,6 +178,12 @@ def test_warped_batches_move_prompt_and_target_by_one_factor_per_item(tmp_path, 
     assert validate(model, codec, data, cfg, 8, batches=1) == validate(
         model, codec, data, dataclasses.replace(cfg, warp=0.0), 8, batches=1
     )
+    # and the recipe's crops, whatever a run's crop length and prompt shares
+    base = S2MTrainConfig(batch_size=2, cross_prompt=0.5)
+    longer = dataclasses.replace(base, crop_codes=40, prompt_min=0.3, prompt_max=0.6)
+    assert validate(model, codec, data, longer, 8, batches=1) == validate(
+        model, codec, data, base, 8, batches=1
+    )
     # the CLI: a warp out of range stops before any run directory is written (content and s2m)
     from voxsmith.cli.main import main
 
@@ -186,6 +192,16 @@ def test_warped_batches_move_prompt_and_target_by_one_factor_per_item(tmp_path, 
         argv = ["train", stage, "--data", str(corpus), "--codec", str(codec_path), "--out", str(out)]
         assert main([*argv, "--warp", "0.5"]) == 2
         assert "--warp must be in [0, 0.5), got 0.5" in capsys.readouterr().err and not out.exists()
+    out = tmp_path / "bad_s2m"
+    argv = ["train", "s2m", "--data", str(corpus), "--codec", str(codec_path), "--out", str(out)]
+    for extra, message in (
+        (["--crop-codes", "4"], "--crop-codes must be >= 8"),
+        (["--prompt-share", "0.6", "0.3"], "--prompt-share MIN MAX must satisfy"),
+        (["--prompt-share", "0.3", "1.0"], "--prompt-share MIN MAX must satisfy"),
+        (["--speaker-loss", "-1"], "--speaker-loss must be >= 0"),
+    ):
+        assert main([*argv, *extra]) == 2
+        assert message in capsys.readouterr().err and not out.exists()
 
 
 def test_s2m_grows_deeper_from_a_trained_one_and_resumes_at_its_depth(tmp_path, capsys):

@@ -2,7 +2,8 @@
 
 Stages of the tiny size, in dependency order: ``vocoder`` (audio only), ``content``
 (CTC content encoder), ``codec`` (k-means codes, needs content), ``style`` (style
-encoder), ``gpt``, ``s2m`` and ``reader`` (the code reader that ranks the GPT's candidates;
+encoder), ``mel-speaker`` (a speaker judge on S2M's mel, for S2M's ``--speaker-loss``),
+``gpt``, ``s2m`` and ``reader`` (the code reader that ranks the GPT's candidates;
 need codes); ``checker`` (pronunciation checker, corpus only). Every stage resumes from
 ``DIR/state.pt`` unless ``--fresh`` is given.
 """
@@ -14,7 +15,7 @@ import dataclasses
 import json
 from pathlib import Path
 
-STAGES = ("vocoder", "content", "codec", "style", "gpt", "s2m", "reader", "checker")
+STAGES = ("vocoder", "content", "codec", "style", "mel-speaker", "gpt", "s2m", "reader", "checker")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -125,6 +126,30 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=Path,
         help="s2m stage: style.safetensors whose vectors of the corpus's clips S2M reads, computed "
         "where missing (default: those the style stage left in the corpus's cache)",
+    )
+    p.add_argument(
+        "--crop-codes",
+        type=int,
+        help="s2m stage: codes per training crop, prompt included (default: the recipe's 80, ~3.7 s)",
+    )
+    p.add_argument(
+        "--prompt-share",
+        type=float,
+        nargs=2,
+        metavar=("MIN", "MAX"),
+        help="s2m stage: the prompt's share of a crop is drawn from [MIN, MAX] (default: the recipe's "
+        "0.15 0.45); with a longer --crop-codes, longer prompts, as a 5-second reference is at inference",
+    )
+    p.add_argument(
+        "--speaker-loss",
+        type=float,
+        help="s2m stage: weight of a speaker-consistency loss: the mel speaker judge (--speaker-judge) "
+        "compares S2M's estimate of the clean mel with the real target (default: 0, off)",
+    )
+    p.add_argument(
+        "--speaker-judge",
+        type=Path,
+        help="s2m stage: mel_speaker.safetensors from `voxsmith train mel-speaker`, for --speaker-loss",
     )
     p.add_argument(
         "--zero-style",
@@ -337,6 +362,15 @@ def run(args: argparse.Namespace) -> int:
             cfg.steps = args.steps
         size = StyleEncoderConfig.tiny() if args.config == "tiny" else StyleEncoderConfig.debug()
         path = train_style(args.data, args.out, _every(cfg, args), size, resume=resume, init=args.init)
+    elif args.stage == "mel-speaker":
+        from voxsmith.models.mel_speaker import MelSpeakerConfig
+        from voxsmith.train.mel_speaker import MelSpeakerTrainConfig, train_mel_speaker
+
+        cfg = MelSpeakerTrainConfig(seed=args.seed, threads=args.threads)
+        if args.steps:
+            cfg.steps = args.steps
+        size = MelSpeakerConfig.tiny() if args.config == "tiny" else MelSpeakerConfig.debug()
+        path = train_mel_speaker(args.data, args.out, _every(cfg, args), size, resume=resume, init=args.init)
     elif args.stage == "gpt":
         from voxsmith.checkpoints import read_metadata
         from voxsmith.train.gpt import GPTTrainConfig, train_gpt
@@ -419,10 +453,24 @@ def run(args: argparse.Namespace) -> int:
         if args.depth is not None and args.depth < 2:
             raise ConfigError(f"--depth must be >= 2, got {args.depth}")
         _warp(cfg, args)
+        if args.crop_codes is not None:
+            if args.crop_codes < 8:
+                raise ConfigError(f"--crop-codes must be >= 8, got {args.crop_codes}")
+            cfg.crop_codes = args.crop_codes
+        if args.prompt_share is not None:
+            lo, hi = args.prompt_share
+            if not 0.0 < lo <= hi < 1.0:
+                raise ConfigError(f"--prompt-share MIN MAX must satisfy 0 < MIN <= MAX < 1, got {lo} {hi}")
+            cfg.prompt_min, cfg.prompt_max = lo, hi
+        if args.speaker_loss is not None:
+            if args.speaker_loss < 0:
+                raise ConfigError(f"--speaker-loss must be >= 0, got {args.speaker_loss}")
+            cfg.speaker_loss = args.speaker_loss
         path = train_s2m(
             args.data, args.codec, args.out, _every(cfg, args),
             resume=resume, init=args.init, gpt=args.gpt, depth=args.depth, prosody=args.prosody,
             contour=args.contour, style=args.style, zero_style=args.zero_style,
+            speaker_judge=args.speaker_judge,
         )  # fmt: skip
     elif args.stage == "reader":
         from voxsmith.checkpoints import read_metadata

@@ -48,8 +48,11 @@ from voxsmith.audio import SILENCE_LOG_MEL
 from voxsmith.checkpoints import load_safetensors, read_metadata, save_safetensors, strict_load
 from voxsmith.errors import ConfigError, DataError
 from voxsmith.models.kmeans_codec import KMeansCodec
+from voxsmith.models.mel_speaker import MIN_FRAMES as MEL_SPEAKER_MIN_FRAMES
+from voxsmith.models.mel_speaker import MelSpeakerEncoder, load_mel_speaker
 from voxsmith.models.prosody import CONTOUR, MEASURES, scaled_offset
 from voxsmith.models.s2m import S2M, S2MConfig
+from voxsmith.models.s2m.cfm import CFMTerms
 from voxsmith.models.s2m.grow import grow_depth
 from voxsmith.train.content import load_codec, warp_mel
 from voxsmith.train.data import CorpusData, neutral_or_all, pad, split_codes
@@ -77,6 +80,11 @@ class S2MTrainConfig:
     # one factor in [1 - warp, 1 + warp] (``warp_mel``), so the prompt shows a voice no training
     # speaker has and S2M must take the timbre from it rather than recall a training voice
     warp: float = 0.0
+    # speaker-consistency loss (``--speaker-loss W`` with ``--speaker-judge``): W times the
+    # time-weighted ``1 - cos`` between the mel speaker judge's embeddings of the estimator's clean
+    # mel and of the real target, over up to ``speaker_frames`` target frames per item
+    speaker_loss: float = 0.0
+    speaker_frames: int = 160
     lr: float = 3e-4  # AdamW peak learning rate
     # the prosody and contour layers' learning rate over ``lr``: they start at zero and must grow
     # to the size of codec embeddings (norm ~17); at ``lr`` AdamW moves them ~lr per step, far too slowly
@@ -283,6 +291,7 @@ def train_s2m(
     contour: bool = False,
     style: str | Path | None = None,
     zero_style: bool = False,
+    speaker_judge: str | Path | None = None,
 ) -> Path:
     """Train (or resume) S2M; returns the exported ``s2m.safetensors``.
 
@@ -295,8 +304,13 @@ def train_s2m(
     where missing, :func:`voxsmith.train.style.style_cache`); without it, the vectors the style
     stage left in the corpus's cache. Continuing a trained S2M (``init`` or a resume) with none
     is refused unless ``zero_style``: it would learn to ignore the style inference gives it.
+    ``speaker_judge``: a ``mel_speaker.safetensors`` (:mod:`voxsmith.train.mel_speaker`), frozen,
+    for ``cfg.speaker_loss``; a speaker loss without one is refused.
     """
     cfg = cfg or S2MTrainConfig()
+    if cfg.speaker_loss > 0 and speaker_judge is None:
+        raise ConfigError("s2m: --speaker-loss needs --speaker-judge PATH/mel_speaker.safetensors")
+    judge = load_mel_speaker(speaker_judge) if speaker_judge is not None and cfg.speaker_loss > 0 else None
     codec = load_codec(codec_path)
     torch.set_num_threads(cfg.threads)
     latents: dict[str, dict[str, np.ndarray] | None] = {"train": None, "valid": None}
@@ -375,13 +389,14 @@ def train_s2m(
             rng = np.random.default_rng([cfg.seed, step])
             gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + step)
             model.train()
-            loss = batch_loss(model, codec, train, rng, cfg, style_dim, gen)
+            parts: dict[str, float] = {}
+            loss = batch_loss(model, codec, train, rng, cfg, style_dim, gen, judge, parts)
             guard(optimizer_step(loss, model.parameters(), opt, sched, 1.0), step)
             step += 1
             bar.update(1)
             if step % cfg.log_every == 0:
-                run.log(step, fm_loss=loss.item(), lr=sched.get_last_lr()[0])
-                bar.set_postfix(fm=f"{loss.item():.3f}")
+                run.log(step, **parts, lr=sched.get_last_lr()[0])
+                bar.set_postfix({k.removesuffix("_loss"): f"{v:.3f}" for k, v in parts.items()})
             if step % cfg.val_every == 0 or step == cfg.steps or stop.requested:
                 if valid is None:
                     valid = S2MData(corpus, "valid", latents["valid"], **reads)
@@ -415,13 +430,53 @@ def batch_loss(
     cfg: S2MTrainConfig,
     style_dim: int,
     gen: torch.Generator,
+    judge: MelSpeakerEncoder | None = None,
+    parts: dict[str, float] | None = None,
 ) -> torch.Tensor:
-    """Flow-matching loss of one batch drawn from ``data`` with ``rng`` (noise and times from ``gen``)."""
+    """Loss of one batch drawn from ``data`` with ``rng`` (noise and times from ``gen``): flow
+    matching, plus ``cfg.speaker_loss`` times :func:`speaker_term` where a ``judge`` is given
+    (``parts`` receives each term's value)."""
     b = data.batch(rng, cfg, style_dim)
-    return model.loss(
+    terms = model.loss_terms(
         codec.vq2emb(b.codes), b.mel, b.mel_lens, b.style, gpt_latent=b.latent, prompt_lens=b.prompt_lens,
         generator=gen, prompt_latent=cfg.prompt_latent, prosody=b.prosody, contour=b.contour,
     )  # fmt: skip
+    loss = terms.loss
+    if parts is not None:
+        parts["fm_loss"] = loss.item()
+    if judge is not None and cfg.speaker_loss > 0:
+        spk = speaker_term(judge, terms, b.mel, b.prompt_lens, b.mel_lens, cfg.speaker_frames)
+        loss = loss + cfg.speaker_loss * spk
+        if parts is not None:
+            parts["spk_loss"] = spk.item()
+    return loss
+
+
+def speaker_term(
+    judge: MelSpeakerEncoder,
+    terms: CFMTerms,
+    mel: torch.Tensor,
+    prompt_lens: torch.Tensor,
+    mel_lens: torch.Tensor,
+    frames: int,
+) -> torch.Tensor:
+    """``1 - cos`` of the judge's embeddings of the estimated and the real target mel (scalar).
+
+    Both are cut to the same ``min(frames, shortest target)`` frames right after each item's
+    prompt; items are weighted by their time ``t`` (near t = 0 the estimate is the blurred mean,
+    no voice to judge) and those trained unconditioned (guidance dropout) count zero. mel
+    ``(B, M, T)``; prompt_lens, mel_lens ``(B,)``.
+    """
+    width = int(min(frames, int((mel_lens - prompt_lens).min())))
+    if width < 2 * MEL_SPEAKER_MIN_FRAMES:
+        return mel.new_zeros(())
+    idx = (prompt_lens[:, None] + torch.arange(width)[None]).unsqueeze(1).expand(-1, mel.shape[1], -1)
+    with torch.no_grad():
+        real = judge(mel.gather(2, idx))
+    est = judge(terms.x1_hat.gather(2, idx))
+    weight = terms.t * terms.kept
+    miss = 1 - torch.nn.functional.cosine_similarity(est, real, dim=-1)
+    return (weight * miss).sum() / weight.sum().clamp(min=1e-6)
 
 
 @torch.no_grad()
@@ -429,9 +484,13 @@ def validate(
     model: S2M, codec: KMeansCodec, data: S2MData, cfg: S2MTrainConfig, style_dim: int, batches: int = 4
 ) -> float:
     """Flow-matching loss on fixed validation crops and fixed noise (comparable across steps
-    and runs: the real voices, never warped)."""
+    and runs: the real voices, never warped, cut as the recipe cuts them whatever a run's
+    ``crop_codes`` and prompt shares)."""
     model.eval()
-    cfg = dataclasses.replace(cfg, warp=0.0)
+    base = S2MTrainConfig()
+    cfg = dataclasses.replace(
+        cfg, warp=0.0, crop_codes=base.crop_codes, prompt_min=base.prompt_min, prompt_max=base.prompt_max
+    )
     losses = []
     for b in range(batches):
         rng = np.random.default_rng([cfg.seed, 20_000 + b])

@@ -17,8 +17,10 @@ from __future__ import annotations
 import logging
 import math
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 import torch
@@ -136,20 +138,45 @@ def equal_error_rate(scores: np.ndarray, same: np.ndarray) -> float:
     return float((fnr[i] + fpr[i]) / 2)
 
 
+class _Usable(Protocol):
+    @property
+    def usable(self) -> bool: ...
+
+
+_V = TypeVar("_V", bound=_Usable)
+
+
+def round_robin_clips(data: CorpusData, n_clips: int) -> list[int]:
+    """Up to ``n_clips`` clip indices taken round-robin over the speakers with at least two clips
+    (a speaker needs a same-speaker pair)."""
+    by_spk: dict[str, list[int]] = defaultdict(list)
+    for k, c in enumerate(data.clips):
+        by_spk[c.row["speaker"]].append(k)
+    by_spk = {s: ks for s, ks in by_spk.items() if len(ks) >= 2}
+    picked: list[int] = []
+    depth = 0
+    while len(picked) < n_clips and any(depth < len(ks) for ks in by_spk.values()):
+        picked += [ks[depth] for ks in by_spk.values() if depth < len(ks)]
+        depth += 1
+    return picked[:n_clips]
+
+
+def verification_scores(emb: torch.Tensor, speakers: np.ndarray) -> dict[str, float]:
+    """``eer``, ``cos_same``, ``cos_diff``, ``gap`` over all pairs of embeddings ``(N, S)`` of ``speakers (N,)``."""
+    emb = F.normalize(emb, dim=-1)
+    cos = (emb @ emb.T).numpy()
+    iu = np.triu_indices(len(speakers), k=1)
+    scores = cos[iu]
+    same = (speakers[:, None] == speakers[None, :])[iu]
+    cs, cd = float(scores[same].mean()), float(scores[~same].mean())
+    return {"eer": equal_error_rate(scores, same), "cos_same": cs, "cos_diff": cd, "gap": cs - cd}
+
+
 class VerificationSet:
     """Fixed clips (resampled once) for speaker-verification scoring."""
 
     def __init__(self, data: CorpusData, sample_rate: int, n_clips: int):
-        by_spk: dict[str, list[int]] = defaultdict(list)
-        for k, c in enumerate(data.clips):
-            by_spk[c.row["speaker"]].append(k)
-        by_spk = {s: ks for s, ks in by_spk.items() if len(ks) >= 2}  # a speaker needs a same-speaker pair
-        picked: list[int] = []
-        depth = 0
-        while len(picked) < n_clips and any(depth < len(ks) for ks in by_spk.values()):
-            picked += [ks[depth] for ks in by_spk.values() if depth < len(ks)]  # round-robin over speakers
-            depth += 1
-        picked = picked[:n_clips]
+        picked = round_robin_clips(data, n_clips)
         cap = int(VAL_MAX_SECONDS * SAMPLE_RATE)
         self.split = data.split
         self.speakers = np.array([data.clips[k].row["speaker"] for k in picked])
@@ -169,28 +196,30 @@ class VerificationSet:
     def score(self, encoder: StyleEncoder) -> dict[str, float]:
         """``eer``, ``cos_same``, ``cos_diff``, ``gap`` over all pairs of the set."""
         encoder.eval()
-        emb = F.normalize(torch.stack([encoder(w.unsqueeze(0))[0] for w in self.waves]), dim=-1)
-        cos = (emb @ emb.T).numpy()
-        iu = np.triu_indices(len(self), k=1)
-        scores = cos[iu]
-        same = (self.speakers[:, None] == self.speakers[None, :])[iu]
-        cs, cd = float(scores[same].mean()), float(scores[~same].mean())
-        return {"eer": equal_error_rate(scores, same), "cos_same": cs, "cos_diff": cd, "gap": cs - cd}
+        return verification_scores(
+            torch.stack([encoder(w.unsqueeze(0))[0] for w in self.waves]), self.speakers
+        )
 
 
 def _splits(corpus: str | Path) -> list[str]:
     return sorted({str(r.get("split")) for r in read_manifest(corpus) if r.get("split")})
 
 
-def verification_set(corpus: str | Path, train: CorpusData, sample_rate: int, n: int) -> VerificationSet:
-    """Held-out speakers (``test``) if there are enough, else training speakers' ``valid`` clips, else train."""
+def held_out_set(corpus: str | Path, train: CorpusData, make: Callable[[CorpusData], _V]) -> _V:
+    """``make(split data)`` for held-out speakers (``test``) if usable, else the training speakers'
+    ``valid`` clips, else ``train``."""
     splits = _splits(corpus)
     for split in ("test", "valid"):
         if split in splits:
-            vs = VerificationSet(CorpusData(corpus, split), sample_rate, n)
+            vs = make(CorpusData(corpus, split))
             if vs.usable:
                 return vs
-    return VerificationSet(train, sample_rate, n)
+    return make(train)
+
+
+def verification_set(corpus: str | Path, train: CorpusData, sample_rate: int, n: int) -> VerificationSet:
+    """The style stage's validation clips (:func:`held_out_set`)."""
+    return held_out_set(corpus, train, lambda data: VerificationSet(data, sample_rate, n))
 
 
 # ----- outputs -----------------------------------------------------------------------------
@@ -241,6 +270,79 @@ def style_cache(corpus: str | Path, encoder_path: str | Path) -> list[Path]:
 # ----- the loop ----------------------------------------------------------------------------
 
 
+class _Scorer(Protocol):
+    def __len__(self) -> int: ...
+
+    split: str
+
+    def score(self, encoder: Any) -> dict[str, float]: ...
+
+
+def fit_speaker_classifier(
+    stage: str,
+    run: RunDir,
+    encoder: nn.Module,
+    train: CorpusData,
+    cfg: StyleTrainConfig | Any,
+    draw: Callable[[np.random.Generator], tuple[torch.Tensor, torch.Tensor]],
+    make_val: Callable[[], _Scorer],
+    export: Callable[[], Path],
+    resume: bool,
+    init: str | Path | None,
+) -> int:
+    """The speaker-classifier loop the style stage and the mel speaker judge share; returns the last step.
+
+    ``encoder`` (its weights in ``encoder.campplus``) maps what ``draw(rng)`` gives to embeddings
+    ``(B, S)``; ``draw`` returns a batch and its speaker labels, ``rng`` a function of (seed,
+    step). An AAM softmax over ``train``'s speakers trains it, the margin ramping in;
+    ``make_val()`` builds the verification set scored at each checkpoint, ``export`` writes
+    the weights there. ``cfg``: the stage's config (steps, lr, weight_decay, warmup, margin,
+    scale, margin_ramp, log_every, val_every, seed).
+    """
+    dim = encoder.campplus.embedding_size  # type: ignore[union-attr]
+    head = AAMSoftmax(dim, len(train.speakers), cfg.scale)
+    params = [*encoder.parameters(), *head.parameters()]
+    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, warmup_decay(cfg.warmup, cfg.steps))
+    modules = {"model": encoder, "head": head}
+    step = 0
+    if resume and run.has_state():
+        step, _ = run.resume(modules, {"opt": opt}, {"sched": sched})
+    elif init is not None:
+        init_weights(encoder.campplus, init, stage)  # type: ignore[arg-type]
+        run.started_from(init)
+    log.info(
+        "%s: %d params, %d train speakers, %.1f min, step %d/%d",
+        stage, sum(p.numel() for p in encoder.parameters()), len(train.speakers), train.minutes, step, cfg.steps,
+    )  # fmt: skip
+    val_set: _Scorer | None = None
+    bar = tqdm(total=cfg.steps, initial=step, desc=stage, unit="step")
+    with StopRequest() as stop:
+        while step < cfg.steps:
+            rng = np.random.default_rng([cfg.seed, step])  # data order is a function of (seed, step)
+            batch, labels = draw(rng)
+            margin = cfg.margin * min(1.0, step / max(1.0, cfg.margin_ramp * cfg.steps))
+            encoder.train()
+            loss, acc = head(encoder(batch), labels, margin)
+            optimizer_step(loss, params, opt, sched, 5.0)
+            step += 1
+            bar.update(1)
+            if step % cfg.log_every == 0:
+                run.log(step, aam=loss.item(), acc=acc.item(), margin=margin, lr=sched.get_last_lr()[0])
+                bar.set_postfix(aam=f"{loss.item():.3f}", acc=f"{acc.item():.2f}")
+            if step % cfg.val_every == 0 or step == cfg.steps or stop.requested:
+                if val_set is None:
+                    val_set = make_val()
+                    log.info("%s: validating on %d %s clips", stage, len(val_set), val_set.split)
+                v = val_set.score(encoder)
+                run.log(step, val_eer=v["eer"], val_gap=v["gap"], val_cos_same=v["cos_same"])
+                run.checkpoint(step, modules, {"opt": opt}, {"sched": sched}, export=export)
+            if stop.requested:
+                break
+    bar.close()
+    return step
+
+
 def train_style(
     corpus: str | Path,
     out: str | Path,
@@ -266,57 +368,15 @@ def train_style(
         raise DataError(f"{corpus}: the style stage needs at least two training speakers")
     crops = StyleCrops(train, model_cfg.sample_rate)
     encoder = StyleEncoder(model_cfg)
-    head = AAMSoftmax(model_cfg.style_dim, len(train.speakers), cfg.scale)
-    params = [*encoder.parameters(), *head.parameters()]
-    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, warmup_decay(cfg.warmup, cfg.steps))
-    modules = {"model": encoder, "head": head}
-    step = 0
-    if resume and run.has_state():
-        step, _ = run.resume(modules, {"opt": opt}, {"sched": sched})
-    elif init is not None:
-        init_weights(encoder.campplus, init, "style")
-        run.started_from(init)
-    log.info(
-        "style: %d params, %d train speakers, %.1f min, step %d/%d",
-        sum(p.numel() for p in encoder.parameters()),
-        len(train.speakers),
-        train.minutes,
-        step,
-        cfg.steps,
-    )
-    val_set: VerificationSet | None = None
-    bar = tqdm(total=cfg.steps, initial=step, desc="style", unit="step")
-    with StopRequest() as stop:
-        while step < cfg.steps:
-            rng = np.random.default_rng([cfg.seed, step])  # data order is a function of (seed, step)
-            seconds = float(rng.uniform(cfg.crop_min_s, cfg.crop_max_s))
-            wave, labels = crops.batch(cfg.batch_size, seconds, rng)
-            margin = cfg.margin * min(1.0, step / max(1.0, cfg.margin_ramp * cfg.steps))
-            encoder.train()
-            loss, acc = head(encoder(wave), labels, margin)
-            optimizer_step(loss, params, opt, sched, 5.0)
-            step += 1
-            bar.update(1)
-            if step % cfg.log_every == 0:
-                run.log(step, aam=loss.item(), acc=acc.item(), margin=margin, lr=sched.get_last_lr()[0])
-                bar.set_postfix(aam=f"{loss.item():.3f}", acc=f"{acc.item():.2f}")
-            if step % cfg.val_every == 0 or step == cfg.steps or stop.requested:
-                if val_set is None:
-                    val_set = verification_set(corpus, train, model_cfg.sample_rate, cfg.val_clips)
-                    log.info("style: validating on %d %s clips", len(val_set), val_set.split)
-                v = val_set.score(encoder)
-                run.log(step, val_eer=v["eer"], val_gap=v["gap"], val_cos_same=v["cos_same"])
-                run.checkpoint(
-                    step,
-                    modules,
-                    {"opt": opt},
-                    {"sched": sched},
-                    export=lambda: encoder.save(run.path / "style.safetensors"),
-                )
-            if stop.requested:
-                break
-    bar.close()
+
+    def draw(rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        return crops.batch(cfg.batch_size, float(rng.uniform(cfg.crop_min_s, cfg.crop_max_s)), rng)
+
+    step = fit_speaker_classifier(
+        "style", run, encoder, train, cfg, draw,
+        lambda: verification_set(corpus, train, model_cfg.sample_rate, cfg.val_clips),
+        lambda: encoder.save(run.path / "style.safetensors"), resume, init,
+    )  # fmt: skip
     path = encoder.save(run.path / "style.safetensors")
     if step >= cfg.steps:
         encoder.eval()

@@ -21,6 +21,8 @@ S style width.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -40,6 +42,15 @@ def sway_schedule(n_steps: int, sway: float, device: torch.device | str = "cpu")
     if sway == 0.0:
         return u
     return u + sway * (torch.cos(torch.pi / 2 * u) - 1 + u)
+
+
+class CFMTerms(NamedTuple):
+    """The flow-matching loss of a batch and what the estimator implied about the clean mel."""
+
+    loss: torch.Tensor  # scalar
+    x1_hat: torch.Tensor  # (B, M, T) the clean mel the velocity points at, ``(y + a·v) / (a + t)``
+    t: torch.Tensor  # (B,) the items' times
+    kept: torch.Tensor  # (B,) 1 where the item kept its conditions, 0 where guidance training dropped them
 
 
 class CFM(nn.Module):
@@ -135,7 +146,7 @@ class CFM(nn.Module):
             raise ConfigError(f"cfm: noise must be {(b, self.in_channels, t_all)}, got {tuple(noise.shape)}")
         return self.solve(noise, x_lens, prompt, mu, style, n_steps, cfg_rate, sway)
 
-    def loss(
+    def loss_terms(
         self,
         x1: torch.Tensor,
         x_lens: torch.Tensor,
@@ -144,12 +155,13 @@ class CFM(nn.Module):
         style: torch.Tensor,
         *,
         generator: torch.Generator | None = None,
-    ) -> torch.Tensor:
-        """Flow-matching loss with the in-context prompt (scalar).
+    ) -> CFMTerms:
+        """Flow-matching loss with the in-context prompt, and the clean-mel estimate it implies (a
+        term judged on that, e.g. a speaker loss, backpropagates through the estimator).
 
         x1 ``(B, M, T)`` target mel; x_lens ``(B,)`` valid frames; prompt_lens ``(B,)`` prompt frames
-        (``< x_lens``); mu ``(B, T, C)``; style ``(B, S)``. Per item the L1 (or L2) error of the
-        velocity over frames ``[prompt_len, x_len)``, averaged over items.
+        (``< x_lens``); mu ``(B, T, C)``; style ``(B, S)``. The loss: per item the L1 (or L2) error
+        of the velocity over frames ``[prompt_len, x_len)``, averaged over items.
         """
         b, m, t_all = x1.shape
         if (prompt_lens >= x_lens).any():
@@ -176,4 +188,6 @@ class CFM(nn.Module):
             else F.mse_loss(v, u, reduction="none")
         )
         per_item = (err * region).sum(dim=(1, 2)) / (region.sum(dim=(1, 2)) * m)
-        return per_item.mean()
+        a = (1 - (1 - self.sigma_min) * t) / (1 - self.sigma_min)  # y = a·(x1 - u) + t·x1
+        x1_hat = (y + a * v) / (a + t)
+        return CFMTerms(per_item.mean(), x1_hat, t.flatten(), keep)

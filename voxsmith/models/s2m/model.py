@@ -19,12 +19,13 @@ T target frames, C regulator width, S style width.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import torch
 from torch import nn
 
 from voxsmith.errors import CheckpointError, ConfigError
-from voxsmith.models.s2m.cfm import CFM
+from voxsmith.models.s2m.cfm import CFM, CFMTerms
 from voxsmith.models.s2m.config import S2MConfig
 from voxsmith.models.s2m.length_regulator import LengthRegulator
 
@@ -264,7 +265,12 @@ class S2M(nn.Module):
             generator=generator,
         )
 
-    def loss(
+    def loss(self, codes_emb: torch.Tensor, mel: torch.Tensor, mel_lens: torch.Tensor,
+             style: torch.Tensor, **kwargs: Any) -> torch.Tensor:  # fmt: skip
+        """The flow-matching loss of :meth:`loss_terms` (scalar)."""
+        return self.loss_terms(codes_emb, mel, mel_lens, style, **kwargs).loss
+
+    def loss_terms(
         self,
         codes_emb: torch.Tensor,
         mel: torch.Tensor,
@@ -277,7 +283,7 @@ class S2M(nn.Module):
         prompt_latent: bool = True,
         prosody: torch.Tensor | None = None,
         contour: torch.Tensor | None = None,
-    ) -> torch.Tensor:
+    ) -> CFMTerms:
         """Training loss on a batch: codes_emb ``(B, N, Cin)``, mel ``(B, M, T)``, mel_lens ``(B,)``, style ``(B, S)``.
 
         The prompt is the first ``prompt_lens`` frames, by default drawn uniformly in
@@ -285,7 +291,8 @@ class S2M(nn.Module):
         ``prompt_latent=False`` the prompt's codes get no GPT-latent term, as at inference, where
         the prompt condition is the reference's bare codec embedding. ``prosody (B, K)``: each
         target's prosody offset from its prompt, added past the prompt's codes only; ``contour
-        (B, N, Kc)``: each code's prosody contour, likewise past the prompt only.
+        (B, N, Kc)``: each code's prosody contour, likewise past the prompt only. Returns the loss
+        with the estimator's clean-mel estimate (:class:`CFMTerms`; :meth:`loss`: the loss alone).
         """
         t = mel.shape[-1]
         if mel_lens.shape != (mel.shape[0],) or int(mel_lens.max()) > t:
@@ -304,4 +311,4 @@ class S2M(nn.Module):
         )
         if cond.shape[1] != t:
             cond = torch.nn.functional.pad(cond, (0, 0, 0, t - cond.shape[1]))
-        return self.cfm.loss(mel, mel_lens, prompt_lens, cond, style, generator=generator)
+        return self.cfm.loss_terms(mel, mel_lens, prompt_lens, cond, style, generator=generator)
