@@ -310,6 +310,8 @@ def train_s2m(
     cfg = cfg or S2MTrainConfig()
     if cfg.speaker_loss > 0 and speaker_judge is None:
         raise ConfigError("s2m: --speaker-loss needs --speaker-judge PATH/mel_speaker.safetensors")
+    if speaker_judge is not None and cfg.speaker_loss <= 0:
+        log.warning("s2m: --speaker-judge %s is unused without --speaker-loss W > 0", speaker_judge)
     judge = load_mel_speaker(speaker_judge) if speaker_judge is not None and cfg.speaker_loss > 0 else None
     codec = load_codec(codec_path)
     torch.set_num_threads(cfg.threads)
