@@ -23,10 +23,10 @@ from voxsmith.train.data import HOP, CorpusData
 from voxsmith.train.state import RunDir, seed_all
 from voxsmith.train.style import (
     VAL_MAX_SECONDS,
+    VerificationSet,
     fit_speaker_classifier,
     held_out_set,
     round_robin_clips,
-    verification_scores,
 )
 
 log = logging.getLogger(__name__)
@@ -84,30 +84,15 @@ class MelCrops:
         return torch.stack(mels), torch.tensor(labels)
 
 
-class MelVerificationSet:
-    """Fixed whole clips (at most ``VAL_MAX_SECONDS``) of a split, round-robin over its speakers."""
+class MelVerificationSet(VerificationSet):
+    """The style stage's verification set on whole log-mel clips (at most ``VAL_MAX_SECONDS``)."""
 
     def __init__(self, data: CorpusData, n_clips: int):
         picked = round_robin_clips(data, n_clips)
         cap = int(VAL_MAX_SECONDS * FRAME_RATE)
         self.split = data.split
         self.speakers = np.array([data.clips[k].row["speaker"] for k in picked])
-        self.mels = [data.clip_mel(k)[:, :cap] for k in picked]
-
-    def __len__(self) -> int:
-        return len(self.mels)
-
-    @property
-    def usable(self) -> bool:
-        return len(set(self.speakers.tolist())) >= 2 and len(self) >= 3
-
-    @torch.no_grad()
-    def score(self, encoder: MelSpeakerEncoder) -> dict[str, float]:
-        """``eer``, ``cos_same``, ``cos_diff``, ``gap`` over all pairs of the set."""
-        encoder.eval()
-        return verification_scores(
-            torch.stack([encoder(m.unsqueeze(0))[0] for m in self.mels]), self.speakers
-        )
+        self.inputs = [data.clip_mel(k)[:, :cap] for k in picked]
 
 
 def train_mel_speaker(

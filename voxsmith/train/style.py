@@ -20,7 +20,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any
 
 import numpy as np
 import torch
@@ -138,14 +138,6 @@ def equal_error_rate(scores: np.ndarray, same: np.ndarray) -> float:
     return float((fnr[i] + fpr[i]) / 2)
 
 
-class _Usable(Protocol):
-    @property
-    def usable(self) -> bool: ...
-
-
-_V = TypeVar("_V", bound=_Usable)
-
-
 def round_robin_clips(data: CorpusData, n_clips: int) -> list[int]:
     """Up to ``n_clips`` clip indices taken round-robin over the speakers with at least two clips
     (a speaker needs a same-speaker pair)."""
@@ -173,31 +165,32 @@ def verification_scores(emb: torch.Tensor, speakers: np.ndarray) -> dict[str, fl
 
 
 class VerificationSet:
-    """Fixed clips (resampled once) for speaker-verification scoring."""
+    """Fixed clips (resampled once) for speaker-verification scoring: ``inputs`` holds one
+    unbatched encoder input per clip (here 16 kHz waves; subclasses give other inputs)."""
 
     def __init__(self, data: CorpusData, sample_rate: int, n_clips: int):
         picked = round_robin_clips(data, n_clips)
         cap = int(VAL_MAX_SECONDS * SAMPLE_RATE)
         self.split = data.split
         self.speakers = np.array([data.clips[k].row["speaker"] for k in picked])
-        self.waves = [
+        self.inputs = [
             torch.from_numpy(AudioProcessor.resample(data.clip_audio(k)[:cap], SAMPLE_RATE, sample_rate))
             for k in picked
         ]
 
     def __len__(self) -> int:
-        return len(self.waves)
+        return len(self.inputs)
 
     @property
     def usable(self) -> bool:
         return len(set(self.speakers.tolist())) >= 2 and len(self) >= 3
 
     @torch.no_grad()
-    def score(self, encoder: StyleEncoder) -> dict[str, float]:
+    def score(self, encoder: nn.Module) -> dict[str, float]:
         """``eer``, ``cos_same``, ``cos_diff``, ``gap`` over all pairs of the set."""
         encoder.eval()
         return verification_scores(
-            torch.stack([encoder(w.unsqueeze(0))[0] for w in self.waves]), self.speakers
+            torch.stack([encoder(x.unsqueeze(0))[0] for x in self.inputs]), self.speakers
         )
 
 
@@ -205,7 +198,9 @@ def _splits(corpus: str | Path) -> list[str]:
     return sorted({str(r.get("split")) for r in read_manifest(corpus) if r.get("split")})
 
 
-def held_out_set(corpus: str | Path, train: CorpusData, make: Callable[[CorpusData], _V]) -> _V:
+def held_out_set(
+    corpus: str | Path, train: CorpusData, make: Callable[[CorpusData], VerificationSet]
+) -> VerificationSet:
     """``make(split data)`` for held-out speakers (``test``) if usable, else the training speakers'
     ``valid`` clips, else ``train``."""
     splits = _splits(corpus)
@@ -270,14 +265,6 @@ def style_cache(corpus: str | Path, encoder_path: str | Path) -> list[Path]:
 # ----- the loop ----------------------------------------------------------------------------
 
 
-class _Scorer(Protocol):
-    def __len__(self) -> int: ...
-
-    split: str
-
-    def score(self, encoder: Any) -> dict[str, float]: ...
-
-
 def fit_speaker_classifier(
     stage: str,
     run: RunDir,
@@ -285,7 +272,7 @@ def fit_speaker_classifier(
     train: CorpusData,
     cfg: StyleTrainConfig | Any,
     draw: Callable[[np.random.Generator], tuple[torch.Tensor, torch.Tensor]],
-    make_val: Callable[[], _Scorer],
+    make_val: Callable[[], VerificationSet],
     export: Callable[[], Path],
     resume: bool,
     init: str | Path | None,
@@ -315,7 +302,7 @@ def fit_speaker_classifier(
         "%s: %d params, %d train speakers, %.1f min, step %d/%d",
         stage, sum(p.numel() for p in encoder.parameters()), len(train.speakers), train.minutes, step, cfg.steps,
     )  # fmt: skip
-    val_set: _Scorer | None = None
+    val_set: VerificationSet | None = None
     bar = tqdm(total=cfg.steps, initial=step, desc=stage, unit="step")
     with StopRequest() as stop:
         while step < cfg.steps:
