@@ -199,9 +199,21 @@ def test_warped_batches_move_prompt_and_target_by_one_factor_per_item(tmp_path, 
         (["--prompt-share", "0.6", "0.3"], "--prompt-share MIN MAX must satisfy"),
         (["--prompt-share", "0.3", "1.0"], "--prompt-share MIN MAX must satisfy"),
         (["--speaker-loss", "-1"], "--speaker-loss must be >= 0"),
+        (["--lr", "0"], "--lr must be in (0, 1), got 0.0"),
     ):
         assert main([*argv, *extra]) == 2
         assert message in capsys.readouterr().err and not out.exists()
+    # --lr reaches every stage with an optimiser (s2m once ignored it) and the codec stage refuses it
+    import argparse
+
+    from voxsmith.cli.train import _every
+
+    shared = argparse.Namespace(lr=1.5e-4, val_every=None, warmup=None)
+    assert _every(S2MTrainConfig(), shared).lr == 1.5e-4
+    out = tmp_path / "bad_codec"
+    assert main(["train", "codec", "--data", str(corpus), "--content", str(codec_path), "--out", str(out),
+                 "--lr", "1e-3"]) == 2  # fmt: skip
+    assert "takes no --lr" in capsys.readouterr().err and not out.exists()
 
 
 def test_s2m_grows_deeper_from_a_trained_one_and_resumes_at_its_depth(tmp_path, capsys):

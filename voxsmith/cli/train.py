@@ -66,7 +66,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--lr",
         type=float,
-        help="gpt, content and reader stages: peak learning rate (default: the recipe's, 5e-4 / 1e-3 / 2e-3)",
+        help="peak learning rate of every stage but codec (default: the recipe's, e.g. gpt 5e-4, s2m 3e-4, "
+        "content 1e-3); a resumed run keeps the peak it started with",
     )
     p.add_argument(
         "--warp",
@@ -274,16 +275,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _peak_lr(cfg, args: argparse.Namespace) -> None:
-    """``--lr``, for the recipes that take it."""
-    if args.lr is not None:
-        if not 0 < args.lr < 1:
-            from voxsmith.errors import ConfigError
-
-            raise ConfigError(f"--lr must be in (0, 1), got {args.lr}")
-        cfg.lr = args.lr
-
-
 def _warp(cfg, args: argparse.Namespace) -> None:
     """``--warp``, for the recipes that take it (content, s2m)."""
     if args.warp is not None:
@@ -306,6 +297,12 @@ def _code_noise(cfg, args: argparse.Namespace) -> None:
 
 def _every(cfg, args: argparse.Namespace):
     """The options every recipe shares, applied to its config."""
+    if args.lr is not None:
+        if not 0 < args.lr < 1:
+            from voxsmith.errors import ConfigError
+
+            raise ConfigError(f"--lr must be in (0, 1), got {args.lr}")
+        cfg.lr = args.lr
     if args.val_every:
         cfg.val_every = args.val_every
     if args.warmup is not None:
@@ -337,7 +334,6 @@ def run(args: argparse.Namespace) -> int:
         if args.steps:
             cfg.steps = args.steps
         _warp(cfg, args)
-        _peak_lr(cfg, args)
         size = (
             ContentEncoderConfig.tiny(len(UNITS))
             if args.config == "tiny"
@@ -349,6 +345,8 @@ def run(args: argparse.Namespace) -> int:
 
         if args.content is None:
             raise ConfigError("the codec stage needs --content PATH/content.safetensors")
+        if args.lr is not None:  # k-means has no optimiser; a silently dropped flag would mislead
+            raise ConfigError("the codec stage fits k-means centres and takes no --lr")
         path = train_codec(
             args.data, args.content, args.out, args.codebook_size, seed=args.seed, reuse=args.codec,
             align=args.align_content,
@@ -397,7 +395,6 @@ def run(args: argparse.Namespace) -> int:
             if args.batch_codes < 100:
                 raise ConfigError(f"--batch-codes must be >= 100, got {args.batch_codes}")
             cfg.max_batch_codes = args.batch_codes
-        _peak_lr(cfg, args)
         _code_noise(cfg, args)
         if args.self_feed is not None:
             if not 0.0 <= args.self_feed <= 1.0:
@@ -484,7 +481,6 @@ def run(args: argparse.Namespace) -> int:
         cfg = ReaderTrainConfig(seed=args.seed, threads=args.threads)
         if args.steps:
             cfg.steps = args.steps
-        _peak_lr(cfg, args)
         _code_noise(cfg, args)
         size = (CodeReaderConfig.tiny if args.config == "tiny" else CodeReaderConfig.debug)(
             len(UNITS), n_codes
