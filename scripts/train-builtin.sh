@@ -66,12 +66,13 @@ more_voices() {
     fi
     s2m_on "$merged" "$steps"
 }
-#   s2m_on MERGED STEPS: code a merged corpus, then the S2M run on to STEPS there
+#   s2m_on MERGED STEPS [CROSS]: code a merged corpus, then the S2M run on to STEPS there, CROSS of
+#   its prompts another clip of the speaker (default 0.5)
 s2m_on() {
     voxsmith train codec --data "$1" --content "$RUNS/content/content.safetensors" --codec "$CODEC" \
         --out "$RUNS/codec_$(basename "$1")"
     voxsmith train s2m --data "$1" --threads "$T" --out "$RUNS/s2m" --codec "$CODEC" \
-        --gpt "$RUNS/gpt/gpt.safetensors" --style "$RUNS/style/style.safetensors" --steps "$2" --cross-prompt 0.5
+        --gpt "$RUNS/gpt/gpt.safetensors" --style "$RUNS/style/style.safetensors" --steps "$2" --cross-prompt "${3:-0.5}"
 }
 # 6000 steps among seeds 0 and 1 beside the corpus (BENCHMARKS.md, *More voices*), then 4000 among
 # seeds 3 and 4 beside a separate 120-minute build of the corpus, the same speakers (*Two more
@@ -88,6 +89,8 @@ voxsmith corpus build --roster "$DATA/voices5.json" --train-only --valid-share 0
     --minutes 60 --workers "$T"
 [ -f "$DATA/merged35/manifest.jsonl" ] || voxsmith corpus merge "$DATA/merged34" "$DATA/voices5" --out "$DATA/merged35"
 s2m_on "$DATA/merged35" $((${S2M_STEPS:-20000} + 14000))
+# then 8000 more there with 70% of the prompts another clip of the speaker (*Cross-clip prompts run on*)
+s2m_on "$DATA/merged35" $((${S2M_STEPS:-20000} + 22000)) 0.7
 # the shipped model's sampling settings (temperature, timbre match, code candidates, duration
 # split) come from its model.json
 if [ ! -f "$RUNS/settings/model.json" ]; then
