@@ -208,7 +208,7 @@ def test_warped_batches_move_prompt_and_target_by_one_factor_per_item(tmp_path, 
 
     from voxsmith.cli.train import _every
 
-    shared = argparse.Namespace(lr=1.5e-4, val_every=None, warmup=None)
+    shared = argparse.Namespace(steps=None, lr=1.5e-4, val_every=None, warmup=None)
     assert _every(S2MTrainConfig(), shared).lr == 1.5e-4
     out = tmp_path / "bad_codec"
     assert main(["train", "codec", "--data", str(corpus), "--content", str(codec_path), "--out", str(out),

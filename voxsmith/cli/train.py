@@ -297,6 +297,8 @@ def _code_noise(cfg, args: argparse.Namespace) -> None:
 
 def _every(cfg, args: argparse.Namespace):
     """The options every recipe shares, applied to its config."""
+    if args.steps:
+        cfg.steps = args.steps
     if args.lr is not None:
         if not 0 < args.lr < 1:
             from voxsmith.errors import ConfigError
@@ -319,8 +321,6 @@ def run(args: argparse.Namespace) -> int:
         from voxsmith.train.vocoder import VocoderTrainConfig, train
 
         cfg = VocoderTrainConfig(seed=args.seed, threads=args.threads)
-        if args.steps:
-            cfg.steps = args.steps
         size = VocosConfig.tiny() if args.config == "tiny" else VocosConfig.debug()
         if args.phase:
             size = dataclasses.replace(size, phase=args.phase)
@@ -331,8 +331,6 @@ def run(args: argparse.Namespace) -> int:
         from voxsmith.train.content import ContentTrainConfig, train_content
 
         cfg = ContentTrainConfig(seed=args.seed, threads=args.threads)
-        if args.steps:
-            cfg.steps = args.steps
         _warp(cfg, args)
         size = (
             ContentEncoderConfig.tiny(len(UNITS))
@@ -356,8 +354,6 @@ def run(args: argparse.Namespace) -> int:
         from voxsmith.train.style import StyleTrainConfig, train_style
 
         cfg = StyleTrainConfig(seed=args.seed, threads=args.threads)
-        if args.steps:
-            cfg.steps = args.steps
         size = StyleEncoderConfig.tiny() if args.config == "tiny" else StyleEncoderConfig.debug()
         path = train_style(args.data, args.out, _every(cfg, args), size, resume=resume, init=args.init)
     elif args.stage == "mel-speaker":
@@ -365,8 +361,6 @@ def run(args: argparse.Namespace) -> int:
         from voxsmith.train.mel_speaker import MelSpeakerTrainConfig, train_mel_speaker
 
         cfg = MelSpeakerTrainConfig(seed=args.seed, threads=args.threads)
-        if args.steps:
-            cfg.steps = args.steps
         size = MelSpeakerConfig.tiny() if args.config == "tiny" else MelSpeakerConfig.debug()
         path = train_mel_speaker(args.data, args.out, _every(cfg, args), size, resume=resume, init=args.init)
     elif args.stage == "gpt":
@@ -389,8 +383,6 @@ def run(args: argparse.Namespace) -> int:
             device=args.device,
             minutes=args.minutes,
         )
-        if args.steps:
-            cfg.steps = args.steps
         if args.batch_codes is not None:
             if args.batch_codes < 100:
                 raise ConfigError(f"--batch-codes must be >= 100, got {args.batch_codes}")
@@ -441,8 +433,6 @@ def run(args: argparse.Namespace) -> int:
         if args.codec is None:
             raise ConfigError("the s2m stage needs --codec PATH/codec.safetensors")
         cfg = S2MTrainConfig(seed=args.seed, threads=args.threads)
-        if args.steps:
-            cfg.steps = args.steps
         if args.cross_prompt is not None:
             if not 0.0 <= args.cross_prompt <= 1.0:
                 raise ConfigError(f"--cross-prompt must be in [0, 1], got {args.cross_prompt}")
@@ -479,8 +469,6 @@ def run(args: argparse.Namespace) -> int:
             raise ConfigError("the reader stage needs --codec PATH/codec.safetensors (the codes it reads)")
         n_codes = int(read_metadata(args.codec, kind="kmeans_codec")[0]["codebook_size"])
         cfg = ReaderTrainConfig(seed=args.seed, threads=args.threads)
-        if args.steps:
-            cfg.steps = args.steps
         _code_noise(cfg, args)
         size = (CodeReaderConfig.tiny if args.config == "tiny" else CodeReaderConfig.debug)(
             len(UNITS), n_codes
@@ -493,8 +481,6 @@ def run(args: argparse.Namespace) -> int:
         from voxsmith.train.checker import CheckerTrainConfig, train_checker
 
         cfg = CheckerTrainConfig(seed=args.seed, threads=args.threads)
-        if args.steps:
-            cfg.steps = args.steps
         if args.swap_minutes is not None:
             cfg.swap_minutes = args.swap_minutes
         if args.voice_minutes is not None:
