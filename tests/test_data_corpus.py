@@ -341,3 +341,41 @@ def test_extra_voices_train_only_build_and_merge_keep_the_held_out_voices_unhear
     capsys.readouterr()
     assert main(["corpus", "merge", str(base), str(extra), "--out", str(tmp_path / "merged3")]) == 2
     assert "holds out for testing" in capsys.readouterr().err and not (tmp_path / "merged3").exists()
+
+
+def test_sigterm_stops_a_parallel_build_with_many_queued_clips(tmp_path):
+    # The builder queues every task up front; killed mid-build, its queue's feeder thread must not
+    # keep the process alive writing tasks no worker will read (it hung there after `kill PID`).
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    roster = write_roster(tmp_path / "roster.json")
+    code = (
+        "import sys; sys.path.insert(0, {!r})\n"
+        "from dataclasses import replace\n"
+        "from pathlib import Path\n"
+        "from test_data_corpus import config\n"
+        "from voxsmith.data.texts import TextConfig\n"
+        "cfg = config(Path({!r}), {!r}, workers=1, text=TextConfig(n_sentences=400))\n"
+        "from voxsmith.data.corpus import build\n"
+        "build(replace(cfg, plan=replace(cfg.plan, minutes=30.0)))\n"
+    ).format(str(Path(__file__).parent), str(tmp_path / "c"), roster)
+    proc = subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True)
+    manifest = tmp_path / "c" / MANIFEST
+    deadline = time.monotonic() + 120
+    while not (manifest.exists() and manifest.stat().st_size) and time.monotonic() < deadline:
+        assert proc.poll() is None, proc.stderr.read()
+        time.sleep(0.2)
+    assert manifest.exists(), "no clip rendered within 120 s"
+    os.kill(proc.pid, signal.SIGTERM)
+    try:
+        rc = proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise AssertionError("the builder did not exit within 30 s of SIGTERM") from None
+    assert rc != 0
+    assert "KeyboardInterrupt" in proc.stderr.read()
+    assert len(read_rows(tmp_path / "c")) >= 1  # what was rendered stays, for the resume

@@ -212,6 +212,11 @@ def _run_workers(tasks: list[dict], cfg: BuildConfig, on_result) -> None:
             if p.is_alive() and received < len(tasks):
                 p.terminate()
             p.join(timeout=10)
+        if received < len(tasks):
+            # the queue's feeder thread still holds tasks no worker will read: joined at exit,
+            # it would block on the full pipe and the builder would never exit
+            tq.cancel_join_thread()
+            rq.cancel_join_thread()
         if old_term is not None:
             signal.signal(signal.SIGTERM, old_term)
 
