@@ -213,10 +213,10 @@ def _run_workers(tasks: list[dict], cfg: BuildConfig, on_result) -> None:
                 p.terminate()
             p.join(timeout=10)
         if received < len(tasks):
-            # the queue's feeder thread still holds tasks no worker will read: joined at exit,
-            # it would block on the full pipe and the builder would never exit
+            # the task queue's feeder thread still holds tasks no worker will read: joined at
+            # exit, it would block on the full pipe and the builder would never exit (the result
+            # queue needs nothing: this process never puts into it, so it has no feeder thread)
             tq.cancel_join_thread()
-            rq.cancel_join_thread()
         if old_term is not None:
             signal.signal(signal.SIGTERM, old_term)
 
