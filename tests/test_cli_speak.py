@@ -234,3 +234,32 @@ def test_listen_sets_the_candidates_heard_and_refuses_a_bad_count_or_confidence(
     code, _, err = _run(capsys, "speak", "你好", "--ref", env["ref"], "--model", env["model"],
                         "--listen-confidence", 1.5, "-o", bad)  # fmt: skip
     assert code == 2 and "--listen-confidence" in err and "listen_confidence" in err and not bad.exists()
+
+
+def test_candidates_sets_the_gpt_samples_per_segment_and_refuses_a_bad_count(
+    env, capsys, tmp_path, monkeypatch
+):
+    import voxsmith.cli.speak as speak_cli
+
+    seen = {}
+    real = speak_cli.load_model
+
+    def spy(args):
+        model = real(args)
+        seen["n"] = model.parts.code_candidates
+        return model
+
+    monkeypatch.setattr(speak_cli, "load_model", spy)
+    code, _, _ = _run(capsys, "speak", "你好", "--ref", env["ref"], "--model", env["model"],
+                      "--target-tokens", 10, "-o", tmp_path / "d.wav")  # fmt: skip
+    default = seen["n"]
+    out = tmp_path / "c.wav"
+    code, _, _ = _run(capsys, "speak", "你好", "--ref", env["ref"], "--model", env["model"], "--candidates", 3,
+                      "--target-tokens", 10, "-o", out)  # fmt: skip
+    assert code == 0 and seen["n"] == 3 != default and out.is_file()
+    bad = tmp_path / "bad.wav"
+    for n in (0, 65):
+        code, _, err = _run(capsys, "speak", "你好", "--ref", env["ref"], "--model", env["model"],
+                            "--candidates", n, "-o", bad)  # fmt: skip
+        assert code == 2 and "--candidates" in err and "code_candidates" in err and not bad.exists()
+        assert "Traceback" not in err

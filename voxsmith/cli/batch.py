@@ -15,7 +15,7 @@ from pathlib import Path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from voxsmith.cli.speak import add_glossary_arg, add_model_args
+    from voxsmith.cli.speak import add_candidates_arg, add_glossary_arg, add_model_args
 
     p = sub.add_parser(
         "batch",
@@ -28,6 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--voices", type=Path, help="voice library directory")
     add_model_args(p)
     add_glossary_arg(p)
+    add_candidates_arg(p)
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(func=run)

@@ -33,6 +33,14 @@ def add_glossary_arg(p: argparse.ArgumentParser) -> None:
                         "once; a less sure one is kept only if no later one is surer (default: the model's)")  # fmt: skip
 
 
+def add_candidates_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--candidates", type=int, metavar="N",
+                   help="GPT samples drawn per segment, the one the content encoder reads closest to the "
+                        "text kept, 1..64 (default: the model's): more read better and cost GPT time "
+                        "(BENCHMARKS.md, Issue 4 where it stops); a model that cannot read its codes "
+                        "(the official size) samples once")  # fmt: skip
+
+
 def add_voice_args(p: argparse.ArgumentParser, required: bool = True) -> None:
     who = p.add_mutually_exclusive_group(required=required)
     who.add_argument("--ref", type=Path, help="reference clip of the target speaker (~5 s is enough)")
@@ -90,6 +98,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--adapter", type=Path, help="fine-tuned adapter folder (voxsmith finetune); without "
                    "--ref/--speaker its stored voice speaks")  # fmt: skip
     add_glossary_arg(p)
+    add_candidates_arg(p)
     p.add_argument("-o", "--out", type=Path, required=True, help="output .wav or .flac")
     p.add_argument("--verify", action="store_true", help="check the pronunciation and fix misreadings")
     p.add_argument(
@@ -117,9 +126,10 @@ def load_model(args: argparse.Namespace):
     from voxsmith.models.parts import override_settings
 
     # flags not given (None) leave the model's settings; a bad one is refused with its key named
-    listen = {"listen_candidates": getattr(args, "listen", None),
-              "listen_confidence": getattr(args, "listen_confidence", None)}  # fmt: skip
-    override_settings(model.parts, listen, "--listen / --listen-confidence")
+    given = {"listen_candidates": getattr(args, "listen", None),
+             "listen_confidence": getattr(args, "listen_confidence", None),
+             "code_candidates": getattr(args, "candidates", None)}  # fmt: skip
+    override_settings(model.parts, given, "--listen / --listen-confidence / --candidates")
     return model
 
 
