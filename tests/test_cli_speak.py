@@ -201,21 +201,27 @@ def test_set_glossary_reads_terms_first_and_none_drops_them(env, tmp_path):
     assert reading("他在会稽读书。")[2:4] == ["hui4", "qi3"]
 
 
-def test_listen_sets_the_candidates_heard_and_refuses_a_bad_count_or_confidence(
-    env, capsys, tmp_path, monkeypatch
-):
+def _spy_settings(monkeypatch, **names: str) -> dict:
+    """Records the model settings ``names`` (label -> attribute of ``model.parts``) as the CLI
+    leaves them after its flags, each time ``speak`` loads a model."""
     import voxsmith.cli.speak as speak_cli
 
-    seen = {}
+    seen: dict = {}
     real = speak_cli.load_model
 
     def spy(args):
         model = real(args)
-        seen["listen"] = model.parts.listen_candidates
-        seen["confidence"] = model.parts.listen_confidence
+        seen.update({label: getattr(model.parts, attr) for label, attr in names.items()})
         return model
 
     monkeypatch.setattr(speak_cli, "load_model", spy)
+    return seen
+
+
+def test_listen_sets_the_candidates_heard_and_refuses_a_bad_count_or_confidence(
+    env, capsys, tmp_path, monkeypatch
+):
+    seen = _spy_settings(monkeypatch, listen="listen_candidates", confidence="listen_confidence")
     out = tmp_path / "l.wav"
     code, _, _ = _run(capsys, "speak", "你好", "--ref", env["ref"], "--model", env["model"], "--listen", 0,
                       "--target-tokens", 10, "-o", out)  # fmt: skip
@@ -239,19 +245,10 @@ def test_listen_sets_the_candidates_heard_and_refuses_a_bad_count_or_confidence(
 def test_candidates_sets_the_gpt_samples_per_segment_and_refuses_a_bad_count(
     env, capsys, tmp_path, monkeypatch
 ):
-    import voxsmith.cli.speak as speak_cli
-
-    seen = {}
-    real = speak_cli.load_model
-
-    def spy(args):
-        model = real(args)
-        seen["n"] = model.parts.code_candidates
-        return model
-
-    monkeypatch.setattr(speak_cli, "load_model", spy)
+    seen = _spy_settings(monkeypatch, n="code_candidates")
     code, _, _ = _run(capsys, "speak", "你好", "--ref", env["ref"], "--model", env["model"],
                       "--target-tokens", 10, "-o", tmp_path / "d.wav")  # fmt: skip
+    assert code == 0
     default = seen["n"]
     out = tmp_path / "c.wav"
     code, _, _ = _run(capsys, "speak", "你好", "--ref", env["ref"], "--model", env["model"], "--candidates", 3,
